@@ -1,0 +1,42 @@
+# One command to run the local stack, one to run every test. Each installs what it needs.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+LOCAL_DIR ?= .local
+STAGE  ?= dev
+PYTEST_ARGS ?=
+
+export PORT LOCAL_DIR
+
+.PHONY: install run test lint bootstrap clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed node_modules/.package-lock.json
+
+run: install
+	$(BIN)/python -m local run
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check chalicelib app.py
+	$(BIN)/mypy chalicelib app.py
+
+bootstrap: install
+	@$(BIN)/python -m local bootstrap --org "$(ORG)" --admin-email "$(EMAIL)"
+
+clean:
+	rm -rf $(VENV) node_modules $(LOCAL_DIR) out

@@ -1,0 +1,11 @@
+"""The Chalice app: creation and blueprint registration only."""
+
+from chalice import Chalice
+
+from chalicelib.events import schedules, streams
+from chalicelib.http import routes_accounts, routes_audit, routes_members, routes_orgs
+
+app = Chalice(app_name="orgmembers")
+
+for blueprint in (routes_accounts.bp, routes_orgs.bp, routes_members.bp, routes_audit.bp, streams.bp, schedules.bp):
+    app.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Deployed code of the organization member-management service."""

@@ -1,0 +1,68 @@
+"""Settings from environment variables: one object, read once per process.
+
+Every setting the functions read is a field here, so the deployment template
+can be checked against this module (a new setting cannot be forgotten there).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/1970-01-01T00:00:00.000"
+
+
+class Settings(BaseModel):
+    """Deployment settings; field names map to upper-case environment variables."""
+
+    stage: str = "dev"
+    table_prefix: str = "orgmembers-dev-"
+    aws_region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    token_default_days: int = Field(default=365, ge=1)
+    token_max_days: int = Field(default=365, ge=1)
+    login_link_minutes: int = Field(default=15, ge=1, le=1440)
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    mail_backend: Literal["ses", "outbox", "memory"] = "ses"
+    mail_sender: str = "no-reply@example.com"
+    ses_configuration_set: str | None = None
+    outbox_dir: str = ".local/outbox"
+
+    # Server-side key for HMAC of one-time links; from SSM/Secrets Manager in prod.
+    link_signing_key: str = "local-development-signing-key-change-me"
+
+    members_stream_arn: str = PLACEHOLDER_STREAM_ARN
+    invitations_stream_arn: str = PLACEHOLDER_STREAM_ARN
+
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from the environment (unset variables keep defaults)."""
+        env = os.environ if environ is None else environ
+        values = {
+            name: env[name.upper()] for name in cls.model_fields if name.upper() in env and env[name.upper()] != ""
+        }
+        return cls.model_validate(values)
+
+    def table_name(self, base: str) -> str:
+        """Physical table name for a logical table (stage prefix + base)."""
+        return f"{self.table_prefix}{base}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (tests call reset_settings)."""
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next get_settings() rereads the environment."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Plain domain: models, roles, permissions and errors. No AWS imports here."""

@@ -1,0 +1,175 @@
+"""Domain errors: each has a stable ``code`` and the HTTP status it maps to.
+
+Services raise these; ``chalicelib.http.errors`` is the one place that turns
+them into responses. The status lives here so that the mapping is a table,
+not a chain of ``isinstance`` checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error a client may see."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    default_message: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, details: Any = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+    status = 400
+    default_message = "The request is not valid."
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    status = 401
+    default_message = "A valid API key is required (Authorization: Bearer oak_...)."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    default_message = "You do not have permission to do this."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    status = 405
+    default_message = "Method not allowed."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    default_message = "The resource changed concurrently; retry the request."
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    default_message = "The request body is too large."
+
+
+class CannotChangeOwnRole(DomainError):
+    code = "cannot_change_own_role"
+    status = 403
+    default_message = "Administrators cannot change their own role."
+
+
+class LastAdmin(DomainError):
+    code = "last_admin"
+    status = 409
+    default_message = "An organization must keep at least one account admin."
+
+
+class AlreadyMember(DomainError):
+    code = "already_member"
+    status = 409
+    default_message = "This account is already a member of the organization."
+
+
+class CapacityBelowUsage(DomainError):
+    code = "capacity_below_usage"
+    status = 409
+    default_message = "Seat capacity cannot be set below the number of seats in use."
+
+
+class SeatLimitReached(DomainError):
+    code = "seat_limit_reached"
+    status = 402
+    default_message = "All purchased seats are in use."
+
+
+class SeatAlreadyAssigned(DomainError):
+    code = "seat_already_assigned"
+    status = 409
+    default_message = "This member already holds a seat."
+
+
+class NoSeat(DomainError):
+    code = "no_seat"
+    status = 404
+    default_message = "This member holds no seat."
+
+
+class SeatRequired(DomainError):
+    code = "seat_required"
+    status = 403
+    default_message = "A seat in this organization is required to issue an access token."
+
+
+class AlreadyAccepted(DomainError):
+    code = "already_accepted"
+    status = 409
+    default_message = "This invitation has already been accepted."
+
+
+class InvitationExpired(DomainError):
+    code = "invitation_expired"
+    status = 410
+    default_message = "This invitation has expired; ask an administrator to reissue it."
+
+
+class InvitationRevoked(DomainError):
+    code = "invitation_revoked"
+    status = 410
+    default_message = "This invitation has been removed or replaced by a newer one."
+
+
+class EmailMismatch(DomainError):
+    code = "email_mismatch"
+    status = 403
+    default_message = "This invitation was sent to a different email address."
+
+
+class InvalidCode(DomainError):
+    code = "invalid_code"
+    status = 400
+    default_message = "The code is unknown, used or expired."
+
+
+class InvalidCsv(DomainError):
+    code = "invalid_csv"
+    status = 400
+    default_message = "The CSV file could not be read."
+
+
+class TooManyRows(DomainError):
+    code = "too_many_rows"
+    status = 413
+    default_message = "Too many rows in one request."
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (DynamoDB, SES) is throttling or failing; safe to retry."""
+
+    code = "service_unavailable"
+    status = 503
+    default_message = "The service is temporarily unavailable; retry shortly."
+
+
+def all_error_types() -> list[type[DomainError]]:
+    """Every concrete error type (for documentation and tests)."""
+    found: list[type[DomainError]] = []
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    return found

@@ -1,0 +1,98 @@
+"""Plain domain objects returned by repositories and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .roles import Role
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    email: str
+    name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Organization:
+    org_id: str
+    name: str
+    seat_capacity: int
+    seats_used: int
+    admin_count: int
+    member_count: int
+    created_at: datetime
+
+    @property
+    def seats_available(self) -> int:
+        return max(self.seat_capacity - self.seats_used, 0)
+
+
+@dataclass(frozen=True)
+class Member:
+    org_id: str
+    account_id: str
+    email: str
+    role: Role
+    has_seat: bool
+    seat_generation: int
+    joined_at: datetime
+    updated_at: datetime
+    seat_assigned_at: datetime | None = None
+    name: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an account authenticated by a personal API key."""
+
+    account_id: str
+    email: str
+    key_id: str
+
+    @property
+    def actor(self) -> str:
+        return f"account:{self.account_id}"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    org_id: str
+    audit_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    request_id: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list with an opaque cursor for the next one."""
+
+    items: list  # type: ignore[type-arg]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a change and under which request: stamped on every audit record."""
+
+    actor: str  # "account:<id>", "scim:<token id>" or "system:<job>"
+    request_id: str
+    account_id: str | None = None
+    # Set for credentials bound to one org (SCIM tokens): they act as admin there only.
+    scope_org: str | None = None
+
+    @classmethod
+    def account(cls, principal: Principal, request_id: str) -> Actor:
+        return cls(actor=principal.actor, request_id=request_id, account_id=principal.account_id)
+
+    @classmethod
+    def system(cls, job: str, request_id: str) -> Actor:
+        return cls(actor=f"system:{job}", request_id=request_id)

@@ -1,0 +1,52 @@
+"""Roles and the permission table of API.md, as data.
+
+Authorization is a lookup in ``ROLE_PERMISSIONS``; services call
+``require(role, permission)`` and never compare role names themselves.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from .errors import Forbidden
+
+
+class Role(str, Enum):
+    ACCOUNT_ADMIN = "account_admin"
+    BILLING_MANAGER = "billing_manager"
+    MEMBER = "member"
+
+
+class Permission(str, Enum):
+    READ_ORG = "read_org"
+    UPDATE_ORG = "update_org"
+    SET_CAPACITY = "set_capacity"
+    READ_MEMBERS = "read_members"
+    MANAGE_MEMBERS = "manage_members"
+    MANAGE_ROLES = "manage_roles"
+    MANAGE_SEATS = "manage_seats"
+    MANAGE_INVITATIONS = "manage_invitations"
+    OWN_TOKENS = "own_tokens"
+    MANAGE_TOKENS = "manage_tokens"
+    READ_AUDIT = "read_audit"
+    MANAGE_SCIM = "manage_scim"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ACCOUNT_ADMIN: frozenset(Permission),
+    Role.BILLING_MANAGER: frozenset(
+        {Permission.READ_ORG, Permission.READ_MEMBERS, Permission.SET_CAPACITY, Permission.OWN_TOKENS}
+    ),
+    Role.MEMBER: frozenset({Permission.READ_ORG, Permission.OWN_TOKENS}),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """Whether a role carries a permission."""
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def require(role: Role, permission: Permission) -> None:
+    """Raise Forbidden unless the role carries the permission."""
+    if not allows(role, permission):
+        raise Forbidden(f"Your role ({role.value}) does not allow this ({permission.value}).")

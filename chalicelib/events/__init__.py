@@ -1,0 +1,1 @@
+"""Stream and schedule handlers: decode the event, call a service, nothing more."""

@@ -1,0 +1,24 @@
+"""Scheduled handlers (EventBridge). EventBridge may deliver twice: jobs are idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from chalice.app import CloudWatchEvent
+
+from ..services import jobs
+
+bp = Blueprint(__name__)
+
+EXPIRE_INVITATIONS_RATE = "rate(1 hour)"
+
+
+@bp.schedule(EXPIRE_INVITATIONS_RATE, name="expire_invitations")
+def expire_invitations(event: CloudWatchEvent) -> dict[str, Any]:
+    """Mark due pending invitations expired."""
+    return jobs.expire_invitations(request_id=event.context.aws_request_id if event.context else "schedule")
+
+
+# Local stack: which handlers to run and how often (seconds).
+SCHEDULED = {"expire_invitations": (expire_invitations, 3600)}

@@ -1,0 +1,1 @@
+"""HTTP edge: blueprints, auth, request/response models, error mapping."""

@@ -1,0 +1,74 @@
+"""The one place where errors become HTTP responses.
+
+Domain errors carry their status and code; validation errors become 400
+``invalid_request`` with one detail per field; DynamoDB throttling and
+internal errors become 503 ``service_unavailable`` (retryable); anything
+else is logged and answered 500 without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalice import Response
+from pydantic import ValidationError
+from pynamodb.exceptions import PynamoDBException
+
+from ..domain.errors import DomainError, InvalidRequest, ServiceUnavailable
+from ..storage.base import THROTTLING_CODES, error_code
+
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """One entry per field problem: dotted field path, problem, message."""
+    details = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        details.append({"field": field, "problem": err.get("type", "invalid"), "message": err.get("msg", "")})
+    return details
+
+
+def to_domain_error(exc: Exception) -> DomainError | None:
+    """Translate known failures into domain errors; None for the unexpected."""
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return InvalidRequest("The request is not valid.", details=validation_details(exc))
+    if isinstance(exc, PynamoDBException) and error_code(exc) in THROTTLING_CODES:
+        return ServiceUnavailable()
+    return None
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return {"error": body}
+
+
+def error_response(exc: Exception, request_id: str) -> Response:
+    """The JSON error envelope of API.md for any exception."""
+    error = to_domain_error(exc)
+    if error is None:
+        log.exception("unhandled error (request %s)", request_id)
+        body = {
+            "error": {
+                "code": "internal_error",
+                "message": "Something went wrong on our side.",
+                "request_id": request_id,
+            }
+        }
+        return Response(body=json.dumps(body), status_code=500, headers=JSON_HEADERS)
+    headers = dict(JSON_HEADERS)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="orgmembers"'
+    if error.status == 503:
+        headers["Retry-After"] = "1"
+    if error.status >= 500:
+        log.warning("dependency failure %s (request %s): %s", error.code, request_id, exc)
+    return Response(body=json.dumps(error_body(error)), status_code=error.status, headers=headers)

@@ -1,0 +1,185 @@
+"""Route registration: one decorator that authenticates, parses and maps errors.
+
+Every REST route is declared with ``api_route``, which records a
+``RouteSpec`` (path, method, auth, request/response models). The registry
+drives the permission-matrix test and the OpenAPI document, so a route
+cannot exist without being described.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from ..config import get_settings
+from ..domain.errors import InvalidRequest, Unauthenticated
+from ..domain.models import Actor, Principal
+from ..services import keys
+from .errors import JSON_HEADERS, error_response
+
+AuthMode = Literal["api_key", "optional", "none"]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    name: str
+    auth: AuthMode
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[str, ...] = ()
+    content_types: tuple[str, ...] = ("application/json",)
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class ApiRequest:
+    """What a handler gets: the parsed body and query, the caller, the raw request."""
+
+    raw: Request
+    request_id: str
+    body: Any = None
+    query: Any = None
+    principal: Principal | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self.principal is None:
+            raise Unauthenticated()
+        return Actor.account(self.principal, self.request_id)
+
+    @property
+    def content_type(self) -> str:
+        return (self.raw.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+
+
+def bearer_secret(request: Request) -> str | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def request_id_of(request: Request) -> str:
+    context = request.context or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+def parse_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise InvalidRequest(
+            "The request body is too large.",
+            details=[
+                {"field": "body", "problem": "too_large", "message": f"at most {get_settings().max_body_bytes} bytes"}
+            ],
+        )
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(
+            "The request body is not valid JSON.",
+            details=[{"field": "body", "problem": "json_invalid", "message": str(exc)}],
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest(
+            "The request body must be a JSON object.", details=[{"field": "body", "problem": "object_expected"}]
+        )
+    return model.model_validate(data)
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        from .errors import validation_details
+
+        details = [dict(d, field=f"query.{d['field']}") for d in validation_details(exc)]
+        raise InvalidRequest("The query parameters are not valid.", details=details) from exc
+
+
+def to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204 if status == 200 else status)
+    if isinstance(result, BaseModel):
+        payload = result.model_dump(mode="json")
+    else:
+        payload = result
+    return Response(body=json.dumps(payload), status_code=status, headers=JSON_HEADERS)
+
+
+def api_route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    auth: AuthMode = "api_key",
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[str, ...] = (),
+    content_types: tuple[str, ...] = ("application/json",),
+    parse_body: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a REST route; the handler gets ``(ApiRequest, **path_params)``."""
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        ROUTES.append(
+            RouteSpec(
+                path=path,
+                method=method,
+                name=handler.__name__,
+                auth=auth,
+                summary=summary,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                errors=errors,
+                content_types=content_types,
+            )
+        )
+
+        @functools.wraps(handler)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            request_id = request_id_of(request)
+            try:
+                secret = bearer_secret(request)
+                principal = None
+                if auth == "api_key" or (auth == "optional" and secret):
+                    principal = keys.authenticate(secret)
+                api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
+                if query is not None:
+                    api_request.query = parse_query(request, query)
+                if body is not None and parse_body:
+                    api_request.body = parse_json_body(request, body)
+                return to_response(handler(api_request, **path_params), status)
+            except Exception as exc:
+                return error_response(exc, request_id)
+
+        bp.route(path, methods=[method], content_types=list(content_types))(view)
+        return handler
+
+    return decorate

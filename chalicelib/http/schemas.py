@@ -1,0 +1,192 @@
+"""Request and response models of the REST API (pydantic).
+
+Requests forbid unknown fields; the same models describe the API in the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..domain.emails import normalize_email
+from ..domain.roles import Role
+
+NAME_MAX = 200
+ID_MAX = 64
+
+
+def _email(value: str) -> str:
+    return normalize_email(value)
+
+
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListQuery(QueryModel):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+# --- accounts and keys ---------------------------------------------------
+
+
+class CreateApiKey(RequestModel):
+    name: Name
+
+
+class ApiKeyOut(BaseModel):
+    key_id: str
+    name: str
+    status: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="The API key. Shown once; store it now.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None
+
+
+class MembershipOut(BaseModel):
+    org_id: str
+    org_name: str | None = None
+    role: Role
+    seat: bool
+
+
+class MeOut(BaseModel):
+    account_id: str
+    email: str
+    name: str | None = None
+    created_at: datetime
+    memberships: list[MembershipOut]
+
+
+# --- organizations ----------------------------------------------------------
+
+
+class CreateOrg(RequestModel):
+    name: Name
+
+
+class RenameOrg(RequestModel):
+    name: Name
+
+
+class SetCapacity(RequestModel):
+    capacity: int = Field(ge=0, le=1_000_000)
+
+
+class SeatsOut(BaseModel):
+    capacity: int
+    used: int
+    available: int
+
+
+class OrgOut(BaseModel):
+    org_id: str
+    name: str
+    created_at: datetime
+    seats: SeatsOut
+    member_count: int
+    admin_count: int
+    your_role: Role | None = None
+
+
+# --- members -----------------------------------------------------------------
+
+
+class AddMember(RequestModel):
+    email: Email
+    role: Role = Role.MEMBER
+    assign_seat: bool = False
+
+
+class ChangeRole(RequestModel):
+    role: Role
+
+
+class MemberQuery(ListQuery):
+    role: Role | None = None
+    seat: bool | None = None
+    email_prefix: str | None = Field(default=None, min_length=1, max_length=254)
+
+
+class MemberOut(BaseModel):
+    org_id: str
+    account_id: str
+    email: str
+    name: str | None = None
+    role: Role
+    seat: bool
+    seat_assigned_at: datetime | None = None
+    joined_at: datetime
+    updated_at: datetime
+
+
+class MemberAdded(MemberOut):
+    account_created: bool
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+    next_cursor: str | None = None
+
+
+# --- audit ---------------------------------------------------------------------
+
+
+class AuditQuery(ListQuery):
+    action: str | None = Field(default=None, max_length=100)
+    actor: str | None = Field(default=None, max_length=200)
+    since: datetime | None = None
+
+
+class AuditEntryOut(BaseModel):
+    audit_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    request_id: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditList(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None = None
+
+
+# --- operations ----------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: str
+    tables: dict[str, str]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,92 @@
+"""Audit log: every change in an org leaves a record (invariant 7).
+
+Changes add their record to the same transaction as the change itself
+(``record``); ``write`` is for changes that are a single conditional write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import QueryError
+
+from ..clock import iso, now, parse_iso
+from ..domain.errors import InvalidRequest
+from ..domain.models import Actor, AuditEntry, Page
+from ..secrets import new_id
+from ..storage.audit import AuditModel
+from ..storage.base import Tx, decode_cursor, error_code, page
+
+
+def _model(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None) -> AuditModel:
+    at = iso(now())
+    audit_id = new_id("aud")
+    return AuditModel(
+        org_id,
+        f"{at}#{audit_id}",
+        audit_id=audit_id,
+        at=at,
+        actor=actor.actor,
+        action=action,
+        target=target,
+        request_id=actor.request_id,
+        details=details or None,
+    )
+
+
+def record(tx: Tx, org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    """Add the audit record of a change to that change's transaction."""
+    tx.put(_model(org_id, actor, action, target, details))
+
+
+def write(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    """Write an audit record on its own (for changes outside a transaction)."""
+    _model(org_id, actor, action, target, details).save()
+
+
+def to_entry(item: AuditModel) -> AuditEntry:
+    return AuditEntry(
+        org_id=item.org_id,
+        audit_id=item.audit_id,
+        at=parse_iso(item.at),
+        actor=item.actor,
+        action=item.action,
+        target=item.target,
+        request_id=item.request_id,
+        details=dict(item.details or {}),
+    )
+
+
+def list_entries(
+    org_id: str,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Newest first; ``since`` is a key condition, action/actor are filters."""
+    condition = AuditModel.sk >= iso(since) if since else None
+    filters = None
+    if action:
+        filters = AuditModel.action == action
+    if actor:
+        by_actor = AuditModel.actor == actor
+        filters = by_actor if filters is None else filters & by_actor
+    try:
+        results = AuditModel.query(
+            org_id,
+            range_key_condition=condition,
+            filter_condition=filters,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}),
+        )
+        items, next_cursor = page(results)
+    except QueryError as exc:
+        if error_code(exc) != "ValidationException":
+            raise
+        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
+    return Page(items=[to_entry(i) for i in items], next_cursor=next_cursor)

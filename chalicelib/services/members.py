@@ -1,0 +1,289 @@
+"""Members and roles: who belongs to an org, with which role and seat.
+
+Every change is one DynamoDB transaction: the member item, the org's
+counters (member_count, admin_count, seats_used) under conditions, and the
+audit record. Reads only choose the shape of that transaction; the
+conditions decide (invariants 1, 2 and 7). A lost race is retried a few
+times against fresh state, then reported as 409 ``conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pynamodb.exceptions import DoesNotExist, QueryError
+from pynamodb.expressions.condition import Condition
+
+from ..clock import now
+from ..domain.errors import (
+    AlreadyMember,
+    CannotChangeOwnRole,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    LastAdmin,
+    NotFound,
+)
+from ..domain.models import Actor, Member, Page
+from ..domain.roles import Permission, Role, allows, require
+from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page
+from ..storage.members import MemberModel
+from ..storage.orgs import OrgModel
+from . import accounts, audit
+
+T = TypeVar("T")
+RETRIES = 4
+
+
+def to_member(item: MemberModel) -> Member:
+    return Member(
+        org_id=item.org_id,
+        account_id=item.account_id,
+        email=item.email,
+        role=Role(item.role),
+        has_seat=bool(item.has_seat),
+        seat_generation=int(item.seat_generation or 0),
+        joined_at=item.joined_at,
+        updated_at=item.updated_at,
+        seat_assigned_at=item.seat_assigned_at,
+        name=item.name,
+        external_id=item.external_id,
+    )
+
+
+def get_item(org_id: str, account_id: str) -> MemberModel | None:
+    try:
+        return MemberModel.get(org_id, account_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def find(org_id: str, account_id: str) -> Member | None:
+    item = get_item(org_id, account_id)
+    return to_member(item) if item else None
+
+
+def authorize(org_id: str, actor: Actor, permission: Permission) -> Member | None:
+    """Check that ``actor`` may do ``permission`` in ``org_id``; return its membership.
+
+    Non-members get 404 for the org (no data, no confirmation it exists);
+    members without the permission get 403. Org-bound credentials (SCIM)
+    act as admin in their own org and are strangers everywhere else.
+    """
+    if actor.scope_org is not None:
+        if actor.scope_org != org_id:
+            raise NotFound("No such organization.")
+        return None
+    member = find(org_id, actor.account_id) if actor.account_id else None
+    if member is None:
+        raise NotFound("No such organization.")
+    require(member.role, permission)
+    return member
+
+
+def unchanged(item: MemberModel) -> Condition:
+    """Condition: the member item is as we read it (role and seat)."""
+    return (
+        MemberModel.account_id.exists()
+        & (MemberModel.role == item.role)
+        & (MemberModel.has_seat == bool(item.has_seat))
+        & (MemberModel.seat_generation == int(item.seat_generation or 0))
+    )
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run a read-then-conditional-write step again when a race cancels it."""
+    for _ in range(RETRIES):
+        try:
+            return attempt()
+        except TransactionCancelled as exc:
+            if not exc.only_condition_failures:
+                raise
+            last = exc
+    raise Conflict() from last
+
+
+def list_members(
+    org_id: str,
+    actor: Actor,
+    *,
+    role: Role | None = None,
+    seat: bool | None = None,
+    email_prefix: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Members of an org, by account id (or by email with ``email_prefix``)."""
+    authorize(org_id, actor, Permission.READ_MEMBERS)
+    filters: Condition | None = None
+    if role is not None:
+        filters = MemberModel.role == role.value
+    if seat is not None:
+        by_seat = MemberModel.has_seat == seat
+        filters = by_seat if filters is None else filters & by_seat
+    start = decode_cursor(cursor, {"org_id": org_id})
+    try:
+        if email_prefix:
+            results = MemberModel.by_email.query(
+                org_id,
+                MemberModel.email.startswith(email_prefix.strip().lower()),
+                filter_condition=filters,
+                limit=limit,
+                last_evaluated_key=start,
+            )
+        else:
+            results = MemberModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start)
+        items, next_cursor = page(results)
+    except QueryError as exc:
+        if error_code(exc) != "ValidationException":
+            raise
+        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
+    return Page(items=[to_member(i) for i in items], next_cursor=next_cursor)
+
+
+def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
+    """Admins and billing managers read anyone; members read only themselves."""
+    caller = authorize(org_id, actor, Permission.READ_ORG)
+    if caller and account_id != caller.account_id and not allows(caller.role, Permission.READ_MEMBERS):
+        raise Forbidden("You may read only your own membership.")
+    member = find(org_id, account_id)
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def new_member_item(org_id: str, account: accounts.Account, role: Role, *, seat: bool = False) -> MemberModel:
+    stamp = now()
+    return MemberModel(
+        org_id,
+        account.account_id,
+        email=account.email,
+        name=account.name,
+        role=role.value,
+        has_seat=seat,
+        seat_generation=0,
+        seat_assigned_at=stamp if seat else None,
+        joined_at=stamp,
+        updated_at=stamp,
+    )
+
+
+def add_membership_to(tx: Tx, org_id: str, account: accounts.Account, role: Role, *, seat: bool = False) -> MemberModel:
+    """Add "account joins org" to a transaction: member put + org counters.
+
+    With ``seat`` the org's ``seats_used`` grows under ``used < capacity``.
+    Order of items: member put, then org update (callers map cancellation
+    reasons by this order).
+    """
+    item = new_member_item(org_id, account, role, seat=seat)
+    tx.put(item, condition=MemberModel.account_id.does_not_exist())
+    actions = [OrgModel.member_count.add(1)]
+    condition: Condition = OrgModel.org_id.exists()
+    if role is Role.ACCOUNT_ADMIN:
+        actions.append(OrgModel.admin_count.add(1))
+    if seat:
+        actions.append(OrgModel.seats_used.add(1))
+        condition = condition & (OrgModel.seats_used < OrgModel.seat_capacity)
+    tx.update(OrgModel(org_id), actions=actions, condition=condition)
+    return item
+
+
+def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Member, bool]:
+    """Direct add (managed onboarding): creates the account when absent.
+
+    Returns the member and whether the account was created.
+    """
+    authorize(org_id, actor, Permission.MANAGE_MEMBERS)
+    account, created = accounts.get_or_create(email)
+    tx = Tx()
+    item = add_membership_to(tx, org_id, account, role)
+    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if 0 in exc.failed_indexes():
+            raise AlreadyMember() from exc
+        raise NotFound("No such organization.") from exc
+    return to_member(item), created
+
+
+def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:
+    """Admins change others' roles; the last admin cannot be demoted."""
+    authorize(org_id, actor, Permission.MANAGE_ROLES)
+    if account_id == actor.account_id:
+        raise CannotChangeOwnRole()
+
+    def attempt() -> Member:
+        item = get_item(org_id, account_id)
+        if item is None:
+            raise NotFound("No such member.")
+        old = Role(item.role)
+        if old is role:
+            return to_member(item)
+        stamp = now()
+        tx = Tx()
+        tx.update(
+            item,
+            actions=[MemberModel.role.set(role.value), MemberModel.updated_at.set(stamp)],
+            condition=unchanged(item),
+        )
+        if old is Role.ACCOUNT_ADMIN:
+            tx.update(OrgModel(org_id), [OrgModel.admin_count.add(-1)], condition=OrgModel.admin_count > 1)
+        elif role is Role.ACCOUNT_ADMIN:
+            tx.update(OrgModel(org_id), [OrgModel.admin_count.add(1)], condition=OrgModel.org_id.exists())
+        audit.record(tx, org_id, actor, "member.role_changed", account_id, {"from": old.value, "to": role.value})
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if old is Role.ACCOUNT_ADMIN and 1 in exc.failed_indexes() and 0 not in exc.failed_indexes():
+                raise LastAdmin() from exc
+            raise
+        item.role, item.updated_at = role.value, stamp
+        return to_member(item)
+
+    return retrying(attempt)
+
+
+def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
+    """Admins remove anyone, members remove themselves (leave).
+
+    Frees the seat in the same transaction; the Members stream then revokes
+    the member's tokens, and verification refuses them at once because the
+    membership is gone (invariant 4).
+    """
+    caller = authorize(org_id, actor, Permission.READ_ORG)
+    leaving = account_id == actor.account_id
+    if caller and not leaving:
+        require(caller.role, Permission.MANAGE_MEMBERS)
+
+    def attempt() -> None:
+        item = get_item(org_id, account_id)
+        if item is None:
+            raise NotFound("No such member.")
+        tx = Tx()
+        tx.delete(item, condition=unchanged(item))
+        actions = [OrgModel.member_count.add(-1)]
+        condition: Condition = OrgModel.org_id.exists()
+        if item.role == Role.ACCOUNT_ADMIN.value:
+            actions.append(OrgModel.admin_count.add(-1))
+            condition = OrgModel.admin_count > 1
+        if item.has_seat:
+            actions.append(OrgModel.seats_used.add(-1))
+        tx.update(OrgModel(org_id), actions, condition=condition)
+        audit.record(
+            tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
+        )
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if item.role == Role.ACCOUNT_ADMIN.value and exc.failed_indexes() == [1]:
+                raise LastAdmin() from exc
+            raise
+
+    retrying(attempt)
+
+
+def memberships_of(account_id: str) -> list[Member]:
+    """Every org an account belongs to (GET /v1/me)."""
+    return [to_member(i) for i in MemberModel.by_account.query(account_id)]

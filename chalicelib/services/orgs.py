@@ -1,0 +1,102 @@
+"""Organizations: create, read, rename, set purchased seat capacity."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..clock import now
+from ..domain.errors import CapacityBelowUsage, NotFound
+from ..domain.models import Actor, Member, Organization
+from ..domain.roles import Permission, Role
+from ..secrets import new_id
+from ..storage.base import TransactionCancelled, Tx
+from ..storage.orgs import OrgModel
+from . import accounts, audit, members
+
+
+def to_org(item: OrgModel) -> Organization:
+    return Organization(
+        org_id=item.org_id,
+        name=item.name,
+        seat_capacity=int(item.seat_capacity or 0),
+        seats_used=int(item.seats_used or 0),
+        admin_count=int(item.admin_count or 0),
+        member_count=int(item.member_count or 0),
+        created_at=item.created_at,
+    )
+
+
+def load(org_id: str) -> Organization:
+    try:
+        return to_org(OrgModel.get(org_id, consistent_read=True))
+    except DoesNotExist as exc:
+        raise NotFound("No such organization.") from exc
+
+
+def create_org(actor: Actor, name: str, *, admin: accounts.Account, seat_capacity: int = 0) -> Organization:
+    """Create an org whose first account_admin is ``admin`` (one transaction)."""
+    stamp = now()
+    org = OrgModel(
+        new_id("org"),
+        name=name,
+        seat_capacity=seat_capacity,
+        seats_used=0,
+        admin_count=1,
+        member_count=1,
+        created_at=stamp,
+        updated_at=stamp,
+        created_by=admin.account_id,
+    )
+    tx = Tx()
+    tx.put(org, condition=OrgModel.org_id.does_not_exist())
+    # The org item already counts its first admin; one operation per item per transaction.
+    tx.put(members.new_member_item(org.org_id, admin, Role.ACCOUNT_ADMIN))
+    audit.record(tx, org.org_id, actor, "org.created", org.org_id, {"name": name})
+    audit.record(
+        tx, org.org_id, actor, "member.added", admin.account_id, {"email": admin.email, "role": "account_admin"}
+    )
+    tx.commit()
+    return load(org.org_id)
+
+
+def get_org(org_id: str, actor: Actor) -> tuple[Organization, Member | None]:
+    caller = members.authorize(org_id, actor, Permission.READ_ORG)
+    return load(org_id), caller
+
+
+def rename(org_id: str, actor: Actor, name: str) -> Organization:
+    members.authorize(org_id, actor, Permission.UPDATE_ORG)
+    old = load(org_id)
+    tx = Tx()
+    tx.update(OrgModel(org_id), [OrgModel.name.set(name), OrgModel.updated_at.set(now())], OrgModel.org_id.exists())
+    audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
+    tx.commit()
+    return load(org_id)
+
+
+def set_capacity(org_id: str, actor: Actor, capacity: int) -> Organization:
+    """Set the purchased seat count; never below the seats in use (409)."""
+    members.authorize(org_id, actor, Permission.SET_CAPACITY)
+    old = load(org_id)
+    tx = Tx()
+    tx.update(
+        OrgModel(org_id),
+        [OrgModel.seat_capacity.set(capacity), OrgModel.updated_at.set(now())],
+        condition=OrgModel.org_id.exists() & (OrgModel.seats_used <= capacity),
+    )
+    audit.record(tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity})
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        raise CapacityBelowUsage(
+            f"{load(org_id).seats_used} seats are in use; revoke seats before lowering capacity below that."
+        ) from exc
+    return load(org_id)
+
+
+def name_of(org_id: str) -> str | None:
+    """An org's display name (for listings); None when it is gone."""
+    try:
+        return str(OrgModel.get(org_id, attributes_to_get=["name"]).name)
+    except DoesNotExist:
+        return None

@@ -1,0 +1,1 @@
+"""DynamoDB storage: pynamodb models (one module per table) and repositories."""

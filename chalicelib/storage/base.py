@@ -1,0 +1,231 @@
+"""Shared storage plumbing: binding models to a stage, transactions, cursors.
+
+Models declare a logical ``Meta.base_name``; ``bind`` gives them their
+physical table name (stage prefix), endpoint and region from settings, and
+drops pynamodb's cached per-model client so a new backend is really used.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+
+from ..config import Settings, get_settings
+from ..domain.errors import InvalidRequest
+
+M = TypeVar("M", bound=Model)
+
+_models: list[type[Model]] = []
+_connection: Connection | None = None
+_bound_to: tuple[str, str | None, str] | None = None
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+
+def register(model: type[M]) -> type[M]:
+    """Class decorator: bind a model to the current settings and include it in table creation."""
+    _models.append(model)
+    _apply(model, get_settings())
+    return model
+
+
+def registered_models() -> list[type[Model]]:
+    ensure_bound()
+    return list(_models)
+
+
+def _apply(model: type[Model], settings: Settings) -> None:
+    model.Meta.table_name = settings.table_name(model.Meta.base_name)  # type: ignore[attr-defined]
+    model.Meta.host = settings.dynamodb_endpoint
+    model.Meta.region = settings.aws_region
+    model._connection = None
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables and endpoint of ``settings``."""
+    global _connection, _bound_to
+    for model in _models:
+        _apply(model, settings)
+    _connection = None
+    _bound_to = (settings.table_prefix, settings.dynamodb_endpoint, settings.aws_region)
+
+
+def ensure_bound() -> None:
+    """Bind to the current settings if they changed since the last bind (tests switch backends)."""
+    settings = get_settings()
+    key = (settings.table_prefix, settings.dynamodb_endpoint, settings.aws_region)
+    if key != _bound_to:
+        bind(settings)
+
+
+def connection() -> Connection:
+    """A low-level connection for transactions and batch calls."""
+    global _connection
+    ensure_bound()
+    if _connection is None:
+        settings = get_settings()
+        _connection = Connection(region=settings.aws_region, host=settings.dynamodb_endpoint)
+    return _connection
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The DynamoDB error code behind a pynamodb/botocore exception, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "cause_response_code", None)
+        if code:
+            return str(code)
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code"):
+            return str(response["Error"]["Code"])
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_condition_failure(exc: BaseException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class CancelReason:
+    code: str
+    item: dict[str, Any] | None
+
+
+class TransactionCancelled(Exception):
+    """A transaction was cancelled; ``reasons`` align with the items in order."""
+
+    def __init__(self, reasons: list[CancelReason | None]) -> None:
+        super().__init__("transaction cancelled")
+        self.reasons = reasons
+
+    def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
+        return [i for i, r in enumerate(self.reasons) if r is not None and r.code == code]
+
+    @property
+    def only_condition_failures(self) -> bool:
+        return all(r is None or r.code == "ConditionalCheckFailed" for r in self.reasons)
+
+
+class Tx:
+    """An ordered TransactWriteItems builder (pynamodb groups by kind; we keep order).
+
+    Order matters: cancellation reasons come back aligned with the items,
+    which is how bulk calls report one result per input.
+    """
+
+    MAX_ITEMS = 100
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def put(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
+        kwargs = model.get_save_kwargs_from_instance(
+            condition=condition, return_values_on_condition_failure="ALL_OLD" if return_old else None
+        )
+        self.items.append({"Put": kwargs})
+        return self
+
+    def update(
+        self,
+        model: Model,
+        actions: list[Action],
+        condition: Condition | None = None,
+        return_old: bool = False,
+    ) -> Tx:
+        kwargs = model.get_update_kwargs_from_instance(
+            actions=actions,
+            condition=condition,
+            return_values_on_condition_failure="ALL_OLD" if return_old else None,
+            add_version_condition=False,
+        )
+        self.items.append({"Update": kwargs})
+        return self
+
+    def delete(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
+        kwargs = model.get_delete_kwargs_from_instance(condition=condition, add_version_condition=False)
+        if return_old:
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self.items.append({"Delete": kwargs})
+        return self
+
+    def check(self, model_cls: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> Tx:
+        kwargs = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
+        self.items.append({"ConditionCheck": kwargs})
+        return self
+
+    def commit(self, client_request_token: str | None = None) -> None:
+        if not self.items:
+            return
+        if len(self.items) > self.MAX_ITEMS:
+            raise ValueError(f"a transaction holds at most {self.MAX_ITEMS} items")
+        params: dict[str, Any] = {"TransactItems": self.items}
+        if client_request_token:
+            params["ClientRequestToken"] = client_request_token
+        try:
+            connection().dispatch("TransactWriteItems", params)
+        except PynamoDBException as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            raw = getattr(exc, "cancellation_reasons", None) or []
+            reasons = [CancelReason(code=r.code, item=r.raw_item) if r is not None else None for r in raw]
+            # Some engines omit reasons; keep the list aligned with the items.
+            reasons += [None] * (len(self.items) - len(reasons))
+            raise TransactionCancelled(reasons) from exc
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """Opaque cursor from a DynamoDB LastEvaluatedKey."""
+    if not key:
+        return None
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, expected: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """Decode a cursor; refuse malformed ones and ones from another partition."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(key, dict) or not all(
+            isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values()
+        ):
+            raise ValueError("bad shape")
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "malformed"}]) from exc
+    for name, value in (expected or {}).items():
+        if key.get(name, {}).get("S") != value:
+            raise InvalidRequest(
+                "The cursor belongs to another list.", details=[{"field": "cursor", "problem": "foreign"}]
+            )
+    return key
+
+
+def page(results: Any) -> tuple[list[Any], str | None]:
+    """Drain a pynamodb result iterator created with ``limit=`` into (items, next cursor)."""
+    items = list(results)
+    return items, encode_cursor(results.last_evaluated_key)

@@ -1,0 +1,87 @@
+"""Create or update every table, idempotently (local stack, tests, operators).
+
+Creates missing tables (on-demand, streams as declared) and adds missing
+GSIs to existing ones; running it twice changes nothing the second time.
+In AWS the tables come from the CloudFormation template instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.models import Model
+
+from . import accounts, audit, invitations, members, orgs, tokens  # noqa: F401  (register models)
+from .base import connection, registered_models
+
+
+def _existing_tables() -> set[str]:
+    names: set[str] = set()
+    params: dict[str, Any] = {}
+    while True:
+        page = connection().client.list_tables(**params)
+        names.update(page.get("TableNames", []))
+        if not page.get("LastEvaluatedTableName"):
+            return names
+        params["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]
+
+
+def _add_missing_indexes(model: type[Model]) -> list[str]:
+    client = connection().client
+    table = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    present = {gsi["IndexName"] for gsi in table.get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for gsi in schema["global_secondary_indexes"]:
+        if gsi["index_name"] in present:
+            continue
+        key_names = {k["AttributeName"] for k in gsi["key_schema"]}
+        client.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=[
+                {"AttributeName": a["attribute_name"], "AttributeType": a["attribute_type"]}
+                for a in schema["attribute_definitions"]
+                if a["attribute_name"] in key_names
+            ],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": gsi["index_name"],
+                        "KeySchema": [
+                            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in gsi["key_schema"]
+                        ],
+                        "Projection": gsi["projection"],
+                    }
+                }
+            ],
+        )
+        added.append(gsi["index_name"])
+    return added
+
+
+def ensure_tables() -> dict[str, str]:
+    """Create or update all tables; returns {table name: created|updated|unchanged}."""
+    existing = _existing_tables()
+    outcome: dict[str, str] = {}
+    for model in registered_models():
+        name = model.Meta.table_name
+        if name not in existing:
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            outcome[name] = "created"
+        else:
+            outcome[name] = "updated" if _add_missing_indexes(model) else "unchanged"
+    return outcome
+
+
+def stream_arn(model: type[Model]) -> str | None:
+    """The latest stream ARN of a model's table (local stack, tests)."""
+    table = connection().client.describe_table(TableName=model.Meta.table_name)["Table"]
+    return table.get("LatestStreamArn")
+
+
+def delete_tables() -> None:
+    """Drop every table of the current prefix (tests only)."""
+    existing = _existing_tables()
+    for model in registered_models():
+        if model.Meta.table_name in existing:
+            model.delete_table()

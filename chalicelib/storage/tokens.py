@@ -1,0 +1,62 @@
+"""Tokens table: every bearer credential, by the SHA-256 of its secret.
+
+Keys: ``token_hash`` (hash). ``kind`` is one of ``api_key`` (oak_),
+``access_token`` (oat_), ``scim_token`` (osc_), ``login_code``.
+Index: GSI ``by_owner`` on (``owner``, ``token_id``) for listing and the
+revocation cascade. ``owner`` is ``acct#<account>`` for API keys,
+``org#<org>#acct#<account>`` for access tokens, ``org#<org>#scim`` for SCIM
+tokens, ``login#<account>`` for login codes.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from .base import register
+
+
+def api_key_owner(account_id: str) -> str:
+    return f"acct#{account_id}"
+
+
+def access_token_owner(org_id: str, account_id: str) -> str:
+    return f"org#{org_id}#acct#{account_id}"
+
+
+def scim_token_owner(org_id: str) -> str:
+    return f"org#{org_id}#scim"
+
+
+class TokensByOwner(GlobalSecondaryIndex["TokenModel"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    token_id = UnicodeAttribute(range_key=True)
+
+
+@register
+class TokenModel(Model):
+    class Meta:
+        base_name = "tokens"
+        table_name = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    token_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    account_id = UnicodeAttribute(null=True)
+    org_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+    last_used_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    revoked_reason = UnicodeAttribute(null=True)
+    seat_generation = NumberAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+
+    by_owner = TokensByOwner()

@@ -1,0 +1,90 @@
+"""Test backends: moto in process (fast) and DynamoDB Local (the real engine).
+
+Each test gets its own table prefix, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+# Settings are read from the environment; fix them before chalicelib is imported.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_REGION"] = "us-east-1"
+os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+os.environ["MAIL_BACKEND"] = "memory"
+os.environ["LINK_SIGNING_KEY"] = "test-signing-key"
+os.environ.pop("DYNAMODB_ENDPOINT", None)
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.clock import set_clock
+from chalicelib.config import reset_settings
+from chalicelib.storage.base import ensure_bound
+from chalicelib.storage.schema import delete_tables, ensure_tables
+from local.dynamodb_local import DynamoDBLocal
+
+from .helpers import Api, Seed, seed_org
+
+
+def use_backend(monkeypatch: pytest.MonkeyPatch, endpoint: str | None) -> str:
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    monkeypatch.setenv("TABLE_PREFIX", prefix)
+    if endpoint:
+        monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
+    else:
+        monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
+    reset_settings()
+    ensure_bound()
+    return prefix
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    yield
+    set_clock(None)
+
+
+@pytest.fixture
+def moto_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with mock_aws():
+        use_backend(monkeypatch, None)
+        ensure_tables()
+        yield "moto"
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    ddb = DynamoDBLocal().start()
+    yield ddb
+    ddb.stop()
+
+
+@pytest.fixture
+def local_tables(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    use_backend(monkeypatch, dynamodb_local.endpoint)
+    ensure_tables()
+    yield "dynamodb_local"
+    delete_tables()
+    reset_settings()
+
+
+@pytest.fixture(params=["moto", "dynamodb_local"])
+def tables(request: pytest.FixtureRequest) -> str:
+    """Run the test once on moto and once on DynamoDB Local."""
+    return str(request.getfixturevalue("moto_tables" if request.param == "moto" else "local_tables"))
+
+
+@pytest.fixture
+def api(moto_tables: str) -> Api:
+    return Api()
+
+
+@pytest.fixture
+def seed(api: Api) -> Seed:
+    return seed_org(api)
