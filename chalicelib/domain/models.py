@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .roles import Role
 
@@ -75,7 +76,7 @@ class AuditEntry:
 class Page:
     """One page of a list with an opaque cursor for the next one."""
 
-    items: list  # type: ignore[type-arg]
+    items: list[Any]
     next_cursor: str | None
 
 

@@ -6,18 +6,18 @@ Authorization is a lookup in ``ROLE_PERMISSIONS``; services call
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .errors import Forbidden
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ACCOUNT_ADMIN = "account_admin"
     BILLING_MANAGER = "billing_manager"
     MEMBER = "member"
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     READ_ORG = "read_org"
     UPDATE_ORG = "update_org"
     SET_CAPACITY = "set_capacity"

@@ -17,7 +17,8 @@ EXPIRE_INVITATIONS_RATE = "rate(1 hour)"
 @bp.schedule(EXPIRE_INVITATIONS_RATE, name="expire_invitations")
 def expire_invitations(event: CloudWatchEvent) -> dict[str, Any]:
     """Mark due pending invitations expired."""
-    return jobs.expire_invitations(request_id=event.context.aws_request_id if event.context else "schedule")
+    request_id = getattr(event.context, "aws_request_id", None) or f"schedule-{event.event_id}"
+    return jobs.expire_invitations(request_id=request_id)
 
 
 # Local stack: which handlers to run and how often (seconds).

@@ -21,7 +21,7 @@ from ..storage.base import THROTTLING_CODES, error_code
 
 log = logging.getLogger(__name__)
 
-JSON_HEADERS = {"Content-Type": "application/json"}
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def error_response(exc: Exception, request_id: str) -> Response:
             }
         }
         return Response(body=json.dumps(body), status_code=500, headers=JSON_HEADERS)
-    headers = dict(JSON_HEADERS)
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="orgmembers"'
     if error.status == 503:

@@ -82,7 +82,8 @@ def request_id_of(request: Request) -> str:
 
 
 def parse_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    raw = request.raw_body or b""
+    body = request.raw_body or b""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
     if len(raw) > get_settings().max_body_bytes:
         raise InvalidRequest(
             "The request body is too large.",
@@ -120,10 +121,7 @@ def to_response(result: Any, status: int) -> Response:
         return result
     if result is None:
         return Response(body="", status_code=204 if status == 200 else status)
-    if isinstance(result, BaseModel):
-        payload = result.model_dump(mode="json")
-    else:
-        payload = result
+    payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     return Response(body=json.dumps(payload), status_code=status, headers=JSON_HEADERS)
 
 

@@ -1,24 +1,22 @@
-"""What stream records mean: the services behind the stream handlers.
+"""What stream records mean: routes each table's records to the service that acts on them.
 
 Records arrive as dicts in the DynamoDB stream shape (``eventName``,
-``dynamodb.Keys/NewImage/OldImage``). Handlers must be idempotent.
+``dynamodb.Keys/NewImage/OldImage``). Every service here is idempotent:
+Chalice retries a failed batch whole (invariant 6).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-log = logging.getLogger(__name__)
+from . import invitation_delivery, token_cascade
 
 
 def handle_member_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Members changes. The token cascade and seat email land with seats and tokens."""
-    log.info("members stream: %d record(s)", len(records))
-    return {"records": len(records)}
+    """Members changes: token cascade on seat revocation/removal, seat-assigned email."""
+    return token_cascade.handle_records(records)
 
 
 def handle_invitation_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Invitation changes. Invitation email delivery lands with invitations."""
-    log.info("invitations stream: %d record(s)", len(records))
-    return {"records": len(records)}
+    """Invitation changes: send the invitation email once per issue."""
+    return invitation_delivery.handle_records(records)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -85,6 +86,11 @@ def connection() -> Connection:
     return _connection
 
 
+def client() -> Any:
+    """The botocore DynamoDB client behind the shared connection (table admin, batch calls)."""
+    return connection().client
+
+
 def error_code(exc: BaseException) -> str | None:
     """The DynamoDB error code behind a pynamodb/botocore exception, if any."""
     seen: set[int] = set()
@@ -151,12 +157,12 @@ class Tx:
     def update(
         self,
         model: Model,
-        actions: list[Action],
+        actions: Sequence[Action],
         condition: Condition | None = None,
         return_old: bool = False,
     ) -> Tx:
         kwargs = model.get_update_kwargs_from_instance(
-            actions=actions,
+            actions=list(actions),
             condition=condition,
             return_values_on_condition_failure="ALL_OLD" if return_old else None,
             add_version_condition=False,

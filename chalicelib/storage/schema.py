@@ -12,14 +12,14 @@ from typing import Any
 from pynamodb.models import Model
 
 from . import accounts, audit, invitations, members, orgs, tokens  # noqa: F401  (register models)
-from .base import connection, registered_models
+from .base import client, registered_models
 
 
 def _existing_tables() -> set[str]:
     names: set[str] = set()
     params: dict[str, Any] = {}
     while True:
-        page = connection().client.list_tables(**params)
+        page = client().list_tables(**params)
         names.update(page.get("TableNames", []))
         if not page.get("LastEvaluatedTableName"):
             return names
@@ -27,22 +27,18 @@ def _existing_tables() -> set[str]:
 
 
 def _add_missing_indexes(model: type[Model]) -> list[str]:
-    client = connection().client
-    table = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    ddb = client()
+    table = ddb.describe_table(TableName=model.Meta.table_name)["Table"]
     present = {gsi["IndexName"] for gsi in table.get("GlobalSecondaryIndexes", [])}
-    schema = model._get_schema()
+    schema: Any = model._get_schema()
     added = []
     for gsi in schema["global_secondary_indexes"]:
         if gsi["index_name"] in present:
             continue
         key_names = {k["AttributeName"] for k in gsi["key_schema"]}
-        client.update_table(
+        ddb.update_table(
             TableName=model.Meta.table_name,
-            AttributeDefinitions=[
-                {"AttributeName": a["attribute_name"], "AttributeType": a["attribute_type"]}
-                for a in schema["attribute_definitions"]
-                if a["attribute_name"] in key_names
-            ],
+            AttributeDefinitions=[dict(a) for a in schema["attribute_definitions"] if a["AttributeName"] in key_names],
             GlobalSecondaryIndexUpdates=[
                 {
                     "Create": {
@@ -75,7 +71,7 @@ def ensure_tables() -> dict[str, str]:
 
 def stream_arn(model: type[Model]) -> str | None:
     """The latest stream ARN of a model's table (local stack, tests)."""
-    table = connection().client.describe_table(TableName=model.Meta.table_name)["Table"]
+    table = client().describe_table(TableName=model.Meta.table_name)["Table"]
     return table.get("LatestStreamArn")
 
 
