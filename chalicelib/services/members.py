@@ -28,6 +28,7 @@ from ..domain.errors import (
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission, Role, allows, require
 from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page
+from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import accounts, audit
@@ -169,12 +170,32 @@ def new_member_item(org_id: str, account: accounts.Account, role: Role, *, seat:
     )
 
 
-def add_membership_to(tx: Tx, org_id: str, account: accounts.Account, role: Role, *, seat: bool = False) -> MemberModel:
-    """Add "account joins org" to a transaction: member put + org counters.
+def mark_member_slot(tx: Tx, org_id: str, email: str, account_id: str) -> None:
+    """Record on the (org, email) invitation slot that this email is a member."""
+    tx.update(
+        InvitationModel(org_id, slot_id(org_id, email)),
+        [
+            InvitationModel.member_account_id.set(account_id),
+            InvitationModel.email.set(InvitationModel.email | email),
+            InvitationModel.status.set(InvitationModel.status | NO_INVITATION),
+        ],
+    )
+
+
+def clear_member_slot(tx: Tx, org_id: str, email: str) -> None:
+    """Record on the (org, email) slot that this email is no longer a member."""
+    tx.update(InvitationModel(org_id, slot_id(org_id, email)), [InvitationModel.member_account_id.remove()])
+
+
+def add_membership_to(
+    tx: Tx, org_id: str, account: accounts.Account, role: Role, *, seat: bool = False, mark_slot: bool = True
+) -> MemberModel:
+    """Add "account joins org" to a transaction: member put + org counters + email slot.
 
     With ``seat`` the org's ``seats_used`` grows under ``used < capacity``.
-    Order of items: member put, then org update (callers map cancellation
-    reasons by this order).
+    Order of items: member put, org update, then the slot update (callers map
+    cancellation reasons by this order). Invitation acceptance updates the
+    slot itself (``mark_slot=False``): one operation per item per transaction.
     """
     item = new_member_item(org_id, account, role, seat=seat)
     tx.put(item, condition=MemberModel.account_id.does_not_exist())
@@ -186,6 +207,8 @@ def add_membership_to(tx: Tx, org_id: str, account: accounts.Account, role: Role
         actions.append(OrgModel.seats_used.add(1))
         condition = condition & (OrgModel.seats_used < OrgModel.seat_capacity)
     tx.update(OrgModel(org_id), actions=actions, condition=condition)
+    if mark_slot:
+        mark_member_slot(tx, org_id, account.email, account.account_id)
     return item
 
 
@@ -271,6 +294,7 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         if item.has_seat:
             actions.append(OrgModel.seats_used.add(-1))
         tx.update(OrgModel(org_id), actions, condition=condition)
+        clear_member_slot(tx, org_id, item.email)
         audit.record(
             tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
         )

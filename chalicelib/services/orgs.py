@@ -51,6 +51,7 @@ def create_org(actor: Actor, name: str, *, admin: accounts.Account, seat_capacit
     tx.put(org, condition=OrgModel.org_id.does_not_exist())
     # The org item already counts its first admin; one operation per item per transaction.
     tx.put(members.new_member_item(org.org_id, admin, Role.ACCOUNT_ADMIN))
+    members.mark_member_slot(tx, org.org_id, admin.email, admin.account_id)
     audit.record(tx, org.org_id, actor, "org.created", org.org_id, {"name": name})
     audit.record(
         tx, org.org_id, actor, "member.added", admin.account_id, {"email": admin.email, "role": "account_admin"}
