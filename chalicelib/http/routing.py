@@ -156,6 +156,7 @@ def api_route(
                 status=status,
                 errors=errors,
                 content_types=content_types,
+                tags=(handler.__module__.rsplit(".", 1)[-1].removeprefix("routes_"),),
             )
         )
 
