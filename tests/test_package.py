@@ -1,0 +1,218 @@
+"""The CloudFormation package: built offline once per session, then checked.
+
+Expectations are derived from the code (pynamodb models, the Chalice app,
+Settings), so a new table, index, handler or setting is checked without
+editing this file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.app import DynamoDBEventConfig
+from chalice.utils import to_cfn_resource_name
+
+from app import app
+from chalicelib.config import Settings
+from chalicelib.events import streams
+from chalicelib.storage import schema  # noqa: F401  (registers every model)
+from chalicelib.storage.base import registered_models
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy"))
+
+import build_template  # noqa: E402
+import package  # noqa: E402
+
+pytestmark = pytest.mark.package
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make package STAGE=prod` minus cfn-lint (its own test), into a temp dir."""
+    out = tmp_path_factory.mktemp("package") / "out"
+    package.package("prod", out, check_only=True, lint=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(packaged: Path) -> dict[str, Any]:
+    return dict(json.loads((packaged / "sam.json").read_text()))
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r.get("Type") == kind}
+
+
+def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for doc in role["Properties"].get("Policies", []):
+            for statement in doc["PolicyDocument"]["Statement"]:
+                yield name, statement
+    for name, pol in resources(template, "AWS::IAM::Policy").items():
+        for statement in pol["Properties"]["PolicyDocument"]["Statement"]:
+            yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_generated_files_are_current() -> None:
+    stale = [str(p) for p, text in build_template.outputs().items() if p.read_text() != text]
+    assert stale == [], "run `python deploy/build_template.py`"
+
+
+def test_cfn_lint_finds_nothing(packaged: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from cfnlint.runner import main; main()", str(packaged / "sam.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deployment_zip_is_under_25_mb(packaged: Path) -> None:
+    assert (packaged / "deployment.zip").stat().st_size < 25 * 1024 * 1024
+
+
+def test_every_table_matches_its_model_and_is_protected(template: dict[str, Any]) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    models = registered_models()
+    assert len(tables) == len(models) == 6
+    for model in models:
+        base = model.Meta.base_name
+        table = tables[f"{to_cfn_resource_name(base)}Table"]
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        # Physical name = the TABLE_PREFIX the functions get + base name (Settings.table_name).
+        assert props["TableName"] == {"Fn::Sub": "${AWS::StackName}-" + base}
+
+        keys = [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]]
+        expected = [(model._hash_keyname, "HASH")]
+        if model._range_keyname:
+            expected.append((model._range_keyname, "RANGE"))
+        assert keys == expected, base
+
+        declared = {
+            index["IndexName"]: (kind, [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]])
+            for kind, prop in (("global", "GlobalSecondaryIndexes"), ("local", "LocalSecondaryIndexes"))
+            for index in props.get(prop, [])
+        }
+        wanted = {}
+        for index in model._indexes.values():
+            attrs = index.Meta.attributes.values()
+            key = [(a.attr_name, "HASH") for a in attrs if a.is_hash_key]
+            key += [(a.attr_name, "RANGE") for a in attrs if a.is_range_key]
+            kind = "local" if type(index).__mro__[1].__name__ == "LocalSecondaryIndex" else "global"
+            wanted[index.Meta.index_name] = (kind, key)
+        assert declared == wanted, base
+
+        view = getattr(model.Meta, "stream_view_type", None)
+        assert props.get("StreamSpecification") == ({"StreamViewType": view} if view else None), base
+
+
+def test_indexes_the_brief_relies_on_are_declared(template: dict[str, Any]) -> None:
+    props = {n: r["Properties"] for n, r in resources(template, "AWS::DynamoDB::Table").items()}
+    assert [i["IndexName"] for i in props["MembersTable"]["GlobalSecondaryIndexes"]] == ["by_account"]
+    assert [i["IndexName"] for i in props["MembersTable"]["LocalSecondaryIndexes"]] == ["by_email"]
+    assert [i["IndexName"] for i in props["InvitationsTable"]["GlobalSecondaryIndexes"]] == ["pending_by_expiry"]
+    assert [i["IndexName"] for i in props["TokensTable"]["GlobalSecondaryIndexes"]] == ["by_owner"]
+    streamed = {n for n, p in props.items() if "StreamSpecification" in p}
+    assert streamed == {"MembersTable", "InvitationsTable"}
+    assert all(props[n]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES" for n in streamed)
+
+
+def test_each_stream_function_reads_its_own_tables_stream(template: dict[str, Any]) -> None:
+    table_of = {getattr(h, "func", h).__name__: t for t, h in streams.HANDLERS_BY_TABLE.items()}
+    sources = [s for s in app.event_sources if isinstance(s, DynamoDBEventConfig)]
+    assert len(sources) >= 2
+    functions = resources(template, "AWS::Serverless::Function")
+    queues = resources(template, "AWS::SQS::Queue")
+    for source in sources:
+        name = to_cfn_resource_name(source.name)
+        events = [e for e in functions[name]["Properties"]["Events"].values() if e["Type"] == "DynamoDB"]
+        assert len(events) == 1, name
+        props = events[0]["Properties"]
+        table = f"{to_cfn_resource_name(table_of[source.name])}Table"
+        assert props["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+        assert props["BisectBatchOnFunctionError"] is True
+        assert 0 <= props["MaximumRetryAttempts"] <= 10
+        assert 60 <= props["MaximumRecordAgeInSeconds"] <= 24 * 3600
+        destination = props["DestinationConfig"]["OnFailure"]
+        assert destination["Type"] == "SQS"
+        assert destination["Destination"]["Fn::GetAtt"][0] in queues
+    assert "placeholder" not in json.dumps(template)
+
+
+def test_no_dynamodb_or_ses_grant_on_a_wildcard(template: dict[str, Any]) -> None:
+    checked = 0
+    for role, statement in statements(template):
+        if statement["Effect"] != "Allow":
+            continue
+        actions = as_list(statement["Action"])
+        assert all(a != "*" and not a.endswith(":*") for a in actions), (role, actions)
+        if any(a.startswith(("dynamodb:", "ses:")) for a in actions):
+            checked += 1
+            for resource in as_list(statement["Resource"]):
+                assert isinstance(resource, dict), (role, resource)  # an ARN built from the template
+                assert "*" not in json.dumps(resource).replace("/stream/*", ""), (role, resource)
+    assert checked >= 4
+
+
+def test_ses_send_is_limited_to_the_configured_identity(template: dict[str, Any]) -> None:
+    grants = [s for _, s in statements(template) if "ses:SendEmail" in as_list(s["Action"])]
+    assert grants
+    for grant in grants:
+        assert "identity/${SesIdentity}" in json.dumps(grant["Resource"])
+        assert grant["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailSender"}}}
+
+
+def test_every_function_gets_every_setting_it_reads(template: dict[str, Any]) -> None:
+    wanted = {name.upper() for name in Settings.model_fields} - {n.upper() for n in build_template.NOT_IN_LAMBDA}
+    functions = resources(template, "AWS::Serverless::Function")
+    assert len(functions) == 1 + len(app.event_sources)
+    for name, fn in functions.items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert wanted <= set(env), (name, sorted(wanted - set(env)))
+        assert "LINK_SIGNING_KEY" not in env
+        assert env["MAIL_BACKEND"] == "ses"
+        assert env["TABLE_PREFIX"] == {"Fn::Sub": "${AWS::StackName}-"}
+        assert env["LINK_SIGNING_KEY_PARAMETER"] == {"Ref": "LinkSigningKeyParameter"}
+
+
+def test_no_secret_in_the_template_or_config(template: dict[str, Any]) -> None:
+    text = json.dumps(template) + (ROOT / ".chalice" / "config.json").read_text()
+    assert Settings.model_fields["link_signing_key"].default not in text
+    assert 'LINK_SIGNING_KEY"' not in text
+
+
+def test_every_function_logs_json_and_raises_alarms(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+
+    def alarmed(metric: str, dimension: Any) -> bool:
+        return any(
+            a["Properties"]["MetricName"] == metric and a["Properties"]["Dimensions"][0]["Value"] == dimension
+            for a in alarms
+        )
+
+    for name, fn in functions.items():
+        logging = fn["Properties"]["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON"
+        assert logging["LogGroup"] == {"Ref": f"{name}LogGroup"}
+        assert alarmed("Errors", {"Ref": name}), name
+        if any(e["Type"] == "DynamoDB" for e in fn["Properties"].get("Events", {}).values()):
+            assert alarmed("IteratorAge", {"Ref": name}), name
+    for queue in resources(template, "AWS::SQS::Queue"):
+        assert alarmed("ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue, "QueueName"]}), queue
