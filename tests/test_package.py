@@ -216,3 +216,10 @@ def test_every_function_logs_json_and_raises_alarms(template: dict[str, Any]) ->
             assert alarmed("IteratorAge", {"Ref": name}), name
     for queue in resources(template, "AWS::SQS::Queue"):
         assert alarmed("ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue, "QueueName"]}), queue
+
+
+def test_app_log_lines_go_through_the_root_logger() -> None:
+    # In Lambda the root logger's handler writes the JSON format (requestId on every line);
+    # a handler of chalice's own would print plain text instead.
+    assert app.log.handlers == []
+    assert app.log.propagate is True
