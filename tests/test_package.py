@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,35 @@ def test_app_log_lines_go_through_the_root_logger() -> None:
     # a handler of chalice's own would print plain text instead.
     assert app.log.handlers == []
     assert app.log.propagate is True
+
+
+def test_the_package_imports_with_nothing_but_its_own_contents(packaged: Path, tmp_path: Path) -> None:
+    # -S: no site-packages, so every runtime dependency must be inside the zip.
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        archive.extractall(tmp_path)
+    handlers = sorted({"app"} | {source.handler_string.rpartition(".")[0] for source in app.event_sources})
+    script = f"import importlib, boto3; [importlib.import_module(m) for m in {handlers!r}]; boto3.client('ssm')"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        env={"PYTHONPATH": str(tmp_path), "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_dev_stage_policy_is_scoped_by_the_stage_names() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    dev = config["stages"]["dev"]
+    assert config["autogen_policy"] is False
+    policy = json.loads((ROOT / ".chalice" / dev["iam_policy_file"]).read_text())
+    prefix = dev["environment_variables"]["TABLE_PREFIX"]
+    sender = dev["environment_variables"]["MAIL_SENDER"]
+    for statement in policy["Statement"]:
+        resources = as_list(statement["Resource"])
+        assert "*" not in resources
+        if any(a.startswith("dynamodb:") for a in statement["Action"]):
+            assert all(f":table/{prefix}" in r for r in resources), resources
+        if any(a.startswith("ses:") for a in statement["Action"]):
+            assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
