@@ -256,3 +256,16 @@ def test_dev_stage_policy_is_scoped_by_the_stage_names() -> None:
             assert all(f":table/{prefix}" in r for r in resources), resources
         if any(a.startswith("ses:") for a in statement["Action"]):
             assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
+
+
+def test_cold_start_modules_ship_as_unchecked_bytecode(packaged: Path) -> None:
+    # Lambda's code directory is read-only: without these every cold start compiles from source.
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        tag = sys.implementation.cache_tag
+        for module in ("app", "chalicelib/config", "chalicelib/http/schemas", "pydantic/main", "botocore/client"):
+            folder, _, stem = module.rpartition("/")
+            pyc = f"{folder + '/' if folder else ''}__pycache__/{stem}.{tag}.pyc"
+            assert pyc in names, pyc
+            flags = int.from_bytes(archive.read(pyc)[4:8], "little")
+            assert flags == 0b01, pyc  # hash-based, source not checked: valid whatever the file times
