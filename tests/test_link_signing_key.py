@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -45,3 +47,18 @@ def test_settings_load_without_touching_ssm(ssm: Any) -> None:
     with pytest.raises(ClientError) as error:
         link_signing_key()
     assert error.value.response["Error"]["Code"] == "ParameterNotFound"
+
+
+def test_code_reads_the_key_only_through_the_resolver() -> None:
+    # settings.link_signing_key is the local default; in AWS the real key is in SSM,
+    # so reading the field directly would sign links with the wrong (public) key.
+    root = Path(__file__).resolve().parent.parent / "chalicelib"
+    direct = re.compile(r"\.link_signing_key\b(?!_parameter)(?!\()")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        if path.name != "config.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if direct.search(line)
+    ]
+    assert offenders == [], "use chalicelib.config.link_signing_key()"
