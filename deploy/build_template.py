@@ -481,14 +481,17 @@ def build() -> dict[str, Any]:
     }
 
 
-def dev_policy() -> dict[str, Any]:
-    """IAM policy for `chalice deploy --stage dev`: same actions, scoped by the dev names.
+SANDBOX_STAGE = "sandbox"  # `chalice deploy` stage (the dev stage is the local stack's)
+
+
+def sandbox_policy() -> dict[str, Any]:
+    """IAM policy for `chalice deploy --stage sandbox`: same actions, scoped by the stage's names.
 
     Without CloudFormation there are no resource ARNs to reference, so resources
     are named by the stage's table prefix, function prefix, sender and key parameter.
     """
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    stage = config["stages"]["dev"]
+    stage = config["stages"][SANDBOX_STAGE]
     env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
     prefix = env["TABLE_PREFIX"]
     sender = env.get("MAIL_SENDER", _default("mail_sender"))
@@ -499,7 +502,7 @@ def dev_policy() -> dict[str, Any]:
             "Sid": "Logs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{config['app_name']}-dev*",
+            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{config['app_name']}-{SANDBOX_STAGE}*",
         },
         {
             "Sid": "TableData",
@@ -543,9 +546,10 @@ def _json(value: Any) -> str:
 
 def outputs() -> dict[Path, str]:
     """Every generated file and its content."""
+    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][SANDBOX_STAGE]
     return {
         OUTPUT: _json(build()),
-        ROOT / ".chalice" / "policy-dev.json": _json(dev_policy()),
+        ROOT / ".chalice" / stage["iam_policy_file"]: _json(sandbox_policy()),
         ROOT / ".chalice" / "policy-prod.json": _json(PROD_POLICY_GUARD),
     }
 

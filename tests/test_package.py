@@ -242,9 +242,9 @@ def test_the_package_imports_with_nothing_but_its_own_contents(packaged: Path, t
     assert result.returncode == 0, result.stderr
 
 
-def test_dev_stage_policy_is_scoped_by_the_stage_names() -> None:
+def test_sandbox_stage_policy_is_scoped_by_the_stage_names() -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    dev = config["stages"]["dev"]
+    dev = config["stages"][build_template.SANDBOX_STAGE]
     assert config["autogen_policy"] is False
     policy = json.loads((ROOT / ".chalice" / dev["iam_policy_file"]).read_text())
     prefix = dev["environment_variables"]["TABLE_PREFIX"]
@@ -256,6 +256,12 @@ def test_dev_stage_policy_is_scoped_by_the_stage_names() -> None:
             assert all(f":table/{prefix}" in r for r in resources), resources
         if any(a.startswith("ses:") for a in statement["Action"]):
             assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
+
+
+def test_the_local_stage_needs_no_aws_secret_store() -> None:
+    # `chalice local --stage dev` puts these variables into the local API: no SSM there.
+    dev = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    assert "LINK_SIGNING_KEY_PARAMETER" not in dev.get("environment_variables", {})
 
 
 def test_cold_start_modules_ship_as_unchecked_bytecode(packaged: Path) -> None:

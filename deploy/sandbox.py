@@ -1,11 +1,12 @@
-"""Quick dev stage with `chalice deploy`: ensure the stage's tables, then deploy.
+"""Quick AWS stage with `chalice deploy`: ensure the stage's tables, then deploy.
 
 `chalice deploy` creates no tables, and it reads the stream ARNs when it imports
 the app (events/streams.py). So this creates or updates the stage's tables
 (idempotent), puts their stream ARNs in the environment and runs chalice deploy.
 Needs AWS credentials for the target account. Production uses `make package`.
+The stage is "sandbox": "dev" is the local stack's (`chalice local --stage dev`).
 
-Usage: python deploy/dev_stage.py [--stage dev] [--print-env]
+Usage: python deploy/sandbox.py [--stage sandbox] [--print-env]
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def prepare(stage: str) -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--stage", default="sandbox")
     parser.add_argument("--print-env", action="store_true", help="only ensure tables and print the variables")
     args = parser.parse_args()
     arns = prepare(args.stage)

@@ -1,4 +1,4 @@
-"""`deploy/dev_stage.py`: the dev tables exist with streams before `chalice deploy` reads them."""
+"""`deploy/sandbox.py`: the stage's tables exist with streams before `chalice deploy` reads them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from chalicelib.config import reset_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
 
-import dev_stage
+import sandbox
 
 
 @pytest.fixture
@@ -26,12 +26,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_prepare_creates_the_stage_tables_and_returns_their_streams(aws: None) -> None:
-    first = dev_stage.prepare("dev")
+    first = sandbox.prepare("sandbox")
     assert set(first) == {"MEMBERS_STREAM_ARN", "INVITATIONS_STREAM_ARN"}
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     names = set(ddb.list_tables()["TableNames"])
-    assert {"orgmembers-dev-members", "orgmembers-dev-invitations", "orgmembers-dev-tokens"} <= names
+    assert {"orgmembers-sandbox-members", "orgmembers-sandbox-invitations", "orgmembers-sandbox-tokens"} <= names
     for table, variable in (("members", "MEMBERS_STREAM_ARN"), ("invitations", "INVITATIONS_STREAM_ARN")):
-        described = ddb.describe_table(TableName=f"orgmembers-dev-{table}")["Table"]
+        described = ddb.describe_table(TableName=f"orgmembers-sandbox-{table}")["Table"]
         assert first[variable] == described["LatestStreamArn"]
-    assert dev_stage.prepare("dev") == first  # idempotent: same tables, same streams
+    assert sandbox.prepare("sandbox") == first  # idempotent: same tables, same streams
