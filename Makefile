@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 export PORT LOCAL_DIR
 
-.PHONY: install run test lint bootstrap clean
+.PHONY: install run test lint bootstrap clean package
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -33,7 +33,12 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check chalicelib app.py
-	$(BIN)/mypy chalicelib app.py
+	$(BIN)/mypy chalicelib app.py deploy
+	$(BIN)/python deploy/build_template.py --check
+
+# Offline: needs only a region, no credentials. Writes out/sam.json and out/deployment.zip.
+package: install
+	$(BIN)/python deploy/package.py --stage $(STAGE) --out out
 
 bootstrap: install
 	@$(BIN)/python -m local bootstrap --org "$(ORG)" --admin-email "$(EMAIL)"

@@ -5,7 +5,9 @@ from chalice import Chalice
 from chalicelib.events import schedules, streams
 from chalicelib.http import routes_accounts, routes_audit, routes_docs, routes_members, routes_orgs
 
-app = Chalice(app_name="orgmembers")
+# configure_logs=False: chalice's own log lines go to the root logger, which Lambda's
+# JSON log format handles (request id on every line), not to a plain-text handler.
+app = Chalice(app_name="orgmembers", configure_logs=False)
 
 for blueprint in (
     routes_accounts.bp,

@@ -34,8 +34,11 @@ class Settings(BaseModel):
     ses_configuration_set: str | None = None
     outbox_dir: str = ".local/outbox"
 
-    # Server-side key for HMAC of one-time links; from SSM/Secrets Manager in prod.
+    # Server-side key for HMAC of one-time links. In AWS the template names an SSM
+    # SecureString parameter instead, so the key is never in the template or config.
+    # Read it through link_signing_key(), which resolves the parameter lazily.
     link_signing_key: str = "local-development-signing-key-change-me"
+    link_signing_key_parameter: str | None = None
 
     members_stream_arn: str = PLACEHOLDER_STREAM_ARN
     invitations_stream_arn: str = PLACEHOLDER_STREAM_ARN
@@ -63,6 +66,24 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+@lru_cache(maxsize=1)
+def link_signing_key() -> str:
+    """The link HMAC key: from the SSM SecureString when one is named, else the setting.
+
+    Resolved on first use, not at import, so functions that never sign a link
+    pay no SSM call (and no boto3 import) at cold start.
+    """
+    settings = get_settings()
+    if not settings.link_signing_key_parameter:
+        return settings.link_signing_key
+    import boto3
+
+    ssm = boto3.client("ssm", region_name=settings.aws_region)
+    response = ssm.get_parameter(Name=settings.link_signing_key_parameter, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
 def reset_settings() -> None:
     """Forget cached settings so the next get_settings() rereads the environment."""
     get_settings.cache_clear()
+    link_signing_key.cache_clear()

@@ -1,0 +1,152 @@
+"""Cold start proxy: wall time of `python -c "import app"`, ours vs a bare Chalice app.
+
+The baseline is a Chalice app that imports boto3 and pynamodb (what any
+Chalice + DynamoDB function pays anyway), measured in the same run with runs
+interleaved so machine noise hits both alike. Target: ratio <= 1.3.
+
+1. Working tree: both apps with bytecode caches (the project's sources are
+   compiled first, as installed dependencies already are).
+2. With --zip (default out/deployment.zip when present): the deployment
+   package extracted, imported with -S (nothing but the package) and no
+   bytecode writes, like Lambda: as shipped (cold-start bytecode included),
+   with the bytecode stripped (what a plain `chalice package` ships), and the
+   bare app in that stripped copy (both compile from source: like for like).
+
+CPU time (user + sys of the child) is printed beside wall time: on a shared
+machine it is far less noisy.
+
+Usage: python bench/cold_start.py [--runs 15] [--zip out/deployment.zip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy"))
+
+from build_template import RUNTIME_ENV  # noqa: E402
+
+BARE_APP = """
+import boto3
+import pynamodb.models
+from chalice import Chalice
+
+app = Chalice(app_name="bare")
+
+
+@app.route("/")
+def index():
+    return {}
+"""
+
+Case = tuple[Path, str, dict[str, str], list[str]]  # cwd, module, environment, interpreter flags
+
+
+def import_time(case: Case) -> tuple[float, float]:
+    """(wall, CPU) seconds of one fresh interpreter importing the case's module."""
+    cwd, module, env, flags = case
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *flags, "-c", f"import {module}"], cwd=cwd, env=env, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure(cases: dict[str, Case], runs: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) ms per case; one warm-up each, then interleaved runs."""
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
+    for case in cases.values():
+        import_time(case)
+    for _ in range(runs):
+        for label, case in cases.items():
+            samples[label].append(import_time(case))
+    return {
+        label: (statistics.median(s[0] for s in runs_) * 1000, statistics.median(s[1] for s in runs_) * 1000)
+        for label, runs_ in samples.items()
+    }
+
+
+def report(title: str, results: dict[str, tuple[float, float]], pairs: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    for label, (wall, cpu) in results.items():
+        print(f"  {label:<44} wall {wall:6.0f} ms   CPU {cpu:6.0f} ms")
+    for ours, base in pairs:
+        wall = results[ours][0] / results[base][0]
+        cpu = results[ours][1] / results[base][1]
+        print(f"  ratio {ours} / {base}: wall {wall:.2f}, CPU {cpu:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--zip", type=Path, default=ROOT / "out" / "deployment.zip")
+    args = parser.parse_args()
+    # The environment a deployed function has (SES mailer, key named in SSM, runtime switches).
+    env = {
+        **os.environ,
+        **RUNTIME_ENV,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MAIL_BACKEND": "ses",
+        "LINK_SIGNING_KEY_PARAMETER": "/orgmembers/bench/link-signing-key",
+    }
+    compileall.compile_dir(ROOT / "chalicelib", quiet=1)
+    compileall.compile_file(ROOT / "app.py", quiet=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "bare"
+        bare.mkdir()
+        (bare / "app.py").write_text(BARE_APP)
+        print(f"runs: {args.runs} per case, interleaved; medians")
+        results = measure({"this app": (ROOT, "app", env, []), "bare app": (bare, "app", env, [])}, args.runs)
+        report("working tree (bytecode cached)", results, [("this app", "bare app")])
+
+        if not args.zip.exists():
+            print(f"\n(no {args.zip}: run `make package` for the packaged measurement)")
+            return 0
+        shipped, stripped = Path(tmp) / "shipped", Path(tmp) / "stripped"
+        with zipfile.ZipFile(args.zip) as archive:
+            archive.extractall(shipped)
+        shutil.copytree(shipped, stripped, ignore=shutil.ignore_patterns("__pycache__"))
+        (stripped / "bare_app.py").write_text(BARE_APP)
+        lambda_env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **{k: v for k, v in env.items() if k in RUNTIME_ENV or k in ("MAIL_BACKEND", "LINK_SIGNING_KEY_PARAMETER")},
+        }
+        cases: dict[str, Case] = {
+            "package as shipped": (shipped, "app", {**lambda_env, "PYTHONPATH": str(shipped)}, ["-S"]),
+            "package without bytecode (chalice default)": (
+                stripped,
+                "app",
+                {**lambda_env, "PYTHONPATH": str(stripped)},
+                ["-S"],
+            ),
+            "bare app, no bytecode": (stripped, "bare_app", {**lambda_env, "PYTHONPATH": str(stripped)}, ["-S"]),
+        }
+        results = measure(cases, args.runs)
+        report(
+            f"deployment package {args.zip.name} ({args.zip.stat().st_size / 1e6:.1f} MB), Lambda-like",
+            results,
+            [
+                ("package without bytecode (chalice default)", "bare app, no bytecode"),
+                ("package as shipped", "package without bytecode (chalice default)"),
+            ],
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
