@@ -601,6 +601,7 @@ def accept(token: str, principal: Principal | None, request_id: str) -> Accepted
         role = Role(item.role or Role.MEMBER.value)
         member_index = len(tx)
         members.add_membership_to(tx, link.org_id, account, role, mark_slot=False)
+        slot_index = len(tx)
         tx.update(
             item,
             [
@@ -630,11 +631,10 @@ def accept(token: str, principal: Principal | None, request_id: str) -> Accepted
             tx.commit()
         except TransactionCancelled as exc:
             failed = exc.failed_indexes()
-            if member_index in failed:
-                raise AlreadyMember() from exc
-            if member_index + 1 in failed:
+            if member_index + 1 in failed and slot_index not in failed:
                 raise NotFound("No such organization.") from exc
-            # The slot changed (another accept, a reissue) or the account was created meanwhile: look again.
+            # The slot moved on (another accept, a reissue, a direct add) or the account was
+            # created meanwhile: read again; the fresh state names the outcome.
             continue
         return Accepted(
             org_id=link.org_id,
