@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor, Page, Principal
 from ..domain.roles import Permission, Role
-from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page
+from ..storage.base import TransactionCancelled, Tx, connection, decode_cursor, error_code, page
 from ..storage.invitations import NO_INVITATION, PENDING_SHARDS, InvitationModel, pending_shard_of, slot_id
 from . import accounts, audit, invitation_links, keys, members, orgs
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 1000
 OPS_PER_TX = 50  # each op is the invitation write + its audit record: 100 items per transaction
 CONFLICT_RETRIES = 6
+PARALLEL_TX = 4  # transactions of one bulk call in flight at once
 
 PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 STATUSES = (PENDING, ACCEPTED, EXPIRED, REVOKED)
@@ -139,37 +141,48 @@ class _Op:
 
 
 def _commit_ops(ops: Sequence[_Op]) -> None:
-    """Run ops in transactions of ``OPS_PER_TX``; ops whose condition fails are dropped and the rest retried."""
-    for start in range(0, len(ops), OPS_PER_TX):
-        pending = list(ops[start : start + OPS_PER_TX])
-        conflicts = 0
-        while pending:
-            tx = Tx()
-            firsts = []
-            for op in pending:
-                firsts.append(len(tx))
-                op.add(tx)
-            try:
-                tx.commit()
-            except TransactionCancelled as exc:
-                dropped = []
-                for op, first in zip(pending, firsts, strict=True):
-                    reason = exc.reasons[first]
-                    if reason is not None and reason.code == "ConditionalCheckFailed":
-                        op.failed = True
-                        op.old = _from_raw(reason.item) if reason.item else get_item(*op.key)
-                        dropped.append(op)
-                if not dropped:
-                    # Another transaction touched the same items (TransactionConflict): back off, retry.
-                    conflicts += 1
-                    if conflicts > CONFLICT_RETRIES:
-                        raise Conflict() from exc
-                    time.sleep(random.uniform(0.01, 0.05) * conflicts)
-                pending = [op for op in pending if not op.failed]
-                continue
-            for op in pending:
-                op.applied = True
-            pending = []
+    """Run ops in transactions of ``OPS_PER_TX``, the chunks in parallel (they touch disjoint items)."""
+    chunks = [list(ops[i : i + OPS_PER_TX]) for i in range(0, len(ops), OPS_PER_TX)]
+    if len(chunks) <= 1:
+        for chunk in chunks:
+            _commit_chunk(chunk)
+        return
+    connection().client  # noqa: B018  (create the shared client before the threads use it)
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_TX, len(chunks))) as pool:
+        list(pool.map(_commit_chunk, chunks))
+
+
+def _commit_chunk(chunk: list[_Op]) -> None:
+    """One transaction for the chunk; ops whose condition fails are dropped and the rest retried."""
+    pending = chunk
+    conflicts = 0
+    while pending:
+        tx = Tx()
+        firsts = []
+        for op in pending:
+            firsts.append(len(tx))
+            op.add(tx)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            dropped = 0
+            for op, first in zip(pending, firsts, strict=True):
+                reason = exc.reasons[first]
+                if reason is not None and reason.code == "ConditionalCheckFailed":
+                    op.failed = True
+                    op.old = _from_raw(reason.item) if reason.item else get_item(*op.key)
+                    dropped += 1
+            if not dropped:
+                # Another transaction touched the same items (TransactionConflict): back off, retry.
+                conflicts += 1
+                if conflicts > CONFLICT_RETRIES:
+                    raise Conflict() from exc
+                time.sleep(random.uniform(0.01, 0.05) * conflicts)
+            pending = [op for op in pending if not op.failed]
+            continue
+        for op in pending:
+            op.applied = True
+        pending = []
 
 
 def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp: datetime) -> list[Any]:
@@ -320,21 +333,38 @@ def invite(org_id: str, actor: Actor, items: Sequence[InviteItem], default_role:
 
 
 def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str | None, stamp: datetime) -> _Op:
+    """A conditional put of a fresh invitation into the (org, email) slot.
+
+    A put, not an update: the slot it replaces holds no member and no live
+    invitation (the condition), so nothing of it is worth keeping, and a put
+    is much cheaper for the engine than a long update expression. A new
+    invitation starts again at issue 1; its fresh nonce retires any old link.
+    """
     invitation_id = slot_id(org_id, email)
+    item = InvitationModel(
+        org_id,
+        invitation_id,
+        email=email,
+        role=role.value,
+        status=PENDING,
+        expires_at=iso(stamp + timedelta(days=get_settings().invitation_ttl_days)),
+        pending_shard=pending_shard_of(invitation_id),
+        issue=1,
+        link_nonce=invitation_links.new_nonce(),
+        invited_by=actor.actor,
+        inviter=inviter,
+        created_at=stamp,
+        updated_at=stamp,
+        delivery_status=QUEUED,
+    )
     # Free slot: never used, or no member and no live pending invitation (an expired one may be replaced).
     condition = InvitationModel.org_id.does_not_exist() | (
         InvitationModel.member_account_id.does_not_exist()
         & ((InvitationModel.status != PENDING) | (InvitationModel.expires_at <= iso(stamp)))
     )
-    actions = [
-        InvitationModel.email.set(email),
-        InvitationModel.role.set(role.value),
-        InvitationModel.created_at.set(stamp),
-        *_issue_actions(invitation_id, actor, inviter, stamp),
-    ]
 
     def add(tx: Tx) -> None:
-        tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
+        tx.put(item, condition=condition, return_old=True)
         audit.record(tx, org_id, actor, "invitation.created", invitation_id, {"email": email, "role": role.value})
 
     return _Op(key=(org_id, invitation_id), add=add)
