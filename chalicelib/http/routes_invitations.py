@@ -68,11 +68,13 @@ def _csv_items(req: ApiRequest) -> list[InviteItem]:
 )
 def invite(req: ApiRequest, org_id: str) -> s.InviteResponse:
     if req.content_type == "text/csv":
-        outcome = invitations.invite(org_id, req.actor, _csv_items(req))
+        outcome = invitations.invite(org_id, req.actor, _csv_items(req), principal=req.principal)
     else:
         body = parse_json_body(req.raw, s.InviteRequest)
         assert isinstance(body, s.InviteRequest)
-        outcome = invitations.invite(org_id, req.actor, [InviteItem(email=e) for e in body.emails], body.role)
+        outcome = invitations.invite(
+            org_id, req.actor, [InviteItem(email=e) for e in body.emails], body.role, principal=req.principal
+        )
     return s.InviteResponse(
         results=[s.InviteResultOut.model_validate(r, from_attributes=True) for r in outcome.results],
         summary=outcome.summary,
@@ -104,7 +106,7 @@ def list_invitations(req: ApiRequest, org_id: str) -> s.InvitationList:
     errors=ADMIN_ERRORS,
 )
 def resend_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
-    return _bulk_ids(invitations.resend_many(org_id, req.actor, req.body.invitation_ids))
+    return _bulk_ids(invitations.resend_many(org_id, req.actor, req.body.invitation_ids, req.principal))
 
 
 @api_route(
@@ -141,7 +143,7 @@ def get_invitation(req: ApiRequest, org_id: str, invitation_id: str) -> s.Invita
     errors=(*ADMIN_ERRORS, "already_accepted", "already_member"),
 )
 def resend(req: ApiRequest, org_id: str, invitation_id: str) -> s.InvitationOut:
-    return _invitation(invitations.resend(org_id, req.actor, invitation_id))
+    return _invitation(invitations.resend(org_id, req.actor, invitation_id, req.principal))
 
 
 @api_route(

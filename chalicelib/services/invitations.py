@@ -47,7 +47,10 @@ from . import accounts, audit, invitation_links, keys, members, orgs
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 1000
-OPS_PER_TX = 50  # each op is the invitation write + its audit record: 100 items per transaction
+# Each op is the invitation write + its audit record. 40 ops (80 items) per transaction:
+# 25 transactions for 1,000 invitations, and DynamoDB Local's transaction cost grows
+# faster than linearly with size, so full 100-item transactions were slower overall.
+OPS_PER_TX = 40
 CONFLICT_RETRIES = 6
 PARALLEL_TX = 4  # transactions of one bulk call in flight at once
 
@@ -207,8 +210,10 @@ def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp:
     return actions
 
 
-def _inviter_of(actor: Actor) -> str | None:
-    """How the email names who invited: the account's name and email, or None for system actors."""
+def _inviter_of(actor: Actor, principal: Principal | None = None) -> str | None:
+    """How the email names who invited: the caller's email (known from authentication), else a lookup."""
+    if principal is not None and principal.account_id == actor.account_id:
+        return principal.email
     if not actor.account_id:
         return None
     account = accounts.get(actor.account_id)
@@ -274,7 +279,13 @@ INVITE_STATUSES = (
 )
 
 
-def invite(org_id: str, actor: Actor, items: Sequence[InviteItem], default_role: Role = Role.MEMBER) -> BulkOutcome:
+def invite(
+    org_id: str,
+    actor: Actor,
+    items: Sequence[InviteItem],
+    default_role: Role = Role.MEMBER,
+    principal: Principal | None = None,
+) -> BulkOutcome:
     """Invite many; one result per item in input order. Bad items never fail the others."""
     members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
     if len(items) > MAX_ITEMS:
@@ -285,7 +296,7 @@ def invite(org_id: str, actor: Actor, items: Sequence[InviteItem], default_role:
     first_seen: dict[str, InviteResult] = {}
     ops: list[tuple[_Op, InviteResult]] = []
     stamp = now()
-    inviter = _inviter_of(actor)
+    inviter = _inviter_of(actor, principal)
     for item in items:
         try:
             email = normalize_email(item.email)
@@ -505,10 +516,12 @@ def _bulk_by_id(
     return BulkOutcome(results=results, summary=_summary(results, statuses))
 
 
-def resend_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> BulkOutcome:
+def resend_many(
+    org_id: str, actor: Actor, invitation_ids: Sequence[str], principal: Principal | None = None
+) -> BulkOutcome:
     """Bulk reissue: new link, new expiry, status pending, email queued again."""
     members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    stamp, inviter = now(), _inviter_of(actor)
+    stamp, inviter = now(), _inviter_of(actor, principal)
     return _bulk_by_id(
         org_id,
         invitation_ids,
@@ -533,24 +546,19 @@ def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> Bul
     )
 
 
-_FAILURE_ERRORS: dict[str, type[Exception]] = {
-    "not_found": NotFound,
-    "already_accepted": AlreadyAccepted,
-    "already_member": AlreadyMember,
-}
-
-
 def _raise_for(status: str) -> None:
-    error = _FAILURE_ERRORS.get(status)
-    if error is NotFound:
+    """The error of a single-item call whose bulk result is not a success."""
+    if status in ("not_found", "duplicate_in_request"):
         raise NotFound("No such invitation.")
-    if error is not None:
-        raise error()
+    if status == "already_accepted":
+        raise AlreadyAccepted()
+    if status == "already_member":
+        raise AlreadyMember()
 
 
-def resend(org_id: str, actor: Actor, invitation_id: str) -> Invitation:
+def resend(org_id: str, actor: Actor, invitation_id: str, principal: Principal | None = None) -> Invitation:
     """Reissue one invitation (409 ``already_accepted`` once accepted)."""
-    outcome = resend_many(org_id, actor, [invitation_id])
+    outcome = resend_many(org_id, actor, [invitation_id], principal)
     _raise_for(outcome.results[0].status)
     return to_invitation(_visible(org_id, invitation_id))
 
