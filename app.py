@@ -6,6 +6,8 @@ from chalicelib.events import schedules, streams
 from chalicelib.http import routes_accounts, routes_audit, routes_invitations, routes_members, routes_orgs
 
 app = Chalice(app_name="orgmembers")
+# CSV uploads reach us as exact bytes (API Gateway would otherwise re-encode non-UTF-8 input).
+app.api.binary_types.append("text/csv")
 
 for blueprint in (
     routes_accounts.bp,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.clock import set_clock
+from chalicelib.config import get_settings
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MemoryMailer
 
@@ -43,6 +44,10 @@ def test_invite_email_accept_member(api: Api, seed: Seed, mailer: MemoryMailer) 
     [token] = links_to(mailer, "new.person@example.com")
     message = mailer.sent[0]
     assert "Acme" in message.subject and "billing manager" in message.text
+    assert "admin@acme.test invited you" in message.text
+    assert f"{get_settings().public_base_url}/v1/invitations/{token}" in message.text
+    expires = datetime.now(UTC) + timedelta(days=7)
+    assert expires.strftime("%d %B %Y") in message.text and expires.strftime("%d %B %Y") in message.html
 
     got = api.get(f"/v1/orgs/{seed.org_id}/invitations/{invitation_id}", seed.admin.key)
     assert got.body["delivery"]["status"] == "sent" and got.body["status"] == "pending"

@@ -189,7 +189,7 @@ def _commit_chunk(chunk: list[_Op]) -> None:
 
 
 def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp: datetime) -> list[Any]:
-    """What every (re)issue sets: a new link nonce, a new expiry, the next issue number, email queued."""
+    """What a reissue sets: a new link nonce, a new expiry, the next issue number, email queued again."""
     expires = stamp + timedelta(days=get_settings().invitation_ttl_days)
     actions: list[Any] = [
         InvitationModel.status.set(PENDING),
@@ -217,9 +217,7 @@ def _inviter_of(actor: Actor, principal: Principal | None = None) -> str | None:
     if not actor.account_id:
         return None
     account = accounts.get(actor.account_id)
-    if account is None:
-        return None
-    return f"{account.name} <{account.email}>" if account.name else account.email
+    return account.email if account else None
 
 
 # --- invite ------------------------------------------------------------------
