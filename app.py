@@ -3,17 +3,27 @@
 from chalice import Chalice
 
 from chalicelib.events import schedules, streams
-from chalicelib.http import routes_accounts, routes_audit, routes_docs, routes_members, routes_orgs
+from chalicelib.http import (
+    routes_accounts,
+    routes_audit,
+    routes_docs,
+    routes_invitations,
+    routes_members,
+    routes_orgs,
+)
 
 # configure_logs=False: chalice's own log lines go to the root logger, which Lambda's
 # JSON log format handles (request id on every line), not to a plain-text handler.
 app = Chalice(app_name="orgmembers", configure_logs=False)
+# CSV uploads reach us as exact bytes (API Gateway would otherwise re-encode non-UTF-8 input).
+app.api.binary_types.append("text/csv")
 
 for blueprint in (
     routes_accounts.bp,
     routes_orgs.bp,
     routes_members.bp,
     routes_audit.bp,
+    routes_invitations.bp,
     routes_docs.bp,
     streams.bp,
     schedules.bp,

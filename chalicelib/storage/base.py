@@ -193,7 +193,7 @@ class Tx:
             params["ClientRequestToken"] = client_request_token
         try:
             connection().dispatch("TransactWriteItems", params)
-        except (PynamoDBException, ClientError) as exc:
+        except (PynamoDBException, ClientError) as exc:  # dispatch raises pynamodb's VerboseClientError
             if error_code(exc) != "TransactionCanceledException":
                 raise
             raw = getattr(exc, "cancellation_reasons", None) or []

@@ -13,9 +13,12 @@ Index: sparse GSI ``pending_by_expiry`` on (``pending_shard``, ``expires_at``):
 ``pending_shard`` is set only while the invitation is pending, so the hourly
 expiry job reads only pending items that are due (cost follows due items,
 not table size).
-The link secret is never stored: ``link_hash`` is an HMAC with the server key.
-``issue`` counts (re)issues; ``delivered_issue`` records which issue was emailed,
-so a replayed stream batch sends no second email.
+The link secret is never stored: ``link_nonce`` is the random part of the
+current link, and the secret part is HMAC(server key, org, id, nonce), derived
+again when needed (see ``services.invitation_links``). A new nonce on every
+(re)issue retires the previous link at once.
+``issue`` counts (re)issues; ``delivered_issue`` records which issue was claimed
+for emailing, so a replayed stream batch sends no second email.
 """
 
 from __future__ import annotations
@@ -29,6 +32,16 @@ from pynamodb.models import Model
 from .base import register
 
 NO_INVITATION = "none"
+# The expiry index is spread over a few fixed shards: one GSI partition takes
+# about 1,000 writes/s, and a 1,000-row upload lands its pending items in about
+# a second; 8 shards leave room for several uploads at once, and the hourly job
+# pays 8 small queries when nothing is due.
+PENDING_SHARDS = 8
+
+
+def pending_shard_of(invitation_id: str) -> str:
+    """The expiry-index shard of an invitation (stable, from its id)."""
+    return f"p{int(hashlib.sha256(invitation_id.encode()).hexdigest()[:8], 16) % PENDING_SHARDS}"
 
 
 def slot_id(org_id: str, normalized_email: str) -> str:
@@ -62,8 +75,10 @@ class InvitationModel(Model):
     member_account_id = UnicodeAttribute(null=True)
     pending_shard = UnicodeAttribute(null=True)
     issue = NumberAttribute(default=1)
-    link_hash = UnicodeAttribute(null=True)
+    link_nonce = UnicodeAttribute(null=True)
     invited_by = UnicodeAttribute(null=True)
+    inviter = UnicodeAttribute(null=True)  # display name/email of whoever (re)issued it, for the email
+    revoked_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     accepted_at = UTCDateTimeAttribute(null=True)
@@ -71,5 +86,6 @@ class InvitationModel(Model):
     delivery_status = UnicodeAttribute(null=True)
     delivery_error = UnicodeAttribute(null=True)
     delivered_issue = NumberAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
 
     pending_by_expiry = PendingByExpiry()

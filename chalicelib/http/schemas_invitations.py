@@ -1,0 +1,130 @@
+"""Request and response models of invitations and sign-in links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from ..domain.roles import Role
+from .schemas import ApiKeyCreated, Email, ListQuery, RequestModel
+
+RawEmail = Annotated[str, Field(max_length=1000)]
+InvitationId = Annotated[str, Field(min_length=1, max_length=200)]
+Status = Literal["pending", "accepted", "expired", "revoked"]
+
+
+class InviteRequest(RequestModel):
+    """JSON invite; a CSV upload (``Content-Type: text/csv``) is the other body of the same call."""
+
+    emails: list[RawEmail] = Field(
+        min_length=1, description="Up to 1,000 addresses; each is checked on its own (invalid_email per item)."
+    )
+    role: Role = Role.MEMBER
+
+
+class InviteResultOut(BaseModel):
+    email: str
+    status: Literal[
+        "invited", "already_invited", "already_member", "invalid_email", "invalid_role", "duplicate_in_request"
+    ]
+    line: int | None = Field(default=None, description="CSV uploads: the line of the file this row starts on.")
+    role: Role | None = None
+    invitation_id: str | None = None
+    account_id: str | None = Field(default=None, description="already_member: the member's account.")
+    message: str | None = None
+
+
+class InviteResponse(BaseModel):
+    results: list[InviteResultOut]
+    summary: dict[str, int]
+
+
+class InvitationQuery(ListQuery):
+    status: Status | None = None
+
+
+class DeliveryOut(BaseModel):
+    status: Literal["queued", "sending", "sent", "failed"] | None
+    error: str | None = None
+    sent_at: datetime | None = None
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    email: str
+    role: Role
+    status: Status
+    expires_at: datetime | None = None
+    issue: int = Field(description="How many times the invitation was issued (1 + reissues).")
+    invited_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    accepted_at: datetime | None = None
+    accepted_by: str | None = None
+    revoked_at: datetime | None = None
+    delivery: DeliveryOut
+
+
+class InvitationList(BaseModel):
+    items: list[InvitationOut]
+    next_cursor: str | None = None
+
+
+class InvitationIds(RequestModel):
+    invitation_ids: list[InvitationId] = Field(min_length=1, max_length=1000)
+
+
+class IdResultOut(BaseModel):
+    invitation_id: str
+    status: str
+    message: str | None = None
+
+
+class BulkIdResponse(BaseModel):
+    results: list[IdResultOut]
+    summary: dict[str, int]
+
+
+class InvitationPreviewOut(BaseModel):
+    invitation_id: str
+    org_id: str
+    org_name: str | None = None
+    email: str
+    role: Role
+    status: Status
+    expires_at: datetime | None = None
+    invited_by: str | None = None
+
+
+class NewApiKeyOut(BaseModel):
+    key_id: str
+    secret: str = Field(description="The API key of the new account. Shown once; store it now.")
+
+
+class AcceptedOut(BaseModel):
+    org_id: str
+    org_name: str | None = None
+    account_id: str
+    email: str
+    role: Role
+    account_created: bool
+    api_key: NewApiKeyOut | None = Field(default=None, description="Only when the account was created by accepting.")
+
+
+class LoginLinkRequest(RequestModel):
+    email: Email
+
+
+class LoginLinkAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str = "If an account has this email, a sign-in code is on its way."
+
+
+class RedeemRequest(RequestModel):
+    code: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RedeemedOut(ApiKeyCreated):
+    account_id: str
