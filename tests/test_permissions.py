@@ -1,0 +1,93 @@
+"""The permission matrix: every route x every kind of caller, from one table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.config import reset_settings
+from chalicelib.http.routing import ROUTES
+from chalicelib.storage.schema import ensure_tables
+
+from .conftest import use_backend
+from .helpers import Api, Seed, seed_org
+from .permission_table import CALLERS, CASES, Case, Ctx, caller_person
+from .table_scan import scan_all
+
+SPECS = {(r.method, r.path): r for r in ROUTES}
+
+
+def test_every_registered_route_has_a_row() -> None:
+    rows = {c.route for c in CASES}
+    missing = sorted(set(SPECS) - rows)
+    assert not missing, f"routes without a row in tests/permission_table.py: {missing}"
+
+
+def test_every_row_names_a_registered_route() -> None:
+    stale = sorted({c.route for c in CASES} - set(SPECS))
+    assert not stale, f"rows for routes that are not registered: {stale}"
+
+
+def test_every_route_is_called_by_every_kind_of_caller() -> None:
+    assert len({c.id for c in CASES}) == len(CASES), "duplicate row ids"
+    for route in SPECS:
+        assert any(c.route == route for c in CASES)
+
+
+def expected_status(case: Case, caller: str) -> int:
+    if caller in case.statuses:
+        return case.statuses[caller]
+    if caller in case.allowed:
+        return SPECS[case.route].status
+    if caller == "anonymous":
+        return 401
+    if caller == "outsider":
+        return 404
+    return 403
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[Api, Seed]]:
+    """One moto backend and seeded org for the whole matrix (each call brings fresh callers and targets)."""
+    with pytest.MonkeyPatch.context() as mp, mock_aws():
+        use_backend(mp, None)
+        ensure_tables()
+        api = Api()
+        yield api, seed_org(api)
+    reset_settings()
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_permission_matrix(world: tuple[Api, Seed], case: Case, caller: str) -> None:
+    api, seed = world
+    ctx = Ctx(api, seed, caller, caller_person(seed, caller))
+    url = case.url(ctx)
+    body = case.body(ctx) if case.body else None
+    writes = case.method != "GET"
+    before = scan_all() if writes else None
+    r = api.call(case.method, url, ctx.key, body)
+    expected = expected_status(case, caller)
+    if caller == "outsider" and caller not in case.allowed and caller not in case.statuses:
+        assert r.status in (403, 404), (r.status, r.body)
+    else:
+        assert r.status == expected, (r.status, r.body)
+    if r.status >= 400:
+        assert set(r.body) == {"error"}, r.body
+        assert set(r.body["error"]) <= {"code", "message", "details"}
+        if writes:
+            assert scan_all() == before, "a refused call changed the tables"
+        text = json.dumps(r.body)
+        for person in (seed.admin, seed.billing, seed.member):
+            assert person.email not in text and person.account_id not in text
+        assert "Acme" not in text and "@acme.test" not in text
+    if r.status == 401:
+        assert r.code == "unauthenticated"
+        assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    elif r.status == 403 and caller in ("account_admin", "billing_manager", "member"):
+        assert r.code == "forbidden"
+    elif r.status == 404:
+        assert r.code == "not_found"
