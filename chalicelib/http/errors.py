@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from botocore.exceptions import ClientError
 from chalice import Response
 from pydantic import ValidationError
 from pynamodb.exceptions import PynamoDBException
@@ -39,7 +40,7 @@ def to_domain_error(exc: Exception) -> DomainError | None:
         return exc
     if isinstance(exc, ValidationError):
         return InvalidRequest("The request is not valid.", details=validation_details(exc))
-    if isinstance(exc, PynamoDBException) and error_code(exc) in THROTTLING_CODES:
+    if isinstance(exc, PynamoDBException | ClientError) and error_code(exc) in THROTTLING_CODES:
         return ServiceUnavailable()
     return None
 

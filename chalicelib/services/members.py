@@ -123,7 +123,8 @@ def list_members(
     if seat is not None:
         by_seat = MemberModel.has_seat == seat
         filters = by_seat if filters is None else filters & by_seat
-    start = decode_cursor(cursor, {"org_id": org_id})
+    key_names = ("org_id", "account_id", "email") if email_prefix else ("org_id", "account_id")
+    start = decode_cursor(cursor, {"org_id": org_id}, key_names)
     try:
         if email_prefix:
             results = MemberModel.by_email.query(
