@@ -6,16 +6,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from moto import mock_aws
 
-from chalicelib.config import reset_settings
 from chalicelib.http.routing import ROUTES
-from chalicelib.storage.schema import ensure_tables
 
-from .conftest import use_backend
-from .helpers import Api, Seed, seed_org
+from .helpers import Api, Seed
 from .permission_table import CALLERS, CASES, Case, Ctx, caller_person
 from .table_scan import scan_all
+from .worlds import moto_world
 
 SPECS = {(r.method, r.path): r for r in ROUTES}
 
@@ -52,12 +49,8 @@ def expected_status(case: Case, caller: str) -> int:
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[Api, Seed]]:
     """One moto backend and seeded org for the whole matrix (each call brings fresh callers and targets)."""
-    with pytest.MonkeyPatch.context() as mp, mock_aws():
-        use_backend(mp, None)
-        ensure_tables()
-        api = Api()
-        yield api, seed_org(api)
-    reset_settings()
+    with moto_world() as world:
+        yield world
 
 
 @pytest.mark.parametrize("caller", CALLERS)

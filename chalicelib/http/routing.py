@@ -98,11 +98,17 @@ def parse_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
             "The request body is not valid JSON.",
             details=[{"field": "body", "problem": "json_invalid", "message": str(exc)}],
         ) from exc
+    except RecursionError as exc:
+        raise InvalidRequest(
+            "The request body is nested too deeply.",
+            details=[{"field": "body", "problem": "json_invalid", "message": "nested too deeply"}],
+        ) from exc
     if not isinstance(data, dict):
         raise InvalidRequest(
             "The request body must be a JSON object.", details=[{"field": "body", "problem": "object_expected"}]
         )
-    return model.model_validate(data)
+    # Strict JSON validation: "5" is not an integer and true is not 1 (lax mode would accept both).
+    return model.model_validate_json(raw, strict=True)
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
