@@ -99,7 +99,7 @@ def retrying(attempt: Callable[[], T]) -> T:
         try:
             return attempt()
         except TransactionCancelled as exc:
-            if not exc.only_condition_failures:
+            if not exc.retryable:
                 raise
             last = exc
     raise Conflict() from last
@@ -220,16 +220,23 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Membe
     """
     authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     account, created = accounts.get_or_create(email)
-    tx = Tx()
-    item = add_membership_to(tx, org_id, account, role)
-    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if 0 in exc.failed_indexes():
-            raise AlreadyMember() from exc
-        raise NotFound("No such organization.") from exc
-    return to_member(item), created
+
+    def attempt() -> Member:
+        tx = Tx()
+        item = add_membership_to(tx, org_id, account, role)
+        details = {"email": account.email, "role": role.value}
+        audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if 0 in exc.failed_indexes():
+                raise AlreadyMember() from exc
+            if 1 in exc.failed_indexes():
+                raise NotFound("No such organization.") from exc
+            raise  # another transaction held the org item: try again
+        return to_member(item)
+
+    return retrying(attempt), created
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:

@@ -132,6 +132,11 @@ class TransactionCancelled(Exception):
     def only_condition_failures(self) -> bool:
         return all(r is None or r.code == "ConditionalCheckFailed" for r in self.reasons)
 
+    @property
+    def retryable(self) -> bool:
+        """Lost a race: a condition failed or another transaction held an item (TransactionConflict)."""
+        return all(r is None or r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
+
 
 class Tx:
     """An ordered TransactWriteItems builder (pynamodb groups by kind; we keep order).
