@@ -13,6 +13,8 @@ from chalicelib.storage.base import TransactionCancelled, Tx, decode_cursor, enc
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.schema import ensure_tables
 
+from .helpers import Api, seed_org
+
 
 def test_ensure_tables_is_idempotent(tables: str) -> None:
     outcome = ensure_tables()
@@ -119,3 +121,22 @@ def test_email_claims_make_emails_unique(tables: str) -> None:
     accounts_with_email = [i for i in AccountModel.scan(consistent_read=True) if i.email == "claim@example.com"]
     assert [a.account_id for a in accounts_with_email] == [first.account_id]
     assert accounts.find_by_email("nobody@example.com") is None
+
+
+def test_over_long_ids_in_paths_are_not_found(tables: str) -> None:
+    """DynamoDB refuses keys over its size limits (a 500 if it reached the table); ids that long do not exist."""
+    api = Api()
+    seed = seed_org(api)
+    long_id = "x" * 3000
+    calls = [
+        ("GET", f"/v1/orgs/{long_id}", None),
+        ("GET", f"/v1/orgs/{seed.org_id}/members/{long_id}", None),
+        ("DELETE", f"/v1/orgs/{seed.org_id}/members/{long_id}", None),
+        ("PUT", f"/v1/orgs/{seed.org_id}/members/{long_id}/role", {"role": "member"}),
+        ("DELETE", f"/v1/me/api-keys/{long_id}", None),
+        ("GET", f"/v1/orgs/{seed.org_id}/members/{'é' * 600}", None),
+    ]
+    for method, path, body in calls:
+        r = api.call(method, path, seed.admin.key, body)
+        assert r.status == 404 and r.code == "not_found", (method, path[:40], r.status, r.body)
+    assert api.get(f"/v1/orgs/{long_id}").status == 401
