@@ -28,6 +28,7 @@ from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.services import accounts, bootstrap, members
 from chalicelib.storage.accounts import AccountModel, email_claim_key
+from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 
@@ -138,3 +139,49 @@ def test_concurrent_adds_of_different_emails_count_exactly(local_tables: str) ->
     _, _, rows = real_counts(org)
     assert rows == 1 + THREADS - len(errors)
     assert not [e for e in errors if not isinstance(e, Conflict)], errors
+
+
+@pytest.mark.parametrize("change", ["remove", "demote", "add"])
+def test_an_admin_demoted_mid_request_cannot_finish_it(
+    local_tables: str, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A is authorized as admin, then demoted by B before A's change commits: the change is refused."""
+    boot = bootstrap.bootstrap("Stale", "a@stale.test")
+    org, a = boot.org_id, boot.account_id
+    b = members.add_member(org, actor(a, 0), "b@stale.test", Role.ACCOUNT_ADMIN)[0].account_id
+    target = members.add_member(org, actor(a, 0), "t@stale.test", Role.MEMBER)[0].account_id
+    audit_before = len(list(AuditModel.query(org, consistent_read=True)))
+
+    # Demote A at the moment A's request reads its target (after A's authorization).
+    real_get_or_create = accounts.get_or_create
+    real_get_item = members.get_item
+    demoted: list[bool] = []
+
+    def demote_a_once() -> None:
+        if not demoted:
+            demoted.append(True)
+            members.change_role(org, actor(b, 1), a, Role.MEMBER)
+
+    def get_item(org_id: str, account_id: str) -> MemberModel | None:
+        demote_a_once()
+        return real_get_item(org_id, account_id)
+
+    def get_or_create(email: str, name: str | None = None) -> tuple[accounts.Account, bool]:
+        demote_a_once()
+        return real_get_or_create(email, name)
+
+    monkeypatch.setattr(members, "get_item", get_item)
+    monkeypatch.setattr(accounts, "get_or_create", get_or_create)
+    with pytest.raises(Forbidden):
+        if change == "remove":
+            members.remove_member(org, actor(a, 2), target)
+        elif change == "demote":
+            members.change_role(org, actor(a, 2), b, Role.MEMBER)
+        else:
+            members.add_member(org, actor(a, 2), "late@stale.test", Role.MEMBER)
+    monkeypatch.undo()
+    assert demoted
+    assert members.find(org, target) is not None and members.find(org, b).role is Role.ACCOUNT_ADMIN
+    assert real_counts(org) == (1, 1, 3)
+    # Only B's demotion of A was recorded.
+    assert len(list(AuditModel.query(org, consistent_read=True))) == audit_before + 1
