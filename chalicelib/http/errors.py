@@ -17,8 +17,8 @@ from chalice import Response
 from pydantic import ValidationError
 from pynamodb.exceptions import PynamoDBException
 
-from ..domain.errors import DomainError, InvalidRequest, ServiceUnavailable
-from ..storage.base import THROTTLING_CODES, error_code
+from ..domain.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
+from ..storage.base import THROTTLING_CODES, TransactionCancelled, error_code
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def to_domain_error(exc: Exception) -> DomainError | None:
         return InvalidRequest("The request is not valid.", details=validation_details(exc))
     if isinstance(exc, PynamoDBException | ClientError) and error_code(exc) in THROTTLING_CODES:
         return ServiceUnavailable()
+    if isinstance(exc, TransactionCancelled) and exc.retryable:
+        # A race no service mapped to a rule (e.g. TransactionConflict): 409, safe to retry.
+        return Conflict()
     return None
 
 

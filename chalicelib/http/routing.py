@@ -20,12 +20,15 @@ from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from ..config import get_settings
-from ..domain.errors import InvalidRequest, Unauthenticated
+from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Actor, Principal
 from ..services import keys
 from .errors import JSON_HEADERS, error_response
 
 AuthMode = Literal["api_key", "optional", "none"]
+# Ids in paths are opaque and short; DynamoDB refuses keys over 1024 bytes
+# (range) with a ValidationException, so longer values are simply not found.
+MAX_PATH_PARAM_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,17 @@ def parse_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
             "The request body is not valid JSON.",
             details=[{"field": "body", "problem": "json_invalid", "message": str(exc)}],
         ) from exc
+    except RecursionError as exc:
+        raise InvalidRequest(
+            "The request body is nested too deeply.",
+            details=[{"field": "body", "problem": "json_invalid", "message": "nested too deeply"}],
+        ) from exc
     if not isinstance(data, dict):
         raise InvalidRequest(
             "The request body must be a JSON object.", details=[{"field": "body", "problem": "object_expected"}]
         )
-    return model.model_validate(data)
+    # Strict JSON validation: "5" is not an integer and true is not 1 (lax mode would accept both).
+    return model.model_validate_json(raw, strict=True)
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
@@ -169,6 +178,8 @@ def api_route(
                 principal = None
                 if auth == "api_key" or (auth == "optional" and secret):
                     principal = keys.authenticate(secret)
+                if any(len(v.encode("utf-8", "surrogatepass")) > MAX_PATH_PARAM_BYTES for v in path_params.values()):
+                    raise NotFound()
                 api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
                 if query is not None:
                     api_request.query = parse_query(request, query)

@@ -22,8 +22,19 @@ def _email(value: str) -> str:
     return normalize_email(value)
 
 
+def _no_control_chars(value: str) -> str:
+    """The pattern alone lets NUL through (pydantic-core's regex engine), so check here too."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"),
+    AfterValidator(_no_control_chars),
+]
 
 
 class RequestModel(BaseModel):

@@ -6,10 +6,13 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
 from ..domain.emails import normalize_email
+from ..domain.errors import Conflict
 from ..domain.models import Account
 from ..secrets import new_id
 from ..storage.accounts import AccountModel, email_claim_key
 from ..storage.base import TransactionCancelled, Tx
+
+CREATE_ATTEMPTS = 4
 
 
 def _to_account(item: AccountModel) -> Account:
@@ -54,17 +57,19 @@ def add_account_to(tx: Tx, email: str, name: str | None = None) -> Account:
 
 def get_or_create(email: str, name: str | None = None) -> tuple[Account, bool]:
     """The account for an email, created if absent; safe under concurrent calls."""
-    existing = find_by_email(email)
-    if existing:
-        return existing, False
-    tx = Tx()
-    account = add_account_to(tx, email, name)
-    try:
-        tx.commit()
-    except TransactionCancelled:
-        # Someone created it at the same moment: theirs wins.
-        winner = find_by_email(email)
-        if winner is None:
-            raise
-        return winner, False
-    return account, True
+    for _ in range(CREATE_ATTEMPTS):
+        existing = find_by_email(email)
+        if existing:
+            return existing, False
+        tx = Tx()
+        account = add_account_to(tx, email, name)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            # Someone created it at the same moment (theirs wins: read it again),
+            # or their transaction still holds the claim (TransactionConflict: try again).
+            if not exc.retryable:
+                raise
+            continue
+        return account, True
+    raise Conflict()

@@ -82,7 +82,7 @@ def list_entries(
             filter_condition=filters,
             scan_index_forward=False,
             limit=limit,
-            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}),
+            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}, ("org_id", "sk")),
         )
         items, next_cursor = page(results)
     except QueryError as exc:

@@ -71,7 +71,8 @@ def authenticate(secret: str | None) -> Principal:
     if not secret or not _SECRET_SHAPE.match(secret):
         raise Unauthenticated()
     try:
-        item = TokenModel.get(hash_secret(secret))
+        # Consistent: a key revoked a moment ago must already be refused.
+        item = TokenModel.get(hash_secret(secret), consistent_read=True)
     except DoesNotExist as exc:
         raise Unauthenticated() from exc
     if item.kind != "api_key" or item.revoked_at is not None or not item.account_id:

@@ -83,6 +83,19 @@ def authorize(org_id: str, actor: Actor, permission: Permission) -> Member | Non
     return member
 
 
+def still_admin(tx: Tx, caller: Member | None) -> int | None:
+    """Condition the change on the calling admin still being one; returns the check's index.
+
+    Authorization reads the caller's role before the change: without this
+    check, an admin demoted or removed meanwhile would still complete it.
+    Org-bound credentials (no caller membership) need no check.
+    """
+    if caller is None:
+        return None
+    tx.check(MemberModel, caller.org_id, caller.account_id, MemberModel.role == Role.ACCOUNT_ADMIN.value)
+    return len(tx) - 1
+
+
 def unchanged(item: MemberModel) -> Condition:
     """Condition: the member item is as we read it (role and seat)."""
     return (
@@ -99,7 +112,7 @@ def retrying(attempt: Callable[[], T]) -> T:
         try:
             return attempt()
         except TransactionCancelled as exc:
-            if not exc.only_condition_failures:
+            if not exc.retryable:
                 raise
             last = exc
     raise Conflict() from last
@@ -123,7 +136,8 @@ def list_members(
     if seat is not None:
         by_seat = MemberModel.has_seat == seat
         filters = by_seat if filters is None else filters & by_seat
-    start = decode_cursor(cursor, {"org_id": org_id})
+    key_names = ("org_id", "account_id", "email") if email_prefix else ("org_id", "account_id")
+    start = decode_cursor(cursor, {"org_id": org_id}, key_names)
     try:
         if email_prefix:
             results = MemberModel.by_email.query(
@@ -217,23 +231,33 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Membe
 
     Returns the member and whether the account was created.
     """
-    authorize(org_id, actor, Permission.MANAGE_MEMBERS)
+    caller = authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     account, created = accounts.get_or_create(email)
-    tx = Tx()
-    item = add_membership_to(tx, org_id, account, role)
-    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if 0 in exc.failed_indexes():
-            raise AlreadyMember() from exc
-        raise NotFound("No such organization.") from exc
-    return to_member(item), created
+
+    def attempt() -> Member:
+        tx = Tx()
+        item = add_membership_to(tx, org_id, account, role)
+        details = {"email": account.email, "role": role.value}
+        audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        check = still_admin(tx, caller)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if check in exc.failed_indexes():
+                raise Forbidden("You are no longer an admin of this organization.") from exc
+            if 0 in exc.failed_indexes():
+                raise AlreadyMember() from exc
+            if 1 in exc.failed_indexes():
+                raise NotFound("No such organization.") from exc
+            raise  # another transaction held the org item: try again
+        return to_member(item)
+
+    return retrying(attempt), created
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:
     """Admins change others' roles; the last admin cannot be demoted."""
-    authorize(org_id, actor, Permission.MANAGE_ROLES)
+    caller = authorize(org_id, actor, Permission.MANAGE_ROLES)
     if account_id == actor.account_id:
         raise CannotChangeOwnRole()
 
@@ -256,9 +280,12 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         elif role is Role.ACCOUNT_ADMIN:
             tx.update(OrgModel(org_id), [OrgModel.admin_count.add(1)], condition=OrgModel.org_id.exists())
         audit.record(tx, org_id, actor, "member.role_changed", account_id, {"from": old.value, "to": role.value})
+        check = still_admin(tx, caller)
         try:
             tx.commit()
         except TransactionCancelled as exc:
+            if check in exc.failed_indexes():
+                raise Forbidden("You are no longer an admin of this organization.") from exc
             if old is Role.ACCOUNT_ADMIN and 1 in exc.failed_indexes() and 0 not in exc.failed_indexes():
                 raise LastAdmin() from exc
             raise
@@ -298,9 +325,12 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         audit.record(
             tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
         )
+        check = None if leaving else still_admin(tx, caller)
         try:
             tx.commit()
         except TransactionCancelled as exc:
+            if check in exc.failed_indexes():
+                raise Forbidden("You are no longer an admin of this organization.") from exc
             if item.role == Role.ACCOUNT_ADMIN.value and exc.failed_indexes() == [1]:
                 raise LastAdmin() from exc
             raise

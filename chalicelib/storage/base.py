@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -132,6 +132,11 @@ class TransactionCancelled(Exception):
     def only_condition_failures(self) -> bool:
         return all(r is None or r.code == "ConditionalCheckFailed" for r in self.reasons)
 
+    @property
+    def retryable(self) -> bool:
+        """Lost a race: a condition failed or another transaction held an item (TransactionConflict)."""
+        return all(r is None or r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
+
 
 class Tx:
     """An ordered TransactWriteItems builder (pynamodb groups by kind; we keep order).
@@ -193,7 +198,8 @@ class Tx:
             params["ClientRequestToken"] = client_request_token
         try:
             connection().dispatch("TransactWriteItems", params)
-        except (PynamoDBException, ClientError) as exc:  # dispatch raises pynamodb's VerboseClientError
+        except (PynamoDBException, ClientError) as exc:
+            # Connection.dispatch raises pynamodb's VerboseClientError, a botocore ClientError.
             if error_code(exc) != "TransactionCanceledException":
                 raise
             raw = getattr(exc, "cancellation_reasons", None) or []
@@ -211,8 +217,15 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, expected: dict[str, str] | None = None) -> dict[str, Any] | None:
-    """Decode a cursor; refuse malformed ones and ones from another partition."""
+def decode_cursor(
+    cursor: str | None, expected: dict[str, str] | None = None, names: Collection[str] | None = None
+) -> dict[str, Any] | None:
+    """Decode a cursor; refuse malformed ones and ones from another partition.
+
+    ``names`` are the key attributes of the queried table or index (all
+    strings): a cursor with other attributes is refused here, because engines
+    differ on such keys (DynamoDB: ValidationException; moto: a crash).
+    """
     if not cursor:
         return None
     try:
@@ -222,6 +235,10 @@ def decode_cursor(cursor: str | None, expected: dict[str, str] | None = None) ->
             isinstance(v, dict) and len(v) == 1 and next(iter(v)) in {"S", "N"} for v in key.values()
         ):
             raise ValueError("bad shape")
+        if names is not None and (
+            set(key) != set(names) or not all(isinstance(v.get("S"), str) and v["S"] for v in key.values())
+        ):
+            raise ValueError("not a key of this list")
     except (ValueError, TypeError) as exc:
         raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "malformed"}]) from exc
     for name, value in (expected or {}).items():

@@ -1,0 +1,264 @@
+"""The permission table of API.md, as test data: one row per (route, variant).
+
+``tests/test_permissions.py`` generates the permission matrix from ``CASES``
+and fails when a route registered in ``chalicelib.http.routing.ROUTES`` has
+no row here, so a new route cannot be forgotten.
+
+To add a route: append a ``Case`` with the route's method and path exactly as
+registered, the callers that may call it, and functions that build its path
+parameters and body from a ``Ctx`` (the seeded org, see tests/helpers.Seed).
+Each call gets fresh targets from those functions, so a destructive route
+(remove a member, revoke a key) can be called by every caller in turn.
+
+Callers: the three roles of the seeded org, ``outsider`` (an admin of another
+org) and ``anonymous`` (no key). A caller not in ``allowed`` must get the
+default refusal for its kind (anonymous 401, outsider 403/404 with no data,
+an in-org role 403); an allowed caller gets the route's success status.
+``statuses`` overrides either for one caller (e.g. a call that is allowed
+but refused by a business rule for that caller).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.models import Actor
+from chalicelib.domain.roles import Role
+from chalicelib.mail import get_mailer
+from chalicelib.mail.base import MemoryMailer
+from chalicelib.services import invitation_links, invitations, keys, login_links, members
+from chalicelib.storage.invitations import InvitationModel
+
+from .helpers import Api, Person, Seed
+
+ROLES = ("account_admin", "billing_manager", "member")
+CALLERS = (*ROLES, "outsider", "anonymous")
+EVERYONE = frozenset(CALLERS)
+SIGNED_IN = frozenset({*ROLES, "outsider"})
+ORG_MEMBERS = frozenset(ROLES)
+ADMIN = frozenset({"account_admin"})
+ADMIN_BILLING = frozenset({"account_admin", "billing_manager"})
+
+_counter = itertools.count()
+
+
+@dataclass
+class Ctx:
+    """What a row needs to build a request: the seeded org and the caller.
+
+    ``person`` is the caller: for a role, a member of the seeded org with that
+    role (the matrix test gives each call a fresh one, so a call that changes
+    its caller, like leaving, does not affect the next); the outsider is an
+    admin of another org; anonymous has no key.
+    """
+
+    api: Api
+    seed: Seed
+    caller: str
+    person: Person | None
+
+    @property
+    def key(self) -> str | None:
+        return self.person.key if self.person else None
+
+    @property
+    def org_id(self) -> str:
+        return self.seed.org_id
+
+    def fresh_member(self, role: Role = Role.MEMBER) -> str:
+        """A new member of the seeded org (a target the call may remove or change)."""
+        return new_person(self.seed, role, "target").account_id
+
+    def fresh_key_id(self) -> str:
+        """A new API key of the caller (or of the admin for anonymous callers)."""
+        owner = self.person or self.seed.admin
+        key, _ = keys.issue(owner.account_id, "perm-target")
+        return key.key_id
+
+    def unique(self, stem: str) -> str:
+        return f"{stem}{next(_counter)}@acme.test"
+
+    def fresh_invitation(self) -> InvitationModel:
+        """A new pending invitation of the seeded org, to an email nobody holds yet."""
+        admin = self.seed.admin
+        actor = Actor(actor=f"account:{admin.account_id}", request_id="perm-setup", account_id=admin.account_id)
+        outcome = invitations.invite(self.org_id, actor, [invitations.InviteItem(email=self.unique("invitee"))])
+        invitation_id = outcome.results[0].invitation_id
+        assert invitation_id is not None
+        return InvitationModel.get(self.org_id, invitation_id)
+
+    def fresh_login_code(self) -> str:
+        """A one-time sign-in code for the seeded member, taken from the recorded mail."""
+        mailer = get_mailer()
+        assert isinstance(mailer, MemoryMailer)
+        login_links.request_link(self.seed.member.email)
+        match = re.search(r"olc_[A-Za-z0-9_-]+", mailer.sent[-1].text)
+        assert match is not None
+        return match.group(0)
+
+
+def new_person(seed: Seed, role: Role, stem: str) -> Person:
+    """A new member of the seeded org with ``role`` and an API key."""
+    admin = seed.admin
+    actor = Actor(actor=f"account:{admin.account_id}", request_id="perm-setup", account_id=admin.account_id)
+    member, _ = members.add_member(seed.org_id, actor, f"{stem}{next(_counter)}@acme.test", role)
+    _, secret = keys.issue(member.account_id, "perm")
+    return Person(member.account_id, member.email, secret)
+
+
+def caller_person(seed: Seed, caller: str) -> Person | None:
+    """The person behind a kind of caller: fresh for a role, the outsider, or None."""
+    if caller == "anonymous":
+        return None
+    if caller == "outsider":
+        return seed.outsider
+    return new_person(seed, Role(caller), caller.replace("_", "-"))
+
+
+ParamsFn = Callable[[Ctx], dict[str, str]]
+BodyFn = Callable[[Ctx], Any]
+
+
+def org_only(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id}
+
+
+def no_params(ctx: Ctx) -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    allowed: frozenset[str]
+    params: ParamsFn = no_params
+    body: BodyFn | None = None
+    query: str = ""
+    variant: str = ""
+    # Expected status for one caller instead of the default (success or refusal).
+    statuses: Mapping[str, int] = field(default_factory=dict)
+    # Expected error code for a caller whose status is overridden (e.g. email_mismatch).
+    codes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def route(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}" + (f" [{self.variant}]" if self.variant else "")
+
+    def url(self, ctx: Ctx) -> str:
+        path = self.path.format(**self.params(ctx))
+        return f"{path}?{self.query}" if self.query else path
+
+
+def _member_target(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id, "account_id": ctx.fresh_member()}
+
+
+def _self_target(ctx: Ctx) -> dict[str, str]:
+    person = ctx.person
+    # Anonymous and outsiders aim at a real member of the org: they must still be refused.
+    target = person.account_id if person and ctx.caller in ROLES else ctx.seed.member.account_id
+    return {"org_id": ctx.org_id, "account_id": target}
+
+
+def _own_key(ctx: Ctx) -> dict[str, str]:
+    return {"key_id": ctx.fresh_key_id()}
+
+
+def _invitation_target(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id, "invitation_id": ctx.fresh_invitation().invitation_id}
+
+
+def _invitation_link(ctx: Ctx) -> dict[str, str]:
+    item = ctx.fresh_invitation()
+    assert item.link_nonce is not None
+    return {"invitation_token": invitation_links.token_for(item.org_id, item.invitation_id, item.link_nonce)}
+
+
+SIGNED_IN_MISMATCH = {caller: 403 for caller in SIGNED_IN}
+
+
+CASES: list[Case] = [
+    # --- accounts and keys -------------------------------------------------
+    Case("GET", "/v1/me", SIGNED_IN),
+    Case("POST", "/v1/me/api-keys", SIGNED_IN, body=lambda ctx: {"name": "ci"}),
+    Case("GET", "/v1/me/api-keys", SIGNED_IN),
+    Case("DELETE", "/v1/me/api-keys/{key_id}", SIGNED_IN, params=_own_key),
+    # --- organizations -------------------------------------------------------
+    Case("POST", "/v1/orgs", SIGNED_IN, body=lambda ctx: {"name": "New Co"}),
+    Case("GET", "/v1/orgs/{org_id}", ORG_MEMBERS, params=org_only),
+    Case("PATCH", "/v1/orgs/{org_id}", ADMIN, params=org_only, body=lambda ctx: {"name": "Acme Renamed"}),
+    Case("PUT", "/v1/orgs/{org_id}/seats", ADMIN_BILLING, params=org_only, body=lambda ctx: {"capacity": 12}),
+    # --- members -------------------------------------------------------------
+    Case("GET", "/v1/orgs/{org_id}/members", ADMIN_BILLING, params=org_only),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/members",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"email": ctx.unique("added"), "role": "member"},
+    ),
+    Case("GET", "/v1/orgs/{org_id}/members/{account_id}", ADMIN_BILLING, params=_member_target, variant="other"),
+    Case("GET", "/v1/orgs/{org_id}/members/{account_id}", ORG_MEMBERS, params=_self_target, variant="self"),
+    Case(
+        "PUT",
+        "/v1/orgs/{org_id}/members/{account_id}/role",
+        ADMIN,
+        params=_member_target,
+        body=lambda ctx: {"role": "billing_manager"},
+    ),
+    Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}", ADMIN, params=_member_target, variant="other"),
+    Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}", ORG_MEMBERS, params=_self_target, variant="leave"),
+    # --- invitations -------------------------------------------------------------
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/invitations",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"emails": [ctx.unique("invited")]},
+    ),
+    Case("GET", "/v1/orgs/{org_id}/invitations", ADMIN, params=org_only),
+    Case("GET", "/v1/orgs/{org_id}/invitations/{invitation_id}", ADMIN, params=_invitation_target),
+    Case("POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend", ADMIN, params=_invitation_target),
+    Case("DELETE", "/v1/orgs/{org_id}/invitations/{invitation_id}", ADMIN, params=_invitation_target),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/invitations/resend",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"invitation_ids": [ctx.fresh_invitation().invitation_id]},
+    ),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/invitations/remove",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"invitation_ids": [ctx.fresh_invitation().invitation_id]},
+    ),
+    # Anyone with the link may preview; accepting needs the invited email (a key of
+    # another account is refused with email_mismatch), so only the anonymous call joins.
+    Case("GET", "/v1/invitations/{invitation_token}", EVERYONE, params=_invitation_link),
+    Case(
+        "POST",
+        "/v1/invitations/{invitation_token}/accept",
+        frozenset({"anonymous"}),
+        params=_invitation_link,
+        statuses=SIGNED_IN_MISMATCH,
+        codes={caller: "email_mismatch" for caller in SIGNED_IN},
+    ),
+    Case("POST", "/v1/auth/login-link", EVERYONE, body=lambda ctx: {"email": ctx.seed.member.email}),
+    Case("POST", "/v1/auth/login-link/redeem", EVERYONE, body=lambda ctx: {"code": ctx.fresh_login_code()}),
+    # --- audit and operations -------------------------------------------------
+    Case("GET", "/v1/orgs/{org_id}/audit-log", ADMIN, params=org_only),
+    Case("GET", "/v1/health", EVERYONE),
+    Case("GET", "/openapi.json", EVERYONE),
+    Case("GET", "/docs", EVERYONE),
+]

@@ -1,0 +1,116 @@
+"""GET /v1/me and personal API keys: memberships, secrets shown once, revocation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.domain.roles import Role
+from chalicelib.secrets import new_secret
+
+from .helpers import Api, Person, Seed
+from .permission_table import new_person
+
+
+def test_me_lists_every_membership_with_its_role(api: Api, seed: Seed) -> None:
+    m = seed.member
+    # The member is also billing manager at Globex and admin of an org of their own.
+    add = {"email": m.email, "role": "billing_manager"}
+    r = api.post(f"/v1/orgs/{seed.other_org_id}/members", seed.outsider.key, add)
+    assert r.status == 201 and r.body["account_created"] is False, r.body
+    r = api.post("/v1/orgs", m.key, {"name": "Side Project"})
+    assert r.status == 201, r.body
+    own_org = r.body["org_id"]
+
+    r = api.get("/v1/me", m.key)
+    assert r.status == 200, r.body
+    assert r.body["account_id"] == m.account_id and r.body["email"] == m.email
+    got = {(x["org_id"], x["org_name"], x["role"], x["seat"]) for x in r.body["memberships"]}
+    assert got == {
+        (seed.org_id, "Acme", "member", False),
+        (seed.other_org_id, "Globex", "billing_manager", False),
+        (own_org, "Side Project", "account_admin", False),
+    }
+    # Another account sees only its own memberships.
+    r = api.get("/v1/me", seed.outsider.key)
+    assert [(x["org_id"], x["role"]) for x in r.body["memberships"]] == [(seed.other_org_id, "account_admin")]
+
+
+def test_api_key_lifecycle(api: Api, seed: Seed) -> None:
+    me = seed.member
+    r = api.post("/v1/me/api-keys", me.key, {"name": "laptop"})
+    assert r.status == 201, r.body
+    secret, key_id = r.body["secret"], r.body["key_id"]
+    assert secret.startswith("oak_") and len(secret) >= 40 and key_id.startswith("key_")
+    assert r.body["name"] == "laptop" and r.body["status"] == "active"
+
+    # The new key works; the listing never shows a secret.
+    assert api.get("/v1/me", secret).body["account_id"] == me.account_id
+    listing = api.get("/v1/me/api-keys", me.key)
+    assert listing.status == 200
+    by_id = {k["key_id"]: k for k in listing.body["items"]}
+    assert by_id[key_id]["name"] == "laptop" and by_id[key_id]["status"] == "active"
+    assert all("secret" not in k for k in listing.body["items"])
+    text = json.dumps(listing.body)
+    assert secret not in text and me.key not in text and "oak_" not in text
+
+    # Revoke: 204, then the key is refused with a Bearer challenge; the listing shows it revoked.
+    assert api.delete(f"/v1/me/api-keys/{key_id}", me.key).status == 204
+    r = api.get("/v1/me", secret)
+    assert r.status == 401 and r.code == "unauthenticated"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    listing = api.get("/v1/me/api-keys", me.key)
+    revoked = next(k for k in listing.body["items"] if k["key_id"] == key_id)
+    assert revoked["status"] == "revoked" and revoked["revoked_at"]
+    # Revoking again is harmless; the caller's other key still works.
+    assert api.delete(f"/v1/me/api-keys/{key_id}", me.key).status == 204
+    assert api.get("/v1/me", me.key).status == 200
+
+
+def test_cannot_revoke_another_accounts_key(api: Api, seed: Seed) -> None:
+    r = api.post("/v1/me/api-keys", seed.admin.key, {"name": "admin's"})
+    key_id, secret = r.body["key_id"], r.body["secret"]
+    for caller in (seed.member, seed.outsider):
+        r = api.delete(f"/v1/me/api-keys/{key_id}", caller.key)
+        assert r.status == 404 and r.code == "not_found"
+    assert api.delete("/v1/me/api-keys/key_doesnotexist", seed.admin.key).status == 404
+    assert api.get("/v1/me", secret).status == 200
+    # Someone else's key never shows in a listing.
+    assert key_id not in json.dumps(api.get("/v1/me/api-keys", seed.member.key).body)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer oak_short",
+        "Bearer not-a-key-at-all-but-long-enough-to-pass",
+        "Bearer oak_" + "x" * 500,
+        "Bearer oak_" + "\u00e9" * 30,
+        "Bearer oat_" + "A" * 43,
+        "unknown",
+    ],
+)
+def test_malformed_or_unknown_keys_get_401(api: Api, seed: Seed, header: str | None) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    r = api.get("/v1/me", headers=headers)
+    assert r.status == 401 and r.code == "unauthenticated", r.body
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_well_formed_unknown_key_gets_401(api: Api, seed: Seed) -> None:
+    r = api.get("/v1/me", new_secret("oak"))
+    assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_removed_member_keeps_their_account_key_but_loses_the_org(api: Api, seed: Seed) -> None:
+    person: Person = new_person(seed, Role.MEMBER, "leaver")
+    assert api.delete(f"/v1/orgs/{seed.org_id}/members/{person.account_id}", person.key).status == 204
+    assert api.get("/v1/me", person.key).body["memberships"] == []
+    r = api.get(f"/v1/orgs/{seed.org_id}", person.key)
+    assert r.status == 404 and set(r.body) == {"error"}
