@@ -197,10 +197,17 @@ class StreamPump:
         try:
             page = self.streams.get_records(ShardIterator=state.iterator, Limit=self.batch_size)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("ExpiredIteratorException", "TrimmedDataAccessException"):
-                state.iterator = None  # ask again from the saved position next round
-                return 0
-            raise
+            if exc.response.get("Error", {}).get("Code") not in (
+                "ExpiredIteratorException",
+                "TrimmedDataAccessException",
+            ):
+                raise
+            # Iterators expire (15 minutes); DynamoDB Local also voids one taken on an empty shard
+            # once records arrive. Ask again from the saved position.
+            state.iterator = self._iterator(arn, shard_id, state)
+            if state.iterator is None:
+                return self._finish(shard_id, state)
+            page = self.streams.get_records(ShardIterator=state.iterator, Limit=self.batch_size)
         records = page.get("Records", [])
         next_iterator = page.get("NextShardIterator")
         if not records:
