@@ -113,22 +113,29 @@ class Stack:
     def start(self) -> None:
         started = time.monotonic()
         self.files.root.mkdir(parents=True, exist_ok=True)
-        self._start_database()
+        # The database port is chosen up front, so the API process (a few seconds of imports)
+        # starts while the database starts and the tables are made; it is ready once /v1/health is.
+        self.db = (
+            MotoServer(log_path=self.files.root / "moto.log")
+            if self.backend == "moto"
+            else (DynamoDBLocal(db_path=self.files.dynamodb_dir, log_path=self.files.dynamodb_log))
+        )
         self._configure_environment()
+        self._start_api()
+        self._start_database()
         self._create_tables()
         demo, created = self._ensure_demo()
-        self._start_api()
+        self._wait_for_api()
         self._start_handlers()
         self._record()
         self._banner(demo, created, time.monotonic() - started)
 
     def _start_database(self) -> None:
+        assert self.db is not None
         if self.backend == "moto":
             log.warning("BACKEND=moto: the data lives in moto's memory and is gone when the stack stops")
-            self.db = MotoServer(log_path=self.files.root / "moto.log")
             log.info("starting moto_server ...")
         else:
-            self.db = DynamoDBLocal(db_path=self.files.dynamodb_dir, log_path=self.files.dynamodb_log)
             log.info("starting DynamoDB Local (data in %s) ...", self.files.dynamodb_dir)
         self.db.start()
         self._record()
@@ -159,7 +166,8 @@ class Stack:
         outcome = schema.ensure_tables()
         changed = {name: state for name, state in outcome.items() if state != "unchanged"}
         log.info("tables (prefix %s): %s", self.table_prefix, changed or "all present and up to date")
-        # The handlers declare the stream they serve; give them the real local ARNs.
+        # The handlers run here declare the stream they serve: give them the real local ARNs
+        # (the API process, started earlier, runs no stream handler and keeps the placeholder).
         apply_environment(
             {
                 "MEMBERS_STREAM_ARN": schema.stream_arn(MemberModel) or "",
@@ -222,6 +230,9 @@ class Stack:
         )
         self._thread("api-output", self._relay_api_output, self.api)
         self._record()
+
+    def _wait_for_api(self) -> None:
+        assert self.api is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.api.poll() is not None:
@@ -381,6 +392,8 @@ def run() -> int:
         print(NO_JAVA, file=sys.stderr)
         return 1
     stack = Stack(files, port, backend)
+    # Also when started in the background by a shell, which leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     code = 0
