@@ -385,6 +385,10 @@ def run() -> int:
             file=sys.stderr,
         )
         return 1
+    if running:
+        leftover = {name: pid for name, pid in running.get("pids", {}).items() if name != "stack" and pid_alive(pid)}
+        if leftover:
+            log.warning("processes of an earlier stack that was killed may still run: %s", leftover)
     if not port_free(port):
         print(f"Port {port} is in use; choose another one, e.g. PORT=8001 make run", file=sys.stderr)
         return 1
