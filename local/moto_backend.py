@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .dynamodb_local import DynamoDBLocalError, client, free_port
+from .dynamodb_local import DynamoDBLocalError, client, die_with_parent, free_port
 
 
 class MotoServer:
@@ -26,7 +26,9 @@ class MotoServer:
     def start(self, timeout: float = 60.0) -> MotoServer:
         args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
         deadline = time.monotonic() + timeout
         ddb = client(self.endpoint)
         while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .dynamodb_local import DynamoDBLocal, DynamoDBLocalError, java_available
+from .dynamodb_local import DynamoDBLocal, DynamoDBLocalError, die_with_parent, java_available
 from .files import (
     REGION,
     ROOT,
@@ -227,6 +227,7 @@ class Stack:
             text=True,
             bufsize=1,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self._thread("api-output", self._relay_api_output, self.api)
         self._record()

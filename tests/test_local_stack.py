@@ -353,7 +353,11 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         assert org["name"] == "Ops"
     finally:
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # its children die with it (they are started with a parent-death signal)
+            raise
         output.thread.join(timeout=5)
     assert code == 0, output.text
     assert "stopped; no process of this stack is left" in output.text
