@@ -1,4 +1,5 @@
 # One command to run the local stack, one to run every test. Each installs what it needs.
+# Installation output goes to stderr: `make -s bootstrap` prints nothing on stdout but its JSON.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,15 +13,15 @@ export PORT LOCAL_DIR
 .PHONY: install run test lint bootstrap clean package
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) >&2
 
 $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt >&2
 	touch $@
 
 node_modules/.package-lock.json: package.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error >&2
 
 install: $(VENV)/.installed node_modules/.package-lock.json
 
@@ -41,7 +42,7 @@ package: install
 	$(BIN)/python deploy/package.py --stage $(STAGE) --out out
 
 bootstrap: install
-	@$(BIN)/python -m local bootstrap --org "$(ORG)" --admin-email "$(EMAIL)"
+	@$(BIN)/python -m local bootstrap --org "$(ORG)" --admin-email "$(EMAIL)" $(if $(SEATS),--seats $(SEATS))
 
 clean:
 	rm -rf $(VENV) node_modules $(LOCAL_DIR) out

