@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import invitation_delivery, token_cascade
+from . import invitation_delivery, member_records, seat_notifications, token_cascade
 
 
 def handle_member_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Members changes: token cascade on seat revocation/removal, seat-assigned email."""
-    return token_cascade.handle_records(records)
+    changes = [member_records.decode(r) for r in records]
+    revoked = token_cascade.handle(changes)
+    emails = seat_notifications.handle(changes)
+    return {"records": len(records), "tokens_revoked": revoked, "seat_emails": emails}
 
 
 def handle_invitation_records(records: list[dict[str, Any]]) -> dict[str, Any]:
