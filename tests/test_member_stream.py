@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.models import Actor
+from chalicelib.domain.roles import Role
 from chalicelib.mail import MailError, Message, reset_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.domain.roles import Role
 from chalicelib.services import members, seats, tokens
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import client
@@ -157,9 +157,7 @@ def test_no_seat_email_when_not_asked(moto_tables: str, seed: Seed, mailer: Memo
 
 
 def test_member_inserted_with_a_seat_gets_the_email(moto_tables: str, seed: Seed, mailer: MemoryMailer) -> None:
-    added, _ = members.add_member(
-        seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER, assign_seat=True
-    )
+    added, _ = members.add_member(seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER, assign_seat=True)
     insert = record(None, raw_member(seed.org_id, added.account_id))
     assert deliver(insert)["seat_emails"] == 1
     assert deliver(insert)["seat_emails"] == 0

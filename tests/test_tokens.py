@@ -179,9 +179,7 @@ def test_zero_window_member_removal_and_rejoin(api: Api, seed: Seed) -> None:
     assert api.delete(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}", seed.admin.key).status == 204
     assert verify(api, old["secret"]) == {"active": False}
     # Back with a seat (seat generation starts again at 0): the old token stays dead.
-    r = api.post(
-        f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": seed.member.email, "assign_seat": True}
-    )
+    r = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": seed.member.email, "assign_seat": True})
     assert r.status == 201 and r.body["seat"] is True
     assert verify(api, old["secret"]) == {"active": False}
     assert verify(api, issue(api, seed, seed.member.key)["secret"])["active"] is True
