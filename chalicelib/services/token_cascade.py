@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ SEAT_REVOKED = "seat_revoked"
 MEMBER_REMOVED = "member_removed"
 BATCH = 25
 MAX_BATCH_ATTEMPTS = 8
+PARALLEL_BATCHES = 4
 
 
 def _dead(token: TokenModel, joined_at: datetime, generation: int | None) -> bool:
@@ -41,20 +43,27 @@ def _dead(token: TokenModel, joined_at: datetime, generation: int | None) -> boo
     return generation is None or int(token.seat_generation or 0) < generation
 
 
-def _write_batches(items: list[dict[str, Any]]) -> None:
-    """BatchWriteItem puts, 25 at a time; unprocessed items are retried with backoff."""
-    ddb = client()
-    for start in range(0, len(items), BATCH):
-        request: dict[str, Any] = {}
-        for table, item in items[start : start + BATCH]:
-            request.setdefault(table, []).append({"PutRequest": {"Item": item}})
-        for attempt in range(MAX_BATCH_ATTEMPTS):
-            request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        else:
-            raise RuntimeError("DynamoDB left token revocations unprocessed; the batch will be retried")
+def _write_batch(chunk: list[tuple[str, dict[str, Any]]]) -> None:
+    """One BatchWriteItem of puts; unprocessed items are retried with backoff."""
+    request: dict[str, Any] = {}
+    for table, item in chunk:
+        request.setdefault(table, []).append({"PutRequest": {"Item": item}})
+    for attempt in range(MAX_BATCH_ATTEMPTS):
+        request = client().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        if not request:
+            return
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise RuntimeError("DynamoDB left token revocations unprocessed; the batch will be retried")
+
+
+def _write_batches(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Puts in batches of 25, a few batches in flight at once (wall time, not request count)."""
+    chunks = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+    if len(chunks) == 1:
+        _write_batch(chunks[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(chunks))) as pool:
+        list(pool.map(_write_batch, chunks))
 
 
 def revoke_tokens(change: MemberChange, reason: str, joined_at: datetime, generation: int | None) -> int:
@@ -62,7 +71,7 @@ def revoke_tokens(change: MemberChange, reason: str, joined_at: datetime, genera
     owner = access_token_owner(change.org_id, change.account_id)
     active = TokenModel.by_owner.query(owner, filter_condition=TokenModel.revoked_at.does_not_exist())
     stamp = now()
-    items: list[Any] = []
+    items: list[tuple[str, dict[str, Any]]] = []
     revoked: list[str] = []
     for token in active:
         if token.kind != "access_token" or not _dead(token, joined_at, generation):

@@ -36,6 +36,7 @@ KIND = "access_token"
 _SECRET_SHAPE = re.compile(r"^oat_[A-Za-z0-9_-]{20,100}$")
 LAST_USED_GRANULARITY = timedelta(hours=1)
 INACTIVE: dict[str, Any] = {"active": False}
+MEMBER_FIELDS_FOR_VERIFY = ["has_seat", "seat_generation", "joined_at"]
 
 
 @dataclass(frozen=True)
@@ -299,10 +300,14 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
         or (org_id is not None and org_id != token.org_id)
     ):
         return dict(INACTIVE)
-    member = members.get_item(token.org_id, token.account_id)
+    try:
+        member = MemberModel.get(
+            token.org_id, token.account_id, consistent_read=True, attributes_to_get=MEMBER_FIELDS_FOR_VERIFY
+        )
+    except DoesNotExist:
+        return dict(INACTIVE)
     if (
-        member is None
-        or not member.has_seat
+        not member.has_seat
         or int(member.seat_generation or 0) != int(token.seat_generation or 0)
         or (token.member_joined_at is not None and member.joined_at != token.member_joined_at)
     ):
