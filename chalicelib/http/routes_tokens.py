@@ -1,4 +1,13 @@
-"""Routes: organization access tokens (own and, for admins, a member's) and verification."""
+"""Routes: organization access tokens (own and, for admins, a member's) and verification.
+
+``POST /v1/tokens/verify`` takes no credential, by choice: the caller must
+already hold the token, which is 256 random bits (guessing is hopeless,
+and an unknown token costs one read), and the answer tells that holder
+only the org, account, id and expiry of their own token. A per-channel
+server credential would add a lookup to the hot path and a secret to
+distribute without protecting anything the token itself does not; rate
+limits belong to API Gateway (usage plans/WAF) in front of this route.
+"""
 
 from __future__ import annotations
 
