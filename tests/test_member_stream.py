@@ -192,3 +192,33 @@ def test_retryable_mail_failure_fails_the_batch_and_the_retry_sends(moto_tables:
         assert len(flaky.sent) == 1
     finally:
         reset_mailer(None)
+
+
+def test_other_member_changes_touch_no_token_and_send_nothing(
+    moto_tables: str, seed: Seed, mailer: MemoryMailer
+) -> None:
+    actor = admin_actor(seed)
+    member = seed.member.account_id
+    seats.assign(seed.org_id, actor, member, notify=False)
+    secrets = issue_many(seed, member, 3)
+    before = raw_member(seed.org_id, member)
+    members.change_role(seed.org_id, actor, member, Role.BILLING_MANAGER)
+    snapshot = table_dump(TokenModel)
+    result = deliver(record(before, raw_member(seed.org_id, member)))
+    assert result == {"records": 1, "tokens_revoked": 0, "seat_emails": 0}
+    assert table_dump(TokenModel) == snapshot
+    assert all(tokens.verify(s)["active"] for s in secrets)
+    assert mailer.sent == []
+
+
+def test_no_seat_email_when_the_seat_is_gone_before_the_record_arrives(
+    moto_tables: str, seed: Seed, mailer: MemoryMailer
+) -> None:
+    actor = admin_actor(seed)
+    member = seed.member.account_id
+    before = raw_member(seed.org_id, member)
+    seats.assign(seed.org_id, actor, member)
+    assigned = record(before, raw_member(seed.org_id, member))
+    seats.revoke(seed.org_id, actor, member)
+    assert deliver(assigned)["seat_emails"] == 0
+    assert mailer.sent == []
