@@ -166,6 +166,9 @@ def test_zero_window_seat_revocation(api: Api, seed: Seed) -> None:
     r = api.delete(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/seat", seed.admin.key)
     assert r.status == 204
     assert verify(api, old["secret"]) == {"active": False}
+    # Listed as revoked at once, before the stream cascade has flagged the item.
+    listed = api.get(f"/v1/orgs/{seed.org_id}/tokens", seed.member.key).body["items"]
+    assert [(t["status"], t["revoked_reason"]) for t in listed] == [("revoked", "seat_revoked")]
     seat(api, seed, seed.member.account_id)
     assert verify(api, old["secret"]) == {"active": False}
     new = issue(api, seed, seed.member.key)
@@ -212,3 +215,23 @@ def test_no_access_token_secret_in_tables_or_logs(api: Api, seed: Seed, caplog: 
         body = secret.split("_", 1)[1]
         assert body not in text
         assert body not in logs
+
+
+def test_token_lists_page_by_cursor(api: Api, seed: Seed) -> None:
+    seat(api, seed, seed.member.account_id)
+    ids = {issue(api, seed, seed.member.key, name=f"t{i}")["token_id"] for i in range(5)}
+    path = f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/tokens"
+    seen: list[str] = []
+    cursor = None
+    while True:
+        r = api.get(f"{path}?limit=2" + (f"&cursor={cursor}" if cursor else ""), seed.admin.key)
+        assert r.status == 200 and len(r.body["items"]) <= 2
+        seen += [t["token_id"] for t in r.body["items"]]
+        cursor = r.body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == 5
+    r = api.get(f"{path}?cursor=not-a-cursor", seed.admin.key)
+    assert r.status == 400 and r.code == "invalid_request"
+    r = api.get(f"/v1/orgs/{seed.org_id}/members/acc_nobody/tokens", seed.admin.key)
+    assert r.status == 404

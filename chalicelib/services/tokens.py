@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from ..clock import iso, now
 from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, SeatRequired, TokenRevoked
-from ..domain.models import Actor, Page
+from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure
@@ -177,17 +177,28 @@ def issue_for(
     return _issue(org_id, account_id, actor, name, expires_at)
 
 
-def _list(org_id: str, account_id: str, limit: int, cursor: str | None) -> Page:
+def _as_listed(item: TokenModel, member: Member) -> AccessToken:
+    """A token as its owner's listing shows it: one that no longer matches the member's seat or
+    membership is shown revoked even before the stream cascade has flagged it (verification
+    already refuses it)."""
+    token = to_token(item)
+    if token.revoked_at is not None:
+        return token
+    if item.member_joined_at is not None and item.member_joined_at != member.joined_at:
+        return replace(token, revoked_at=member.joined_at, revoked_reason="member_removed")
+    if not member.has_seat or int(item.seat_generation or 0) != member.seat_generation:
+        return replace(token, revoked_at=member.updated_at, revoked_reason="seat_revoked")
+    return token
+
+
+def _list(member: Member, limit: int, cursor: str | None) -> Page:
     """Tokens of one member, by token id; the cursor is the last token id seen."""
     if cursor is not None and not re.fullmatch(r"tok_[0-9a-f]{1,64}", cursor):
         raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "malformed"}])
     condition = TokenModel.token_id > cursor if cursor else None
-    results = list(
-        TokenModel.by_owner.query(
-            access_token_owner(org_id, account_id), range_key_condition=condition, limit=limit + 1
-        )
-    )
-    items = [to_token(i) for i in results[:limit]]
+    owner = access_token_owner(member.org_id, member.account_id)
+    results = list(TokenModel.by_owner.query(owner, range_key_condition=condition, limit=limit + 1))
+    items = [_as_listed(i, member) for i in results[:limit]]
     return Page(items=items, next_cursor=items[-1].token_id if len(results) > limit else None)
 
 
@@ -195,14 +206,15 @@ def list_own(org_id: str, actor: Actor, limit: int = 50, cursor: str | None = No
     caller = members.authorize(org_id, actor, Permission.OWN_TOKENS)
     if caller is None:
         raise NotFound("No such organization.")
-    return _list(org_id, caller.account_id, limit, cursor)
+    return _list(caller, limit, cursor)
 
 
 def list_for(org_id: str, actor: Actor, account_id: str, limit: int = 50, cursor: str | None = None) -> Page:
     members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
-    if members.get_item(org_id, account_id) is None:
+    member = members.find(org_id, account_id)
+    if member is None:
         raise NotFound("No such member.")
-    return _list(org_id, account_id, limit, cursor)
+    return _list(member, limit, cursor)
 
 
 def _find(org_id: str, account_id: str, token_id: str) -> TokenModel:
