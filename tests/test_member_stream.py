@@ -10,7 +10,7 @@ from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.mail import MailError, Message, reset_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import members, seats, tokens
+from chalicelib.services import members, onboarding, seats, tokens
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.base import client
 from chalicelib.storage.tokens import TokenModel, access_token_owner
@@ -114,7 +114,7 @@ def test_late_cascade_spares_tokens_of_a_new_membership(moto_tables: str, seed: 
     old = issue_many(seed, member, 2)
     before = raw_member(seed.org_id, member)
     members.remove_member(seed.org_id, actor, member)
-    members.add_member(seed.org_id, actor, seed.member.email, Role.MEMBER, assign_seat=True)
+    onboarding.add_seated(seed.org_id, actor, seed.member.email, Role.MEMBER)
     new = issue_many(seed, member, 1)
     assert deliver(record(before, None))["tokens_revoked"] == 2
     assert all(tokens.verify(s) == {"active": False} for s in old)
@@ -157,7 +157,7 @@ def test_no_seat_email_when_not_asked(moto_tables: str, seed: Seed, mailer: Memo
 
 
 def test_member_inserted_with_a_seat_gets_the_email(moto_tables: str, seed: Seed, mailer: MemoryMailer) -> None:
-    added, _ = members.add_member(seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER, assign_seat=True)
+    added, _ = onboarding.add_seated(seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER)
     insert = record(None, raw_member(seed.org_id, added.account_id))
     assert deliver(insert)["seat_emails"] == 1
     assert deliver(insert)["seat_emails"] == 0

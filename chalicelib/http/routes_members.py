@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..services import members
+from ..services import members, onboarding
 from . import present, schemas
 from .routing import ApiRequest, api_route
 
@@ -40,7 +40,10 @@ def list_members(req: ApiRequest, org_id: str) -> schemas.MemberList:
 )
 def add_member(req: ApiRequest, org_id: str) -> schemas.MemberAdded:
     b: schemas.AddMember = req.body
-    member, created = members.add_member(org_id, req.actor, b.email, b.role, assign_seat=b.assign_seat)
+    if b.assign_seat:
+        member, created = onboarding.add_seated(org_id, req.actor, b.email, b.role)
+    else:
+        member, created = members.add_member(org_id, req.actor, b.email, b.role)
     return schemas.MemberAdded(**present.member(member).model_dump(), account_created=created)
 
 

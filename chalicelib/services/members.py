@@ -24,7 +24,6 @@ from ..domain.errors import (
     InvalidRequest,
     LastAdmin,
     NotFound,
-    SeatLimitReached,
 )
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission, Role, allows, require
@@ -166,7 +165,6 @@ def new_member_item(org_id: str, account: accounts.Account, role: Role, *, seat:
         has_seat=seat,
         seat_generation=0,
         seat_assigned_at=stamp if seat else None,
-        seat_notify=True if seat else None,
         joined_at=stamp,
         updated_at=stamp,
     )
@@ -214,28 +212,21 @@ def add_membership_to(
     return item
 
 
-def add_member(org_id: str, actor: Actor, email: str, role: Role, *, assign_seat: bool = False) -> tuple[Member, bool]:
+def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Member, bool]:
     """Direct add (managed onboarding): creates the account when absent.
 
-    With ``assign_seat`` the member joins holding a seat, or, when no seat
-    is free, not at all (402 ``seat_limit_reached``; nothing changes).
     Returns the member and whether the account was created.
     """
     authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     account, created = accounts.get_or_create(email)
     tx = Tx()
-    item = add_membership_to(tx, org_id, account, role, seat=assign_seat)
-    details = {"email": account.email, "role": role.value}
-    audit.record(tx, org_id, actor, "member.added", account.account_id, details)
-    if assign_seat:
-        audit.record(tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True})
+    item = add_membership_to(tx, org_id, account, role)
+    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
     try:
         tx.commit()
     except TransactionCancelled as exc:
         if 0 in exc.failed_indexes():
             raise AlreadyMember() from exc
-        if assign_seat and exc.failed_indexes() == [1]:
-            raise SeatLimitReached() from exc
         raise NotFound("No such organization.") from exc
     return to_member(item), created
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.models import Actor
+from ..domain.errors import AlreadyMember, SeatLimitReached
+from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role, require
 from ..storage.base import TransactionCancelled, Tx
-from . import accounts, audit, members, tokens
+from . import accounts, audit, members, seats, tokens
 
 MAX_EMAILS = 500
 
@@ -67,6 +68,37 @@ def _join(
             issued = (tokens.to_token(token_item), secret)
     tx.commit()
     return issued
+
+
+def add_seated(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Member, bool]:
+    """Direct add with ``assign_seat``: the member joins holding a seat, or not at all.
+
+    402 ``seat_limit_reached`` when no seat is free (nothing changes, the
+    account created for the email aside); 409 ``already_member``. Returns
+    the member and whether the account was created.
+    """
+    caller = members.authorize(org_id, actor, Permission.MANAGE_MEMBERS)
+    if caller is not None:
+        require(caller.role, Permission.MANAGE_SEATS)
+    account, created = accounts.get_or_create(email)
+
+    def attempt() -> Member:
+        tx = Tx()
+        item = members.add_membership_to(tx, org_id, account, role, seat=True)
+        details = {"email": account.email, "role": role.value}
+        audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        audit.record(tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True})
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if 0 in exc.failed_indexes():
+                raise AlreadyMember() from exc
+            if exc.failed_indexes() == [1]:
+                raise SeatLimitReached() from exc
+            raise
+        return members.to_member(item)
+
+    return seats.retrying(attempt), created
 
 
 def _onboard_one(

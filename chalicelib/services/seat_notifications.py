@@ -59,7 +59,8 @@ def handle(changes: list[MemberChange]) -> int:
     sent = 0
     for change in changes:
         new = change.new
-        if new is None or not change.seat_assigned or not new.seat_notify:
+        # seat_notify is False only when the assignment asked for no email (members inserted with a seat get one).
+        if new is None or not change.seat_assigned or new.seat_notify is False:
             continue
         generation = int(new.seat_generation or 0)
         if not _claim(change.org_id, change.account_id, generation):
