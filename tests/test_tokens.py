@@ -235,3 +235,17 @@ def test_token_lists_page_by_cursor(api: Api, seed: Seed) -> None:
     assert r.status == 400 and r.code == "invalid_request"
     r = api.get(f"/v1/orgs/{seed.org_id}/members/acc_nobody/tokens", seed.admin.key)
     assert r.status == 404
+
+
+def test_verify_answers_503_when_dynamodb_throttles(api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.services import tokens as token_service
+
+    class Throttled:
+        def get_item(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+
+    monkeypatch.setattr(token_service, "client", lambda: Throttled())
+    r = api.post("/v1/tokens/verify", None, {"token": "oat_" + "A" * 43})
+    assert r.status == 503 and r.code == "service_unavailable"
