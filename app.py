@@ -10,6 +10,8 @@ from chalicelib.http import (
     routes_invitations,
     routes_members,
     routes_orgs,
+    routes_seats,
+    routes_tokens,
 )
 
 # configure_logs=False: chalice's own log lines go to the root logger, which Lambda's
@@ -22,8 +24,10 @@ for blueprint in (
     routes_accounts.bp,
     routes_orgs.bp,
     routes_members.bp,
-    routes_audit.bp,
+    routes_seats.bp,
+    routes_tokens.bp,
     routes_invitations.bp,
+    routes_audit.bp,
     routes_docs.bp,
     streams.bp,
     schedules.bp,

@@ -1,14 +1,17 @@
 """Shared bench plumbing: a private DynamoDB Local, settings pointed at it, a request counter.
 
-Requests are counted with a botocore event hook: every botocore client
-created after ``RequestCounter.install()`` (pynamodb creates one per model
-and one for transactions) gets a ``before-call.dynamodb`` handler, and an
-``after-call.dynamodb`` handler that adds up the items each read returned.
+Run benches from the project root as modules (``python -m bench.verify``).
+Requests are counted at the botocore client level: every DynamoDB call made
+by any client in the process (pynamodb's per-model clients, the transaction
+connection, raw boto3 baselines) goes through ``BaseClient._make_api_call``,
+where the counter also adds up the items each read returned.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import threading
 import time
 import uuid
 from collections import Counter
@@ -16,93 +19,97 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import botocore.session
+import botocore.client
 
 from local.dynamodb_local import DynamoDBLocal
 
 
 @contextmanager
-def local_backend(prefix: str) -> Iterator[DynamoDBLocal]:
-    """Start DynamoDB Local, point the app's settings at it, create the tables."""
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ["MAIL_BACKEND"] = "memory"
+def local_backend(prefix: str = "bench") -> Iterator[DynamoDBLocal]:
+    """Start DynamoDB Local, point the app's settings at fresh tables on it, stop it afterwards."""
     ddb = DynamoDBLocal().start()
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "DYNAMODB_ENDPOINT": ddb.endpoint,
+            "TABLE_PREFIX": f"{prefix}{uuid.uuid4().hex[:6]}-",
+            "MAIL_BACKEND": "memory",
+        }
+    )
+    from chalicelib.config import reset_settings
+    from chalicelib.storage.base import ensure_bound
+    from chalicelib.storage.schema import ensure_tables
+
+    reset_settings()
+    ensure_bound()
+    ensure_tables()
     try:
-        os.environ["DYNAMODB_ENDPOINT"] = ddb.endpoint
-        os.environ["TABLE_PREFIX"] = f"{prefix}{uuid.uuid4().hex[:6]}-"
-        from chalicelib.config import reset_settings
-        from chalicelib.storage.base import bind
-        from chalicelib.storage.schema import ensure_tables
-
-        reset_settings()
-        from chalicelib.config import get_settings
-
-        bind(get_settings())
-        ensure_tables()
         yield ddb
     finally:
         ddb.stop()
 
 
+def _items_read(operation: str, parsed: Any) -> int:
+    if not isinstance(parsed, dict):
+        return 0
+    if operation in {"Query", "Scan"}:
+        return int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+    if operation == "GetItem":
+        return 1 if parsed.get("Item") else 0
+    if operation == "BatchGetItem":
+        return sum(len(v) for v in parsed.get("Responses", {}).values())
+    return 0
+
+
 class RequestCounter:
-    """Counts DynamoDB requests per operation and the items reads return."""
+    """Counts DynamoDB requests per operation, and the items reads return, in the whole process."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.items_read = 0
-        self.enabled = False
-        self._original: Any = None
-
-    def _before(self, model: Any, **_: Any) -> None:
-        if self.enabled:
-            self.calls[model.name] += 1
-
-    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if not self.enabled:
-            return
-        if model.name in {"Query", "Scan"}:
-            self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
-        elif model.name == "GetItem" and parsed.get("Item"):
-            self.items_read += 1
-        elif model.name == "BatchGetItem":
-            self.items_read += sum(len(v) for v in parsed.get("Responses", {}).values())
+        self.lock = threading.Lock()
 
     def install(self) -> RequestCounter:
-        """Hook every DynamoDB client created from now on, and drop the app's cached clients."""
-        original = botocore.session.Session.create_client
+        original = botocore.client.BaseClient._make_api_call
         counter = self
 
-        def create_client(session: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-            created = original(session, service_name, *args, **kwargs)
-            if service_name == "dynamodb":
-                created.meta.events.register("before-call.dynamodb", counter._before)
-                created.meta.events.register("after-call.dynamodb", counter._after)
-            return created
+        def counted(client: Any, operation: str, params: Any) -> Any:
+            result = original(client, operation, params)
+            if client.meta.service_model.service_name == "dynamodb":
+                with counter.lock:
+                    counter.calls[operation] += 1
+                    counter.items_read += _items_read(operation, result)
+            return result
 
-        self._original = original
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-        from chalicelib.config import get_settings
-        from chalicelib.storage.base import bind
-
-        bind(get_settings())
+        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
         return self
-
-    @contextmanager
-    def measuring(self) -> Iterator[None]:
-        self.calls.clear()
-        self.items_read = 0
-        self.enabled = True
-        try:
-            yield
-        finally:
-            self.enabled = False
 
     @property
     def total(self) -> int:
-        return sum(self.calls.values())
+        with self.lock:
+            return sum(self.calls.values())
+
+    @contextmanager
+    def measuring(self) -> Iterator[None]:
+        """Reset the counts, then count what the block does."""
+        with self.lock:
+            self.calls.clear()
+            self.items_read = 0
+        yield
+
+    @contextmanager
+    def measure(self) -> Iterator[Counter[str]]:
+        """Yield a Counter filled, on exit, with the calls made inside the block."""
+        with self.lock:
+            before = Counter(self.calls)
+        delta: Counter[str] = Counter()
+        yield delta
+        with self.lock:
+            delta.update(self.calls - before)
 
 
 @contextmanager
@@ -113,6 +120,15 @@ def stopwatch() -> Iterator[list[float]]:
         yield box
     finally:
         box.append(time.perf_counter() - start)
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
+        "mean": statistics.fmean(ordered),
+    }
 
 
 def table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:

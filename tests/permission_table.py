@@ -24,14 +24,16 @@ import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.mail import get_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import invitation_links, invitations, keys, login_links, members
+from chalicelib.services import invitation_links, invitations, keys, login_links, members, seats, tokens
 from chalicelib.storage.invitations import InvitationModel
+from chalicelib.storage.orgs import OrgModel
 
 from .helpers import Api, Person, Seed
 
@@ -90,6 +92,24 @@ class Ctx:
         invitation_id = outcome.results[0].invitation_id
         assert invitation_id is not None
         return InvitationModel.get(self.org_id, invitation_id)
+
+    def admin_actor(self) -> Actor:
+        admin = self.seed.admin
+        return Actor(actor=f"account:{admin.account_id}", request_id="perm-setup", account_id=admin.account_id)
+
+    def seated(self, account_id: str) -> str:
+        """Give a member a seat unless they hold one (capacity grows first: the matrix seats many people)."""
+        member = members.find(self.org_id, account_id)
+        if member is not None and member.has_seat:
+            return account_id
+        OrgModel(self.org_id).update(actions=[OrgModel.seat_capacity.add(1)])
+        seats.assign(self.org_id, self.admin_actor(), account_id, notify=False)
+        return account_id
+
+    def token_of(self, account_id: str) -> str:
+        """A new access token of a seated member; returns its id."""
+        token, _ = tokens.issue_for(self.org_id, self.admin_actor(), account_id, "perm-target")
+        return token.token_id
 
     def fresh_login_code(self) -> str:
         """A one-time sign-in code for the seeded member, taken from the recorded mail."""
@@ -186,6 +206,35 @@ def _invitation_link(ctx: Ctx) -> dict[str, str]:
 SIGNED_IN_MISMATCH = {caller: 403 for caller in SIGNED_IN}
 
 
+def _seated_member(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id, "account_id": ctx.seated(ctx.fresh_member())}
+
+
+def _member_token(ctx: Ctx) -> dict[str, str]:
+    account_id = ctx.seated(ctx.fresh_member())
+    return {"org_id": ctx.org_id, "account_id": account_id, "token_id": ctx.token_of(account_id)}
+
+
+def _seated_caller(ctx: Ctx) -> dict[str, str]:
+    """Own-token routes: the caller holds a seat (outsiders and anonymous hold none here)."""
+    if ctx.person is not None and ctx.caller in ROLES:
+        ctx.seated(ctx.person.account_id)
+    return {"org_id": ctx.org_id}
+
+
+def _own_token(ctx: Ctx) -> dict[str, str]:
+    """A token of the caller (for outsiders and anonymous: of a seated member they must not touch)."""
+    if ctx.person is not None and ctx.caller in ROLES:
+        owner = ctx.seated(ctx.person.account_id)
+    else:
+        owner = ctx.seated(ctx.fresh_member())
+    return {"org_id": ctx.org_id, "token_id": ctx.token_of(owner)}
+
+
+def _future(days: int = 30) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
 CASES: list[Case] = [
     # --- accounts and keys -------------------------------------------------
     Case("GET", "/v1/me", SIGNED_IN),
@@ -217,6 +266,52 @@ CASES: list[Case] = [
     ),
     Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}", ADMIN, params=_member_target, variant="other"),
     Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}", ORG_MEMBERS, params=_self_target, variant="leave"),
+    # --- seats and onboarding ----------------------------------------------------
+    Case("POST", "/v1/orgs/{org_id}/members/{account_id}/seat", ADMIN, params=_member_target, query="notify=false"),
+    Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}/seat", ADMIN, params=_seated_member),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/seats/assign",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"account_ids": [ctx.fresh_member()], "notify": False},
+    ),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/seats/revoke",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"account_ids": [ctx.seated(ctx.fresh_member())]},
+    ),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/members/onboard",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"emails": [ctx.unique("onboarded")]},
+    ),
+    # --- access tokens ---------------------------------------------------------------
+    Case("POST", "/v1/orgs/{org_id}/tokens", ORG_MEMBERS, params=_seated_caller, body=lambda ctx: {"name": "ci"}),
+    Case("GET", "/v1/orgs/{org_id}/tokens", ORG_MEMBERS, params=org_only),
+    Case("DELETE", "/v1/orgs/{org_id}/tokens/{token_id}", ORG_MEMBERS, params=_own_token),
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/members/{account_id}/tokens",
+        ADMIN,
+        params=_seated_member,
+        body=lambda ctx: {"name": "ci"},
+    ),
+    Case("GET", "/v1/orgs/{org_id}/members/{account_id}/tokens", ADMIN, params=_seated_member),
+    Case(
+        "PATCH",
+        "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}",
+        ADMIN,
+        params=_member_token,
+        body=lambda ctx: {"expires_at": _future()},
+    ),
+    Case("DELETE", "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}", ADMIN, params=_member_token),
+    # Channel servers verify without a credential; the answer reveals nothing to a non-holder.
+    Case("POST", "/v1/tokens/verify", EVERYONE, body=lambda ctx: {"token": "oat_" + "x" * 43}),
     # --- invitations -------------------------------------------------------------
     Case(
         "POST",

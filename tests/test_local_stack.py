@@ -94,7 +94,8 @@ def test_pump_delivers_member_changes_in_lambda_shape(
     assert "OldImage" not in insert["dynamodb"]
     assert insert["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert isinstance(insert["dynamodb"]["ApproximateCreationDateTime"], int)
-    assert handler.results == [{"records": 1}]  # the app's handler decoded the event and processed it
+    # the app's handler decoded the event and processed it
+    assert [r["records"] for r in handler.results] == [1]
 
     member, _ = members.add_member(boot.org_id, admin_actor(boot.account_id), "pumped@example.com", Role.MEMBER)
     members.change_role(boot.org_id, admin_actor(boot.account_id), member.account_id, Role.BILLING_MANAGER)
@@ -119,7 +120,7 @@ def test_pump_retries_a_failed_batch_whole_and_resumes_after_restart(
     assert pump.poll_once() == 1  # the same batch again
     first, second = failing.events
     assert [r["eventID"] for r in first["Records"]] == [r["eventID"] for r in second["Records"]]
-    assert failing.results == [{"records": 1}]
+    assert [r["records"] for r in failing.results] == [1]
 
     # A new pump (a restarted stack) resumes after the delivered record instead of replaying it.
     later = Recorder()

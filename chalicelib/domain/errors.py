@@ -113,6 +113,12 @@ class SeatRequired(DomainError):
     default_message = "A seat in this organization is required to issue an access token."
 
 
+class TokenRevoked(DomainError):
+    code = "token_revoked"
+    status = 409
+    default_message = "This token has been revoked and cannot be renewed."
+
+
 class AlreadyAccepted(DomainError):
     code = "already_accepted"
     status = 409

@@ -40,7 +40,7 @@ def list_members(req: ApiRequest, org_id: str) -> schemas.MemberList:
 )
 def add_member(req: ApiRequest, org_id: str) -> schemas.MemberAdded:
     b: schemas.AddMember = req.body
-    member, created = members.add_member(org_id, req.actor, b.email, b.role)
+    member, created = members.add_member(org_id, req.actor, b.email, b.role, seat=b.assign_seat)
     return schemas.MemberAdded(**present.member(member).model_dump(), account_created=created)
 
 

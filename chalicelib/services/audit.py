@@ -20,13 +20,27 @@ from ..storage.base import Tx, decode_cursor, error_code, page
 
 
 def _model(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None) -> AuditModel:
-    at = iso(now())
-    audit_id = new_id("aud")
+    return build(org_id, actor, action, target, details)
+
+
+def build(
+    org_id: str,
+    actor: Actor,
+    action: str,
+    target: str,
+    details: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+    audit_id: str | None = None,
+) -> AuditModel:
+    """An audit item; stream handlers pass a time and id derived from the record so a replay rewrites it."""
+    stamp = iso(at or now())
+    audit_id = audit_id or new_id("aud")
     return AuditModel(
         org_id,
-        f"{at}#{audit_id}",
+        f"{stamp}#{audit_id}",
         audit_id=audit_id,
-        at=at,
+        at=stamp,
         actor=actor.actor,
         action=action,
         target=target,

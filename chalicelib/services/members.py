@@ -24,6 +24,7 @@ from ..domain.errors import (
     InvalidRequest,
     LastAdmin,
     NotFound,
+    SeatLimitReached,
 )
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission, Role, allows, require
@@ -226,19 +227,28 @@ def add_membership_to(
     return item
 
 
-def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Member, bool]:
+def add_member(org_id: str, actor: Actor, email: str, role: Role, *, seat: bool = False) -> tuple[Member, bool]:
     """Direct add (managed onboarding): creates the account when absent.
 
-    Returns the member and whether the account was created.
+    With ``seat`` the member joins holding a seat, or not at all: 402
+    ``seat_limit_reached`` when none is free (nothing changes, the account
+    created for the email aside). Returns the member and whether the account
+    was created.
     """
     caller = authorize(org_id, actor, Permission.MANAGE_MEMBERS)
+    if caller is not None and seat:
+        require(caller.role, Permission.MANAGE_SEATS)
     account, created = accounts.get_or_create(email)
 
     def attempt() -> Member:
         tx = Tx()
-        item = add_membership_to(tx, org_id, account, role)
+        item = add_membership_to(tx, org_id, account, role, seat=seat)
         details = {"email": account.email, "role": role.value}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        if seat:
+            audit.record(
+                tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True}
+            )
         check = still_admin(tx, caller)
         try:
             tx.commit()
@@ -248,7 +258,7 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role) -> tuple[Membe
             if 0 in exc.failed_indexes():
                 raise AlreadyMember() from exc
             if 1 in exc.failed_indexes():
-                raise NotFound("No such organization.") from exc
+                raise SeatLimitReached() if seat else NotFound("No such organization.") from exc
             raise  # another transaction held the org item: try again
         return to_member(item)
 

@@ -7,16 +7,26 @@ Chalice retries a failed batch whole (invariant 6).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from . import invitation_delivery, token_cascade
+from . import invitation_delivery, member_records, seat_notifications, token_cascade
+
+log = logging.getLogger(__name__)
 
 
 def handle_member_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Members changes: token cascade on seat revocation/removal, seat-assigned email."""
-    return token_cascade.handle_records(records)
+    changes = [member_records.decode(r) for r in records]
+    revoked = token_cascade.handle(changes)
+    emails = seat_notifications.handle(changes)
+    outcome = {"records": len(records), "tokens_revoked": revoked, "seat_emails": emails}
+    log.info("members stream: %s", outcome)
+    return outcome
 
 
 def handle_invitation_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Invitation changes: send the invitation email once per issue."""
-    return invitation_delivery.handle_records(records)
+    outcome = invitation_delivery.handle_records(records)
+    log.info("invitations stream: %s", outcome)
+    return outcome

@@ -7,7 +7,8 @@ Indexes:
   ``email_prefix`` filter and SCIM ``userName eq`` as a query, not a scan.
 ``seat_generation`` increases on every seat revocation; tokens stamp it at
 issue, so a token issued before a revoke stays dead after a re-assign.
-``seat_notify`` tells the stream handler whether to email a new seat holder.
+``seat_notify`` tells the stream handler whether to email a new seat holder;
+``seat_notified_generation`` is its claim (one email per assignment).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class MemberModel(Model):
     seat_generation = NumberAttribute(default=0)
     seat_assigned_at = UTCDateTimeAttribute(null=True)
     seat_notify = BooleanAttribute(null=True)
+    seat_notified_generation = NumberAttribute(null=True)
     external_id = UnicodeAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

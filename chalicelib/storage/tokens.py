@@ -6,6 +6,9 @@ Index: GSI ``by_owner`` on (``owner``, ``token_id``) for listing and the
 revocation cascade. ``owner`` is ``acct#<account>`` for API keys,
 ``org#<org>#acct#<account>`` for access tokens, ``org#<org>#scim`` for SCIM
 tokens, ``login#<account>`` for login codes.
+Access tokens stamp the member's ``seat_generation`` and ``joined_at``
+(``member_joined_at``) at issue: a token outlives neither its seat nor its
+membership, even when a seat or membership is granted again later.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class TokenModel(Model):
     revoked_at = UTCDateTimeAttribute(null=True)
     revoked_reason = UnicodeAttribute(null=True)
     seat_generation = NumberAttribute(null=True)
+    member_joined_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
 
     by_owner = TokensByOwner()

@@ -1,0 +1,24 @@
+"""The seat-assigned email (text + HTML): tells a new seat holder where to issue a token."""
+
+from __future__ import annotations
+
+from html import escape
+
+from .base import Message, header_safe
+
+
+def seat_assigned(to: str, org_name: str, token_page_url: str) -> Message:
+    org = header_safe(org_name, limit=120) or "your organization"
+    text = (
+        f"You have been assigned a seat in {org}.\n\n"
+        "With a seat you can issue yourself an organization access token to use the "
+        "organization's channels. Open the token page to issue one:\n\n"
+        f"{token_page_url}\n"
+    )
+    html = (
+        f"<p>You have been assigned a seat in <strong>{escape(org)}</strong>.</p>"
+        "<p>With a seat you can issue yourself an organization access token to use the "
+        "organization's channels.</p>"
+        f'<p><a href="{escape(token_page_url, quote=True)}">Issue your access token</a></p>'
+    )
+    return Message(to=to, subject=f"You have a seat in {org}", text=text, html=html, tags={"kind": "seat_assigned"})

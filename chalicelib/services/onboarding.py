@@ -1,0 +1,140 @@
+"""Bulk onboarding (managed accounts): add many users, seat them while seats last, optionally issue tokens.
+
+Each email is its own transaction: member put + org counters (+ seat under
+``seats_used < seat_capacity``) + roster slot + audit (+ token put and its
+audit), so one bad item never fails the others and a token exists only for
+a member who holds the seat it was stamped with. When the seats run out the
+remaining users are added without a seat (``seat_limit_reached``), in input
+order. Token secrets appear only in the returned results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.emails import InvalidEmail, normalize_email
+from ..domain.errors import Forbidden
+from ..domain.models import Actor, Member
+from ..domain.roles import Permission, Role, require
+from ..storage.base import TransactionCancelled, Tx
+from . import accounts, audit, members, tokens
+
+MAX_EMAILS = 500
+
+ONBOARDED = "onboarded"
+ALREADY_MEMBER = "already_member"
+INVALID_EMAIL = "invalid_email"
+SEAT_LIMIT_REACHED = "seat_limit_reached"
+DUPLICATE_IN_REQUEST = "duplicate_in_request"
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    name: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    email: str
+    status: str
+    account_id: str | None = None
+    account_created: bool = False
+    seat: bool = False
+    token: tokens.AccessToken | None = None
+    secret: str | None = None
+
+
+def _join(
+    org_id: str,
+    actor: Actor,
+    caller: Member | None,
+    account: accounts.Account,
+    role: Role,
+    seat: bool,
+    token: TokenRequest | None,
+    expires_at: datetime,
+) -> tuple[tokens.AccessToken | None, str | None]:
+    """One email's transaction; raises TransactionCancelled when a condition fails."""
+    tx = Tx()
+    item = members.add_membership_to(tx, org_id, account, role, seat=seat)
+    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
+    issued: tuple[tokens.AccessToken | None, str | None] = (None, None)
+    if seat:
+        audit.record(tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True})
+        if token is not None:
+            token_item, secret = tokens.new_token_item(item, token.name, expires_at, actor.actor)
+            tokens.add_token_to(tx, token_item, actor)
+            issued = (tokens.to_token(token_item), secret)
+    check = members.still_admin(tx, caller)
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if check in exc.failed_indexes():
+            raise Forbidden("You are no longer an admin of this organization.") from exc
+        raise
+    return issued
+
+
+def _onboard_one(
+    org_id: str,
+    actor: Actor,
+    caller: Member | None,
+    account: accounts.Account,
+    created: bool,
+    role: Role,
+    seat: bool,
+    token: TokenRequest | None,
+    expires_at: datetime,
+) -> Onboarded:
+    try:
+        issued, secret = _join(org_id, actor, caller, account, role, seat, token, expires_at)
+    except TransactionCancelled as exc:
+        failed = exc.failed_indexes()
+        if 0 in failed:
+            return Onboarded(account.email, ALREADY_MEMBER, account.account_id, created)
+        if seat and failed == [1]:  # the seats ran out: join without one
+            return _onboard_one(org_id, actor, caller, account, created, role, False, token, expires_at)
+        raise
+    status = ONBOARDED if seat else SEAT_LIMIT_REACHED
+    return Onboarded(account.email, status, account.account_id, created, seat, issued, secret)
+
+
+def onboard(
+    org_id: str, actor: Actor, emails: list[str], role: Role = Role.MEMBER, token: TokenRequest | None = None
+) -> list[Onboarded]:
+    """Onboard each email in order; see the module docstring for the per-item outcomes."""
+    caller = members.authorize(org_id, actor, Permission.MANAGE_MEMBERS)
+    if caller is not None:
+        require(caller.role, Permission.MANAGE_SEATS)
+        if token is not None:
+            require(caller.role, Permission.MANAGE_TOKENS)
+    # Validate the lifetime once, before any change (400 changes nothing).
+    expires_at = tokens.expiry(token.expires_at if token else None)
+    results: list[Onboarded] = []
+    seen: set[str] = set()
+    seats_left = True
+    for raw in emails:
+        try:
+            email = normalize_email(raw)
+        except InvalidEmail:
+            results.append(Onboarded(email=raw, status=INVALID_EMAIL))
+            continue
+        if email in seen:
+            results.append(Onboarded(email=email, status=DUPLICATE_IN_REQUEST))
+            continue
+        seen.add(email)
+        account, created = accounts.get_or_create(email)
+        result = _onboard_one(org_id, actor, caller, account, created, role, seats_left, token, expires_at)
+        if result.status == SEAT_LIMIT_REACHED:
+            seats_left = False
+        results.append(result)
+    return results
+
+
+def summarize(results: list[Onboarded]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts

@@ -1,0 +1,301 @@
+"""Seats: assign and revoke, one member or many (invariant 1).
+
+Every assignment is one transaction: the member update (conditioned on the
+member being as read), the org's ``seats_used`` change (conditioned on the
+capacity), and the audit records. A single assign uses
+``seats_used < seat_capacity``; a batch of n uses
+``seat_capacity >= c AND seats_used <= c - n`` for the capacity c it read,
+which implies ``seats_used + n <= capacity`` whatever happened since the
+read. Revocation increments the member's ``seat_generation``, which kills
+every token stamped with the old one (invariant 4).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynamodb.expressions.condition import Condition
+
+from ..clock import now
+from ..domain.errors import Conflict, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
+from ..domain.models import Actor, Member
+from ..domain.roles import Permission
+from ..storage.base import TransactionCancelled, Tx
+from ..storage.members import MemberModel
+from ..storage.orgs import OrgModel
+from . import audit, members
+
+T = TypeVar("T")
+RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+ATTEMPTS = 6
+
+# A bulk transaction holds the org update plus two items (member, audit) per member.
+CHUNK = 49
+BULK_ATTEMPTS = 3
+
+ASSIGNED = "assigned"
+ALREADY_ASSIGNED = "already_assigned"
+NOT_MEMBER = "not_member"
+SEAT_LIMIT_REACHED = "seat_limit_reached"
+REVOKED = "revoked"
+NO_SEAT = "no_seat"
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    account_id: str
+    status: str
+
+
+def lost_race(exc: TransactionCancelled) -> bool:
+    """Cancelled only by stale reads or a concurrent transaction on the same items: worth retrying."""
+    return all(r is None or r.code in RACE_CODES for r in exc.reasons)
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run read-then-conditional-write again (with jitter) when a race cancels it; 409 conflict at last."""
+    for n in range(ATTEMPTS):
+        try:
+            return attempt()
+        except TransactionCancelled as exc:
+            if not lost_race(exc):
+                raise
+            last = exc
+            time.sleep(random.uniform(0, 0.01 * 2**n))
+    raise Conflict() from last
+
+
+def _assign_actions(notify: bool) -> list[Any]:
+    stamp = now()
+    return [
+        MemberModel.has_seat.set(True),
+        MemberModel.seat_assigned_at.set(stamp),
+        MemberModel.seat_notify.set(notify),
+        MemberModel.updated_at.set(stamp),
+    ]
+
+
+def _revoke_actions() -> list[Any]:
+    return [
+        MemberModel.has_seat.set(False),
+        MemberModel.seat_generation.add(1),
+        MemberModel.seat_notify.remove(),
+        MemberModel.updated_at.set(now()),
+    ]
+
+
+def _applied(item: MemberModel, seat: bool) -> Member:
+    item.has_seat = seat
+    if seat:
+        item.seat_assigned_at = now()
+    else:
+        item.seat_generation = int(item.seat_generation or 0) + 1
+    return members.to_member(item)
+
+
+def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> Member:
+    """Assign one seat: 402 seat_limit_reached when none is free, 409 when already held."""
+    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+
+    def attempt() -> Member:
+        item = members.get_item(org_id, account_id)
+        if item is None:
+            raise NotFound("No such member.")
+        if item.has_seat:
+            raise SeatAlreadyAssigned()
+        tx = Tx()
+        tx.update(item, _assign_actions(notify), condition=members.unchanged(item))
+        tx.update(
+            OrgModel(org_id),
+            [OrgModel.seats_used.add(1)],
+            condition=OrgModel.org_id.exists() & (OrgModel.seats_used < OrgModel.seat_capacity),
+        )
+        audit.record(tx, org_id, actor, "seat.assigned", account_id, {"email": item.email, "notify": notify})
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if exc.failed_indexes() == [1]:
+                raise SeatLimitReached() from exc
+            raise
+        return _applied(item, True)
+
+    return retrying(attempt)
+
+
+def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
+    """Revoke one seat, keep the membership: 404 no_seat when none is held."""
+    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+
+    def attempt() -> Member:
+        item = members.get_item(org_id, account_id)
+        if item is None:
+            raise NotFound("No such member.")
+        if not item.has_seat:
+            raise NoSeat()
+        tx = Tx()
+        tx.update(item, _revoke_actions(), condition=members.unchanged(item))
+        tx.update(OrgModel(org_id), [OrgModel.seats_used.add(-1)], condition=OrgModel.org_id.exists())
+        audit.record(tx, org_id, actor, "seat.revoked", account_id, {"email": item.email})
+        tx.commit()
+        return _applied(item, False)
+
+    return retrying(attempt)
+
+
+def _read_members(org_id: str, account_ids: Iterable[str]) -> dict[str, MemberModel]:
+    keys = [(org_id, a) for a in account_ids]
+    return {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)}
+
+
+def _bulk(
+    org_id: str,
+    account_ids: list[str],
+    *,
+    classify: Callable[[MemberModel | None], str | None],
+    write_chunk: Callable[[list[MemberModel]], dict[str, str]],
+    one: Callable[[str], str],
+    duplicate_status: dict[str, str],
+) -> list[BulkResult]:
+    """Shared shape of bulk assign/revoke: classify by a consistent read, write in chunks, in input order.
+
+    ``classify`` gives the status of members that need no write (None: write
+    it); ``write_chunk`` commits one transaction for a chunk and returns the
+    status of each member in it. A chunk that loses a race is re-read and
+    retried; after a few lost races each of its members goes through the
+    single-member path, whose answer is exact. A repeated id gets
+    ``duplicate_status`` of its first occurrence's outcome.
+    """
+    unique = list(dict.fromkeys(account_ids))
+    outcome: dict[str, str] = {}
+    for start in range(0, len(unique), CHUNK):
+        pending = unique[start : start + CHUNK]
+        for _ in range(BULK_ATTEMPTS):
+            current = _read_members(org_id, pending)
+            todo: list[MemberModel] = []
+            for account_id in pending:
+                status = classify(current.get(account_id))
+                if status is None:
+                    todo.append(current[account_id])
+                else:
+                    outcome[account_id] = status
+            try:
+                outcome.update(write_chunk(todo))
+            except TransactionCancelled as exc:
+                if not lost_race(exc):
+                    raise
+                pending = [m.account_id for m in todo]
+                continue
+            pending = []
+            break
+        for account_id in pending:
+            outcome[account_id] = one(account_id)
+    results: list[BulkResult] = []
+    seen: set[str] = set()
+    for account_id in account_ids:
+        status = outcome[account_id]
+        if account_id in seen:
+            status = duplicate_status.get(status, status)
+        seen.add(account_id)
+        results.append(BulkResult(account_id, status))
+    return results
+
+
+def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool = True) -> list[BulkResult]:
+    """Assign in input order until the seats run out; the rest get ``seat_limit_reached``."""
+    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+
+    def classify(item: MemberModel | None) -> str | None:
+        if item is None:
+            return NOT_MEMBER
+        return ALREADY_ASSIGNED if item.has_seat else None
+
+    def write_chunk(todo: list[MemberModel]) -> dict[str, str]:
+        if not todo:
+            return {}
+        org = OrgModel.get(org_id, consistent_read=True)
+        capacity = int(org.seat_capacity or 0)
+        taking = todo[: max(capacity - int(org.seats_used or 0), 0)]
+        if taking:
+            tx = Tx()
+            condition: Condition = (OrgModel.seat_capacity >= capacity) & (
+                OrgModel.seats_used <= capacity - len(taking)
+            )
+            tx.update(OrgModel(org_id), [OrgModel.seats_used.add(len(taking))], condition=condition)
+            for item in taking:
+                tx.update(item, _assign_actions(notify), condition=members.unchanged(item))
+                audit.record(
+                    tx, org_id, actor, "seat.assigned", item.account_id, {"email": item.email, "notify": notify}
+                )
+            tx.commit()
+        return {item.account_id: ASSIGNED if i < len(taking) else SEAT_LIMIT_REACHED for i, item in enumerate(todo)}
+
+    def one(account_id: str) -> str:
+        try:
+            assign(org_id, actor, account_id, notify)
+        except NotFound:
+            return NOT_MEMBER
+        except SeatAlreadyAssigned:
+            return ALREADY_ASSIGNED
+        except SeatLimitReached:
+            return SEAT_LIMIT_REACHED
+        return ASSIGNED
+
+    return _bulk(
+        org_id,
+        account_ids,
+        classify=classify,
+        write_chunk=write_chunk,
+        one=one,
+        duplicate_status={ASSIGNED: ALREADY_ASSIGNED},
+    )
+
+
+def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkResult]:
+    """Revoke each listed member's seat; members without one get ``no_seat``."""
+    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+
+    def classify(item: MemberModel | None) -> str | None:
+        if item is None:
+            return NOT_MEMBER
+        return None if item.has_seat else NO_SEAT
+
+    def write_chunk(todo: list[MemberModel]) -> dict[str, str]:
+        if not todo:
+            return {}
+        tx = Tx()
+        tx.update(OrgModel(org_id), [OrgModel.seats_used.add(-len(todo))], condition=OrgModel.org_id.exists())
+        for item in todo:
+            tx.update(item, _revoke_actions(), condition=members.unchanged(item))
+            audit.record(tx, org_id, actor, "seat.revoked", item.account_id, {"email": item.email})
+        tx.commit()
+        return {item.account_id: REVOKED for item in todo}
+
+    def one(account_id: str) -> str:
+        try:
+            revoke(org_id, actor, account_id)
+        except NotFound:
+            return NOT_MEMBER
+        except NoSeat:
+            return NO_SEAT
+        return REVOKED
+
+    return _bulk(
+        org_id,
+        account_ids,
+        classify=classify,
+        write_chunk=write_chunk,
+        one=one,
+        duplicate_status={REVOKED: NO_SEAT},
+    )
+
+
+def summarize(results: list[BulkResult]) -> dict[str, int]:
+    """Counts per status, for the bulk responses' summary."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
