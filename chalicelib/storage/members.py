@@ -59,6 +59,8 @@ class MemberModel(Model):
     seat_assigned_at = UTCDateTimeAttribute(null=True)
     seat_notify = BooleanAttribute(null=True)
     external_id = UnicodeAttribute(null=True)
+    # SCIM name/displayName/emails as the IdP sent them (JSON), for round-trips.
+    scim_profile = UnicodeAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
