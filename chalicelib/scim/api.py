@@ -26,7 +26,6 @@ from scim2_models import (
     ListResponse,
     Meta,
     NotFoundException,
-    NotImplementedException,
     Patch,
     ResourceType,
     ResponseParameters,
@@ -211,7 +210,15 @@ def not_found(req: ScimRequest, **_: str) -> Response:
 
 
 def search_everything(req: ScimRequest) -> Response:
-    raise NotImplementedException(detail="Search across resource types is not supported; use /Users/.search.")
+    """POST /.search: Users then Groups, one filter evaluated on each (RFC 7644 §3.4.3)."""
+    body = req.body()
+    start, count = _paging(body)
+    params = _response_parameters(req, body)
+    everyone = users.search(req.org_id, req.base_url, body.get("filter"), 1, 2**31)
+    built_in = groups.search(req.org_id, req.base_url, body.get("filter"), 1, 2**31, _wants_members(params))
+    found: list[Any] = [*everyone.users, *built_in.groups]
+    page = found[start - 1 : start - 1 + count]
+    return _list(User | Group, len(found), start, page, params)
 
 
 # --- users ---------------------------------------------------------------------
