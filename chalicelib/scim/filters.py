@@ -16,13 +16,13 @@ from scim2_models import Group, InvalidFilterException, ScimFilter, User
 from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator
 
 from ..storage.members import MemberModel
-from .resources import USER_URN
+from .resources import USER_URN, UserResource
 
 _INDEXED_OPS = (CompareOperator.eq, CompareOperator.sw)
 
 
-def parse_user_filter(text: str | None) -> ScimFilter[User] | None:
-    return _parse(ScimFilter[User], text)
+def parse_user_filter(text: str | None) -> ScimFilter[User[Any]] | None:
+    return _parse(ScimFilter[UserResource], text)
 
 
 def parse_group_filter(text: str | None) -> ScimFilter[Group] | None:
@@ -56,7 +56,7 @@ def user_name_key(node: FilterNode) -> tuple[CompareOperator, str] | None:
     return None
 
 
-def candidates(org_id: str, scim_filter: ScimFilter[User] | None) -> Iterator[MemberModel]:
+def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterator[MemberModel]:
     """Members that may match: one indexed Query when the filter pins userName, else the partition."""
     key = user_name_key(scim_filter.ast) if scim_filter is not None else None
     if key is None:

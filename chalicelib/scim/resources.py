@@ -18,6 +18,7 @@ from typing import Any
 
 from scim2_models import (
     Context,
+    EnterpriseUser,
     Group,
     Mutability,
     Required,
@@ -30,6 +31,9 @@ from scim2_models import (
 from ..domain.roles import Role
 from ..storage.members import MemberModel
 
+# Inbound payloads may carry the enterprise extension (Entra ID sends it): it is accepted
+# and parsed so its paths resolve, but not stored nor published.
+UserResource = User[EnterpriseUser]
 USER_URN = str(User.__schema__)
 GROUP_URN = str(Group.__schema__)
 USER_ATTRIBUTES = {"userName": None, "name": {"formatted", "familyName", "givenName"}, "displayName": None}
@@ -107,7 +111,7 @@ def profile_of(item: MemberModel) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def to_user(item: MemberModel, base_url: str) -> User:
+def to_user(item: MemberModel, base_url: str) -> User[Any]:
     payload: dict[str, Any] = {
         "schemas": [USER_URN],
         "id": item.account_id,
@@ -124,10 +128,10 @@ def to_user(item: MemberModel, base_url: str) -> User:
         "location": f"{base_url}/Users/{item.account_id}",
         "version": version_of(payload),
     }
-    return User.model_validate(payload)
+    return UserResource.model_validate(payload)
 
 
-def stored_profile(user: User) -> dict[str, Any]:
+def stored_profile(user: User[Any]) -> dict[str, Any]:
     """The profile attributes of a User as we store them (SCIM JSON, empty values dropped)."""
     dumped = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     return {k: dumped[k] for k in PROFILE_KEYS if dumped.get(k) not in (None, [], {})}

@@ -26,7 +26,7 @@ from ..storage.base import TransactionCancelled, Tx
 from ..storage.members import MemberModel
 from . import seat_port
 from .filters import candidates, parse_user_filter
-from .resources import profile_of, stored_profile, to_user
+from .resources import UserResource, profile_of, stored_profile, to_user
 
 OUT_OF_SEATS = "The organization is out of seats: every purchased seat is in use. Free a seat or raise the capacity."
 
@@ -85,7 +85,7 @@ def _profile_json(user: User) -> str | None:
 
 def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) -> User:
     """Create the account when absent and the membership; then the seat when ``active`` and one is free."""
-    wanted: User[Any] = User.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     email = _email(wanted)
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
     account, _ = accounts.get_or_create(email, display)
@@ -110,7 +110,7 @@ def replace(
     """PUT: the given attributes replace ours; an absent ``active`` leaves the seat as it is."""
     current = get(org_id, account_id, base_url)
     check_version(current, if_match)
-    wanted: User[Any] = User.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     if wanted.active is None:
         wanted.active = current.active
     return _apply(org_id, actor, base_url, current, wanted)
@@ -122,7 +122,7 @@ def patch(
     """PATCH add/replace/remove, with or without path (Okta and Entra ID shapes included)."""
     current = get(org_id, account_id, base_url)
     check_version(current, if_match)
-    operations = PatchOp[User].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    operations = PatchOp[UserResource].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
     wanted = current.model_copy(deep=True)
     operations.patch(wanted)
     if wanted.active is None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
@@ -192,7 +193,7 @@ class Tx:
             params["ClientRequestToken"] = client_request_token
         try:
             connection().dispatch("TransactWriteItems", params)
-        except PynamoDBException as exc:
+        except (PynamoDBException, ClientError) as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
             raw = getattr(exc, "cancellation_reasons", None) or []
