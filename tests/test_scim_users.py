@@ -185,6 +185,23 @@ def test_entra_flow(scim: Scim, seed: Seed) -> None:
     assert body["emails"] == [{"primary": True, "type": "work", "value": "grace.hopper@entra.example"}]
     assert body["name"]["givenName"] == "Amazing Grace" and body["userName"] == "grace@entra.example"
 
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    tolerated = scim.patch(
+        f"/Users/{user_id}",
+        [
+            {"op": "Add", "path": f"{enterprise}:department", "value": "Research"},
+            {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0100"},
+            {"op": "Remove", "path": "emails", "value": [{"value": "grace.hopper@entra.example"}]},
+        ],
+    )
+    assert tolerated.status == 200, tolerated.body
+    assert "emails" not in tolerated.body and enterprise not in tolerated.body
+    again = scim.patch(
+        f"/Users/{user_id}",
+        [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": "grace@entra.example"}],
+    )
+    assert again.status == 200 and again.body["emails"] == [{"type": "work", "value": "grace@entra.example"}]
+
     off = scim.patch(f"/Users/{user_id}", [{"op": "Replace", "path": "active", "value": "False"}])
     assert off.status == 200 and off.body["active"] is False
     on = scim.patch(f"/Users/{user_id}", [{"op": "replace", "value": {"active": "True"}}])

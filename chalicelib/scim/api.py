@@ -29,6 +29,7 @@ from scim2_models import (
     Patch,
     ResourceType,
     ResponseParameters,
+    ScimPolicy,
     Schema,
     ServiceProviderConfig,
     Sort,
@@ -43,6 +44,14 @@ from ..services import scim_tokens
 from . import groups, resources, users
 from .errors import error_response, scim_response
 
+# What identity providers send beyond the strict reading of the RFCs: attributes we do not
+# define (dropped), Entra ID's PATCH remove with a value, and its replace of
+# emails[type eq "work"].value on a user without that entry (creates it).
+IDP_POLICY = ScimPolicy(
+    unknown=ScimPolicy.Unknown.ignore,
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
 MAX_RESULTS = 200
 DEFAULT_COUNT = 100
 
@@ -98,7 +107,8 @@ def dispatch(name: str, request: Request, params: dict[str, str]) -> Response:
     request_id = request_id_of(request)
     try:
         actor = scim_tokens.authenticate(bearer_secret(request), request_id)
-        return HANDLERS[name](ScimRequest(request, request_id, actor, base_url_of(request)), **params)
+        with IDP_POLICY:
+            return HANDLERS[name](ScimRequest(request, request_id, actor, base_url_of(request)), **params)
     except Exception as exc:
         return error_response(exc, request_id)
 
