@@ -44,7 +44,8 @@ def test_assign_and_revoke_are_idempotent_and_audited(tables: str) -> None:
     assert records.count(("seat.revoked", "scim:sct_test")) == 1
 
 
-def test_concurrent_assigns_never_exceed_capacity(tables: str) -> None:
+def test_concurrent_assigns_never_exceed_capacity(local_tables: str) -> None:
+    """On the real engine only: moto does not serialize concurrent transactions."""
     org_id, people = org_with_members(6, capacity=0)
     OrgModel(org_id).update(actions=[OrgModel.seat_capacity.set(used(org_id) + 3)])
     with ThreadPoolExecutor(max_workers=6) as pool:
