@@ -17,7 +17,9 @@ from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.tokens import TokenModel
 
 from .helpers import Api, Seed
-from .scim_helpers import SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
+from .scim_helpers import PATCH_OP, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
@@ -326,8 +328,30 @@ def test_bad_bodies_are_scim_errors(scim: Scim, api: Api) -> None:
     assert broken.status == 400 and broken.body["scimType"] == "invalidSyntax"
     raw = api.call("POST", "/scim/v2/Users", scim.token, body="{nope", headers={"Content-Type": SCIM_JSON})
     assert raw.status == 400 and raw.body["scimType"] == "invalidSyntax"
-    bad_patch = scim.patch("/Users/acc_x", [{"op": "explode", "path": "active", "value": True}])
-    assert bad_patch.status in (400, 404)
+    user_id = scim.create_user("hank@corp.example").body["id"]
+    bad_patch = scim.patch(f"/Users/{user_id}", [{"op": "explode", "path": "active", "value": True}])
+    assert bad_patch.status == 400 and bad_patch.body["scimType"] == "invalidValue"
+    no_operations = scim.call("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP]})
+    assert no_operations.status == 400 and no_operations.body["schemas"] == [ERROR_SCHEMA]
+    plain = api.call("POST", "/scim/v2/Users", scim.token, body="userName=x", headers={"Content-Type": "text/plain"})
+    assert plain.status == 415
+    assert scim.get(f"/Users/{user_id}").body["active"] is True
+
+
+def test_search_endpoints(scim: Scim, people: None) -> None:
+    found = scim.post("/Users/.search", {"filter": 'userName sw "alice"', "attributes": ["userName"], "count": 5})
+    assert found.status == 200
+    assert found.body["Resources"] == [
+        {"schemas": [USER_SCHEMA], "id": found.body["Resources"][0]["id"], "userName": "alice@corp.example"}
+    ]
+    everything = scim.post("/.search", {"filter": 'displayName eq "Seat Holders" or userName eq "bob@corp.example"'})
+    assert everything.status == 200
+    assert {r.get("userName") or r["displayName"] for r in everything.body["Resources"]} == {
+        "Seat Holders",
+        "bob@corp.example",
+    }
+    groups = scim.post("/Groups/.search", {"filter": 'displayName sw "B"'})
+    assert [g["displayName"] for g in groups.body["Resources"]] == ["Billing Managers"]
 
 
 def test_put_replaces_and_keeps_the_seat_when_active_is_absent(scim: Scim, seed: Seed) -> None:

@@ -158,7 +158,6 @@ def _list(model: Any, total: int, start: int, items: list[Any], params: Response
 
 def service_provider_config(req: ScimRequest) -> Response:
     config = ServiceProviderConfig(
-        documentation_uri=None,
         patch=Patch(supported=True),
         bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         filter=Filter(supported=True, max_results=MAX_RESULTS),

@@ -32,7 +32,6 @@ DOMAIN_ERRORS: dict[str, tuple[int, str | None]] = {
     # Out of seats: a request the org cannot satisfy now; RFC 7644 has no scimType for quotas.
     "seat_limit_reached": (400, None),
     "last_admin": (409, None),
-    "cannot_change_own_role": (400, "mutability"),
 }
 
 
