@@ -5,6 +5,11 @@ leaving demotes to member. "Seat Holders" is the seat: joining assigns one
 (400 when none is free), leaving revokes it. Groups cannot be created,
 renamed or deleted (403). The member rules still hold through the
 services: the last admin cannot leave (409), capacity is never exceeded.
+
+A PATCH or PUT that changes several members applies one transaction per
+member (joins, then leaves); when one is refused (last admin, out of
+seats), the error answers and the changes before it stay, each consistent
+and audited. Identity providers send one member per operation in practice.
 """
 
 from __future__ import annotations

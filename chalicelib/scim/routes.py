@@ -25,7 +25,8 @@ def _route(path: str, methods: list[str], handler: str) -> None:
 
         return api.dispatch(handler, bp.current_request, params)
 
-    name = f"scim_{handler}_{'_'.join(m.lower() for m in methods)}"
+    where = "".join(c if c.isalnum() else "_" for c in path.lower()).strip("_")
+    name = f"scim_{where}_{'_'.join(m.lower() for m in methods)}"
     view.__name__ = name
     bp.route(PREFIX + path, methods=methods, content_types=CONTENT_TYPES, name=name)(view)
 

@@ -1,5 +1,7 @@
 """SCIM Users: the members of the token's org.
 
+A POST without ``active`` means active (identity providers always send it).
+
 ``active`` is the seat: false revokes it (the member stays, readable),
 true assigns one when one is free. POST never fails for lack of seats: the
 user is created and answered with ``active: false`` (the IdP sees the
