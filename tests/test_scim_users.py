@@ -16,7 +16,7 @@ from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.tokens import TokenModel
 
-from .helpers import Api, Seed
+from .helpers import Api, Seed, seed_org
 from .scim_helpers import PATCH_OP, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -406,3 +406,18 @@ def test_a_token_of_one_org_never_touches_another(api: Api, seed: Seed, scim: Sc
     assert {u["userName"] for u in other.get("/Users").body["Resources"]} == {"boss@globex.test"}
     assert other.get(f"/Users/{seed.member.account_id}").status == 404
     assert members.get_item(seed.other_org_id, outsider) is not None
+
+
+# --- the real engine -----------------------------------------------------------
+
+
+def test_okta_flow_and_one_query_lookup_on_dynamodb_local(local_tables: str, dynamodb_calls: Counter[str]) -> None:
+    """The same flow on DynamoDB Local: LSI consistent reads, transactions, the query count."""
+    api = Api()
+    seed = seed_org(api)
+    scim = Scim(api, issue_scim_token(seed)[1])
+    test_okta_flow(scim, seed)
+    dynamodb_calls.clear()
+    found = scim.get('/Users?filter=userName eq "ada@okta.example"')
+    assert found.body["totalResults"] == 1
+    assert dynamodb_calls == Counter({"Query": 1, "GetItem": 1})

@@ -91,19 +91,26 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
     email = _email(wanted)
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
     account, _ = accounts.get_or_create(email, display)
-    tx = Tx()
     extra = {"external_id": wanted.external_id, "scim_profile": _profile_json(wanted)}
-    item = members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra)
-    audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": "member"})
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if 0 in exc.failed_indexes():
-            raise AlreadyMember("A user with this userName already exists in the organization.") from exc
-        raise NotFound("No such organization.") from exc
+
+    def attempt() -> None:
+        tx = Tx()
+        members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra)
+        details = {"email": account.email, "role": "member"}
+        audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if 0 in exc.failed_indexes():
+                raise AlreadyMember("A user with this userName already exists in the organization.") from exc
+            if 1 in exc.failed_indexes():
+                raise NotFound("No such organization.") from exc
+            raise  # another transaction held an item: retried
+
+    members.retrying(attempt)
     if wanted.active is not False:
-        seat_port.assign(org_id, actor, item.account_id)
-    return get(org_id, item.account_id, base_url)
+        seat_port.assign(org_id, actor, account.account_id)
+    return get(org_id, account.account_id, base_url)
 
 
 def replace(
