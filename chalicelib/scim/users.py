@@ -1,13 +1,14 @@
 """SCIM Users: the members of the token's org.
 
-A POST without ``active`` means active (identity providers always send it).
-
 ``active`` is the seat: false revokes it (the member stays, readable),
 true assigns one when one is free. POST never fails for lack of seats: the
 user is created and answered with ``active: false`` (the IdP sees the
 truth in the response); a later PUT/PATCH asking ``active: true`` while the
-org is full answers 400 and changes nothing. userName is the account email
-and cannot be changed through SCIM (400 ``mutability``).
+org is full answers 400 and changes nothing (the seat is decided first).
+A POST without ``active`` means active; a PUT without it keeps the seat.
+userName is the account email and cannot be changed through SCIM (400
+``mutability``). Attributes we do not store (enterprise extension, title,
+phone numbers...) are accepted and dropped.
 """
 
 from __future__ import annotations
