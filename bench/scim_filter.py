@@ -33,18 +33,18 @@ from local.dynamodb_local import DynamoDBLocal
 def counting() -> Iterator[Counter[str]]:
     """Count DynamoDB API calls by operation while the block runs."""
     calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counted(self: Any, operation: str, params: Any) -> Any:
         if self.meta.service_model.service_name == "dynamodb":
             calls[operation] += 1
         return original(self, operation, params)
 
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    BaseClient._make_api_call = counted  # type: ignore[attr-defined]
     try:
         yield calls
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:

@@ -39,7 +39,7 @@ def set_capacity(org_id: str, capacity: int) -> None:
 def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Count DynamoDB API calls by operation name, at the botocore client."""
     calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counting(self: Any, operation_name: str, api_params: Any) -> Any:
         if self.meta.service_model.service_name == "dynamodb":
