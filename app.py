@@ -10,9 +10,11 @@ from chalicelib.http import (
     routes_invitations,
     routes_members,
     routes_orgs,
+    routes_scim_tokens,
     routes_seats,
     routes_tokens,
 )
+from chalicelib.scim import routes as scim_routes
 
 # configure_logs=False: chalice's own log lines go to the root logger, which Lambda's
 # JSON log format handles (request id on every line), not to a plain-text handler.
@@ -28,6 +30,8 @@ for blueprint in (
     routes_tokens.bp,
     routes_invitations.bp,
     routes_audit.bp,
+    routes_scim_tokens.bp,
+    scim_routes.bp,
     routes_docs.bp,
     streams.bp,
     schedules.bp,

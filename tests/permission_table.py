@@ -31,7 +31,7 @@ from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.mail import get_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import invitation_links, invitations, keys, login_links, members, seats, tokens
+from chalicelib.services import invitation_links, invitations, keys, login_links, members, scim_tokens, seats, tokens
 from chalicelib.storage.invitations import InvitationModel
 from chalicelib.storage.orgs import OrgModel
 
@@ -231,6 +231,11 @@ def _own_token(ctx: Ctx) -> dict[str, str]:
     return {"org_id": ctx.org_id, "token_id": ctx.token_of(owner)}
 
 
+def _scim_token(ctx: Ctx) -> dict[str, str]:
+    token, _ = scim_tokens.issue(ctx.org_id, ctx.admin_actor(), "perm-target")
+    return {"org_id": ctx.org_id, "token_id": token.token_id}
+
+
 def _future(days: int = 30) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
@@ -351,6 +356,10 @@ CASES: list[Case] = [
     ),
     Case("POST", "/v1/auth/login-link", EVERYONE, body=lambda ctx: {"email": ctx.seed.member.email}),
     Case("POST", "/v1/auth/login-link/redeem", EVERYONE, body=lambda ctx: {"code": ctx.fresh_login_code()}),
+    # --- SCIM tokens ----------------------------------------------------------------
+    Case("POST", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only, body=lambda ctx: {"name": "okta"}),
+    Case("GET", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only),
+    Case("DELETE", "/v1/orgs/{org_id}/scim-tokens/{token_id}", ADMIN, params=_scim_token),
     # --- audit and operations -------------------------------------------------
     Case("GET", "/v1/orgs/{org_id}/audit-log", ADMIN, params=org_only),
     Case("GET", "/v1/health", EVERYONE),

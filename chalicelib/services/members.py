@@ -10,7 +10,7 @@ times against fresh state, then reported as 409 ``conflict``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, QueryError
 from pynamodb.expressions.condition import Condition
@@ -169,7 +169,10 @@ def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
     return member
 
 
-def new_member_item(org_id: str, account: accounts.Account, role: Role, *, seat: bool = False) -> MemberModel:
+def new_member_item(
+    org_id: str, account: accounts.Account, role: Role, *, seat: bool = False, extra: dict[str, Any] | None = None
+) -> MemberModel:
+    """``extra``: further member attributes set at creation (SCIM externalId and profile)."""
     stamp = now()
     return MemberModel(
         org_id,
@@ -182,6 +185,7 @@ def new_member_item(org_id: str, account: accounts.Account, role: Role, *, seat:
         seat_assigned_at=stamp if seat else None,
         joined_at=stamp,
         updated_at=stamp,
+        **(extra or {}),
     )
 
 
@@ -203,7 +207,14 @@ def clear_member_slot(tx: Tx, org_id: str, email: str) -> None:
 
 
 def add_membership_to(
-    tx: Tx, org_id: str, account: accounts.Account, role: Role, *, seat: bool = False, mark_slot: bool = True
+    tx: Tx,
+    org_id: str,
+    account: accounts.Account,
+    role: Role,
+    *,
+    seat: bool = False,
+    mark_slot: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> MemberModel:
     """Add "account joins org" to a transaction: member put + org counters + email slot.
 
@@ -212,7 +223,7 @@ def add_membership_to(
     cancellation reasons by this order). Invitation acceptance updates the
     slot itself (``mark_slot=False``): one operation per item per transaction.
     """
-    item = new_member_item(org_id, account, role, seat=seat)
+    item = new_member_item(org_id, account, role, seat=seat, extra=extra)
     tx.put(item, condition=MemberModel.account_id.does_not_exist())
     actions = [OrgModel.member_count.add(1)]
     condition: Condition = OrgModel.org_id.exists()

@@ -83,6 +83,7 @@ def _revoke_actions() -> list[Any]:
     return [
         MemberModel.has_seat.set(False),
         MemberModel.seat_generation.add(1),
+        MemberModel.seat_assigned_at.remove(),
         MemberModel.seat_notify.remove(),
         MemberModel.updated_at.set(now()),
     ]
@@ -94,6 +95,7 @@ def _applied(item: MemberModel, seat: bool) -> Member:
         item.seat_assigned_at = now()
     else:
         item.seat_generation = int(item.seat_generation or 0) + 1
+        item.seat_assigned_at = None
     return members.to_member(item)
 
 

@@ -61,6 +61,8 @@ class MemberModel(Model):
     seat_notify = BooleanAttribute(null=True)
     seat_notified_generation = NumberAttribute(null=True)
     external_id = UnicodeAttribute(null=True)
+    # SCIM name/displayName/emails as the IdP sent them (JSON), for round-trips.
+    scim_profile = UnicodeAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

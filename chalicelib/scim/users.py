@@ -1,0 +1,189 @@
+"""SCIM Users: the members of the token's org.
+
+``active`` is the seat: false revokes it (the member stays, readable),
+true assigns one when one is free. POST never fails for lack of seats: the
+user is created and answered with ``active: false`` (the IdP sees the
+truth in the response); a later PUT/PATCH asking ``active: true`` while the
+org is full answers 400 and changes nothing (the seat is decided first).
+A POST without ``active`` means active; a PUT without it keeps the seat.
+userName is the account email and cannot be changed through SCIM (400
+``mutability``). Attributes we do not store (enterprise extension, title,
+phone numbers...) are accepted and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import Context, MutabilityException, PatchOp, PreconditionFailedException, Resource, User
+
+from ..clock import now
+from ..domain.emails import InvalidEmail, normalize_email
+from ..domain.errors import AlreadyMember, InvalidRequest, NotFound, SeatLimitReached
+from ..domain.models import Actor
+from ..domain.roles import Role
+from ..services import accounts, audit, members
+from ..storage.base import TransactionCancelled, Tx
+from ..storage.members import MemberModel
+from . import seat_port
+from .filters import candidates, parse_user_filter
+from .resources import UserResource, profile_of, stored_profile, to_user
+
+OUT_OF_SEATS = "The organization is out of seats: every purchased seat is in use. Free a seat or raise the capacity."
+
+
+@dataclass(frozen=True)
+class UserPage:
+    total: int
+    start_index: int
+    users: list[User]
+
+
+def _item(org_id: str, account_id: str) -> MemberModel:
+    item = members.get_item(org_id, account_id)
+    if item is None:
+        raise NotFound("No such user.")
+    return item
+
+
+def check_version(resource: Resource[Any], if_match: str | None) -> None:
+    """If-Match: proceed only when one of the listed ETags is the current version."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    current = resource.meta.version if resource.meta else None
+    if current not in wanted and current is not None and current.removeprefix("W/") not in wanted:
+        raise PreconditionFailedException(detail="The resource changed: its version no longer matches If-Match.")
+
+
+def get(org_id: str, account_id: str, base_url: str) -> User:
+    return to_user(_item(org_id, account_id), base_url)
+
+
+def search(org_id: str, base_url: str, filter_text: str | None, start_index: int, count: int) -> UserPage:
+    """Filtered, 1-based page of users; only the page is turned into resources when unfiltered."""
+    scim_filter = parse_user_filter(filter_text)
+    first = max(start_index, 1) - 1
+    items = list(candidates(org_id, scim_filter))
+    if scim_filter is None:
+        page = [to_user(i, base_url) for i in items[first : first + count]]
+        return UserPage(total=len(items), start_index=first + 1, users=page)
+    matched = [u for u in (to_user(i, base_url) for i in items) if scim_filter.match(u)]
+    return UserPage(total=len(matched), start_index=first + 1, users=matched[first : first + count])
+
+
+def _email(user: User) -> str:
+    try:
+        return normalize_email(user.user_name or "")
+    except InvalidEmail as exc:
+        raise InvalidRequest(f"userName must be the person's email address ({exc}).") from exc
+
+
+def _profile_json(user: User) -> str | None:
+    profile = stored_profile(user)
+    return json.dumps(profile, sort_keys=True) if profile else None
+
+
+def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) -> User:
+    """Create the account when absent and the membership; then the seat when ``active`` and one is free."""
+    wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    email = _email(wanted)
+    display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
+    account, _ = accounts.get_or_create(email, display)
+    extra = {"external_id": wanted.external_id, "scim_profile": _profile_json(wanted)}
+
+    def attempt() -> None:
+        tx = Tx()
+        members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra)
+        details = {"email": account.email, "role": "member"}
+        audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if 0 in exc.failed_indexes():
+                raise AlreadyMember("A user with this userName already exists in the organization.") from exc
+            if 1 in exc.failed_indexes():
+                raise NotFound("No such organization.") from exc
+            raise  # another transaction held an item: retried
+
+    members.retrying(attempt)
+    if wanted.active is not False:
+        seat_port.assign(org_id, actor, account.account_id)
+    return get(org_id, account.account_id, base_url)
+
+
+def replace(
+    org_id: str, actor: Actor, base_url: str, account_id: str, payload: dict[str, Any], if_match: str | None
+) -> User:
+    """PUT: the given attributes replace ours; an absent ``active`` leaves the seat as it is."""
+    current = get(org_id, account_id, base_url)
+    check_version(current, if_match)
+    wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    if wanted.active is None:
+        wanted.active = current.active
+    return _apply(org_id, actor, base_url, current, wanted)
+
+
+def patch(
+    org_id: str, actor: Actor, base_url: str, account_id: str, payload: dict[str, Any], if_match: str | None
+) -> User:
+    """PATCH add/replace/remove, with or without path (Okta and Entra ID shapes included)."""
+    current = get(org_id, account_id, base_url)
+    check_version(current, if_match)
+    operations = PatchOp[UserResource].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    wanted = current.model_copy(deep=True)
+    operations.patch(wanted)
+    if wanted.active is None:
+        wanted.active = current.active
+    return _apply(org_id, actor, base_url, current, wanted)
+
+
+def _apply(org_id: str, actor: Actor, base_url: str, current: User, wanted: User) -> User:
+    """Bring the member to the wanted state: the seat first (it may refuse), then the profile."""
+    account_id = current.id or ""
+    if wanted.user_name is not None and wanted.user_name.strip().lower() != current.user_name:
+        raise MutabilityException(
+            detail="userName is the account's email address and cannot be changed; deprovision and provision instead."
+        )
+    if wanted.active and not current.active:
+        if not seat_port.assign(org_id, actor, account_id):
+            raise SeatLimitReached(OUT_OF_SEATS)
+    elif wanted.active is False and current.active:
+        seat_port.revoke(org_id, actor, account_id)
+    profile = _profile_json(wanted)
+    if profile != _profile_json(current) or wanted.external_id != current.external_id:
+        _write_profile(org_id, actor, account_id, profile, wanted.external_id)
+    return get(org_id, account_id, base_url)
+
+
+def _write_profile(org_id: str, actor: Actor, account_id: str, profile: str | None, external_id: str | None) -> None:
+    """One transaction: the member's SCIM attributes under "unchanged since read", and the audit record."""
+
+    def attempt() -> None:
+        item = _item(org_id, account_id)
+        actions = [
+            MemberModel.scim_profile.set(profile) if profile else MemberModel.scim_profile.remove(),
+            MemberModel.external_id.set(external_id) if external_id else MemberModel.external_id.remove(),
+            MemberModel.updated_at.set(now()),
+        ]
+        if profile:
+            name = json.loads(profile).get("displayName")
+            if name:
+                actions.append(MemberModel.name.set(name))
+        tx = Tx()
+        tx.update(item, actions, condition=members.unchanged(item) & (MemberModel.updated_at == item.updated_at))
+        changed = sorted(k for k in set(profile_of(item)) | set(json.loads(profile or "{}")))
+        if external_id != item.external_id:
+            changed.append("externalId")
+        audit.record(tx, org_id, actor, "member.profile_updated", account_id, {"attributes": changed})
+        tx.commit()
+
+    members.retrying(attempt)
+
+
+def delete(org_id: str, actor: Actor, base_url: str, account_id: str, if_match: str | None) -> None:
+    """Remove the membership (the account stays); the last admin cannot be removed."""
+    check_version(get(org_id, account_id, base_url), if_match)
+    members.remove_member(org_id, actor, account_id)

@@ -1,0 +1,112 @@
+"""SCIM bearer tokens (``osc_``): one org each, managed by its admins.
+
+The secret is returned once and stored only as its SHA-256 (invariant 3).
+A SCIM request authenticates as ``scim:<token id>`` scoped to the token's
+org, where it acts as an admin and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..clock import now
+from ..domain.errors import NotFound, Unauthenticated
+from ..domain.models import Actor
+from ..domain.roles import Permission
+from ..secrets import hash_secret, new_id, new_secret
+from ..storage.base import TransactionCancelled, Tx
+from ..storage.tokens import TokenModel, scim_token_owner
+from . import audit, members
+
+SCIM_TOKEN_PREFIX = "osc"
+_SECRET_SHAPE = re.compile(r"^osc_[A-Za-z0-9_-]{20,100}$")
+
+
+@dataclass(frozen=True)
+class ScimToken:
+    token_id: str
+    name: str
+    created_at: datetime
+    created_by: str | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return "revoked" if self.revoked_at else "active"
+
+
+def _to_token(item: TokenModel) -> ScimToken:
+    return ScimToken(
+        token_id=item.token_id,
+        name=item.name or "",
+        created_at=item.created_at,
+        created_by=item.created_by,
+        revoked_at=item.revoked_at,
+    )
+
+
+def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
+    """A new token for the org and its one-time secret."""
+    members.authorize(org_id, actor, Permission.MANAGE_SCIM)
+    secret = new_secret(SCIM_TOKEN_PREFIX)
+    item = TokenModel(
+        hash_secret(secret),
+        token_id=new_id("sct"),
+        kind="scim_token",
+        owner=scim_token_owner(org_id),
+        org_id=org_id,
+        name=name,
+        created_at=now(),
+        created_by=actor.actor,
+    )
+    tx = Tx()
+    tx.put(item, condition=TokenModel.token_hash.does_not_exist())
+    audit.record(tx, org_id, actor, "scim_token.created", item.token_id, {"name": name})
+    tx.commit()
+    return _to_token(item), secret
+
+
+def list_tokens(org_id: str, actor: Actor) -> list[ScimToken]:
+    members.authorize(org_id, actor, Permission.MANAGE_SCIM)
+    return [_to_token(i) for i in TokenModel.by_owner.query(scim_token_owner(org_id))]
+
+
+def revoke(org_id: str, actor: Actor, token_id: str) -> None:
+    """Revoke one of the org's tokens; at once, every request with it answers 401."""
+    members.authorize(org_id, actor, Permission.MANAGE_SCIM)
+    matches = list(TokenModel.by_owner.query(scim_token_owner(org_id), TokenModel.token_id == token_id))
+    if not matches:
+        raise NotFound("No such SCIM token.")
+    item = matches[0]
+    if item.revoked_at is not None:
+        return
+    tx = Tx()
+    tx.update(
+        item,
+        [TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set("revoked_by_admin")],
+        condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
+    )
+    audit.record(tx, org_id, actor, "scim_token.revoked", token_id)
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if exc.failed_indexes() != [0]:
+            raise
+        # Revoked concurrently: the wanted state holds.
+
+
+def authenticate(secret: str | None, request_id: str) -> Actor:
+    """Resolve a SCIM bearer secret to an actor bound to its org, or raise Unauthenticated."""
+    if not secret or not _SECRET_SHAPE.match(secret):
+        raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
+    try:
+        item = TokenModel.get(hash_secret(secret))
+    except DoesNotExist as exc:
+        raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).") from exc
+    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id:
+        raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
+    return Actor(actor=f"scim:{item.token_id}", request_id=request_id, scope_org=item.org_id)

@@ -1,0 +1,38 @@
+"""A WSGI application around the Chalice app, for SCIM clients that speak WSGI (scim2-client).
+
+Each request goes through chalice.test.Client, i.e. the same local API
+Gateway emulation the other HTTP tests use: routing, content types,
+headers and status codes are the app's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from chalice.test import Client
+
+from app import app
+
+
+def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]:
+    http = (client or Client(app)).http
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if environ.get("QUERY_STRING"):
+            path = f"{path}?{environ['QUERY_STRING']}"
+        headers = {
+            key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        response = http.request(environ["REQUEST_METHOD"], path, headers=headers, body=body)
+        status = HTTPStatus(response.status_code)
+        start_response(f"{status.value} {status.phrase}", [(k, str(v)) for k, v in response.headers.items()])
+        return [response.body if isinstance(response.body, bytes) else str(response.body).encode()]
+
+    return application
