@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 LOCAL_DIR ?= .local
 STAGE  ?= dev
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 export PORT LOCAL_DIR
 
