@@ -45,9 +45,13 @@ ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 LOG_RETENTION_DAYS = 90
 
 # DynamoDB data-plane actions the code performs (pynamodb get/query/save/update/
-# delete, and Tx = TransactWriteItems, which IAM authorizes per item as
-# Put/Update/Delete/ConditionCheckItem). No Scan, no BatchWrite, no table admin.
+# delete; Tx = TransactWriteItems, which IAM authorizes per item as
+# Put/Update/Delete/ConditionCheckItem; BatchGetItem for bulk seat changes;
+# BatchWriteItem for the token cascade). No Scan, no table admin.
+# tests/test_iam_actions.py fails when the code uses an operation not listed here.
 DATA_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
