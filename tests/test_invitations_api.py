@@ -14,7 +14,7 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.domain.models import Actor
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import bootstrap, invitation_links, invitations, login_links
+from chalicelib.services import bootstrap, invitation_links, invitations, login_links, members
 from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.base import client, registered_models
 from chalicelib.storage.invitations import InvitationModel, slot_id
@@ -218,3 +218,24 @@ def test_concurrent_redeems_give_one_key(local_tables: str) -> None:
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(pool.map(attempt, range(10)))
     assert outcomes.count("redeemed") == 1 and outcomes.count("invalid_code") == 9
+
+
+def test_joining_another_way_supersedes_a_pending_invitation(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    """Invited as admin, then added directly and removed: the old link must not re-admit (invariant 5)."""
+    org, admin = seed.org_id, seed.admin
+    invited = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@x.test"], "role": "account_admin"})
+    assert invited.status == 200, invited.body
+    run_stream(stream_batch(org))
+    old_link = links_to(mailer, "eve@x.test")[-1]
+    added = api.post(f"/v1/orgs/{org}/members", admin.key, {"email": "eve@x.test", "role": "member"})
+    assert added.status == 201, added.body
+    listed = api.get(f"/v1/orgs/{org}/invitations?status=pending", admin.key).body["items"]
+    assert "eve@x.test" not in [i["email"] for i in listed]
+    assert api.delete(f"/v1/orgs/{org}/members/{added.body['account_id']}", admin.key).status == 204
+
+    refused = api.post(f"/v1/invitations/{old_link}/accept")
+    assert refused.status == 410 and refused.code == "invitation_revoked"
+    assert members.find(org, added.body["account_id"]) is None
+    # A fresh invitation works again.
+    again = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@x.test"]})
+    assert again.body["results"][0]["status"] == "invited"

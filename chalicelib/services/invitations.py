@@ -581,9 +581,11 @@ def _live(token: str) -> tuple[invitation_links.LinkToken, InvitationModel]:
     """The invitation behind a link, if the link still admits; else the reason as an error."""
     link = invitation_links.parse(token)
     item = get_item(link.org_id, link.invitation_id) if link else None
-    if link is None or item is None or item.status == NO_INVITATION or not item.link_nonce:
+    if link is None or item is None:
         raise NotFound("No such invitation.")
-    if item.link_nonce != link.nonce:
+    if item.link_nonce != link.nonce:  # reissued, or superseded by joining another way
+        if item.member_account_id and item.status == NO_INVITATION:
+            raise AlreadyMember()
         raise InvitationRevoked("This link was replaced by a newer invitation or removed.")
     status = effective_status(item)
     if status == ACCEPTED:

@@ -190,13 +190,22 @@ def new_member_item(
 
 
 def mark_member_slot(tx: Tx, org_id: str, email: str, account_id: str) -> None:
-    """Record on the (org, email) invitation slot that this email is a member."""
+    """Record on the (org, email) invitation slot that this email is a member.
+
+    Joining by any path other than the invitation (direct add, onboarding,
+    SCIM) supersedes an invitation still pending for that email: its link
+    dies here (no nonce), the expiry job stops seeing it (no shard), and it
+    leaves the invitation list, so it cannot re-admit the person after a
+    later removal (invariant 5).
+    """
     tx.update(
         InvitationModel(org_id, slot_id(org_id, email)),
         [
             InvitationModel.member_account_id.set(account_id),
             InvitationModel.email.set(InvitationModel.email | email),
-            InvitationModel.status.set(InvitationModel.status | NO_INVITATION),
+            InvitationModel.status.set(NO_INVITATION),
+            InvitationModel.link_nonce.remove(),
+            InvitationModel.pending_shard.remove(),
         ],
     )
 
