@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.services import accounts
 from chalicelib.storage.base import CancelReason, TransactionCancelled, Tx
 
 from .helpers import Api, Seed
@@ -70,3 +71,29 @@ def test_endless_conflicts_give_409_conflict_and_change_nothing(
     monkeypatch.undo()
     assert org_counts(seed.org_id) == (1, 3)
     assert api.get(f"/v1/orgs/{seed.org_id}", seed.admin.key).body["name"] == "Acme"
+
+
+def test_bulk_onboarding_retries_conflicts_and_never_fails_whole(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Token secrets exist only in the response: a lost race must not turn committed items into a 409."""
+    for email in ("a1@x.test", "a2@x.test", "a3@x.test"):  # accounts exist: every commit below is a join
+        accounts.get_or_create(email)
+    real_commit: Callable[..., Any] = Tx.commit
+    joins = {"n": 0}
+
+    def commit(self: Tx, client_request_token: str | None = None) -> None:
+        joins["n"] += 1
+        if joins["n"] == 2 or joins["n"] >= 4:  # the 2nd join races once; the 3rd email races forever
+            reasons: list[CancelReason | None] = [None] * len(self.items)
+            reasons[1] = CancelReason(code="TransactionConflict", item=None)
+            raise TransactionCancelled(reasons)
+        real_commit(self, client_request_token)
+
+    monkeypatch.setattr(Tx, "commit", commit)
+    body = {"emails": ["a1@x.test", "a2@x.test", "a3@x.test"], "issue_token": {"name": "ci"}}
+    r = api.post(f"/v1/orgs/{seed.org_id}/members/onboard", seed.admin.key, body)
+    assert r.status == 200, r.body
+    statuses = [i["status"] for i in r.body["items"]]
+    assert statuses == ["onboarded", "onboarded", "conflict"]
+    assert all(i["token"]["secret"].startswith("oat_") for i in r.body["items"][:2])

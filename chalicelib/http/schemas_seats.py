@@ -58,7 +58,8 @@ class OnboardItem(BaseModel):
     email: str
     status: str = Field(
         description="onboarded | already_member | invalid_email | seat_limit_reached (added without seat)"
-        " | duplicate_in_request"
+        " | duplicate_in_request | conflict (kept losing races: retry this email)"
+        " | forbidden (the caller stopped being an admin during the call)"
     )
     account_id: str | None = None
     account_created: bool = False

@@ -25,7 +25,7 @@ from ..domain.errors import AlreadyMember, InvalidRequest, NotFound, SeatLimitRe
 from ..domain.models import Actor
 from ..domain.roles import Role
 from ..services import accounts, audit, members
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.members import MemberModel
 from . import seat_port
 from .filters import candidates, parse_user_filter
@@ -108,7 +108,7 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
                 raise NotFound("No such organization.") from exc
             raise  # another transaction held an item: retried
 
-    members.retrying(attempt)
+    retry_races(attempt)
     if wanted.active is not False:
         seat_port.assign(org_id, actor, account.account_id)
     return get(org_id, account.account_id, base_url)
@@ -180,7 +180,7 @@ def _write_profile(org_id: str, actor: Actor, account_id: str, profile: str | No
         audit.record(tx, org_id, actor, "member.profile_updated", account_id, {"attributes": changed})
         tx.commit()
 
-    members.retrying(attempt)
+    retry_races(attempt)
 
 
 def delete(org_id: str, actor: Actor, base_url: str, account_id: str, if_match: str | None) -> None:

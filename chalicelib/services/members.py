@@ -9,7 +9,6 @@ times against fresh state, then reported as 409 ``conflict``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, QueryError
@@ -19,7 +18,6 @@ from ..clock import now
 from ..domain.errors import (
     AlreadyMember,
     CannotChangeOwnRole,
-    Conflict,
     Forbidden,
     InvalidRequest,
     LastAdmin,
@@ -28,14 +26,13 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission, Role, allows, require
-from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page
+from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page, retry_races
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import accounts, audit
 
 T = TypeVar("T")
-RETRIES = 4
 
 
 def to_member(item: MemberModel) -> Member:
@@ -105,18 +102,6 @@ def unchanged(item: MemberModel) -> Condition:
         & (MemberModel.has_seat == bool(item.has_seat))
         & (MemberModel.seat_generation == int(item.seat_generation or 0))
     )
-
-
-def retrying(attempt: Callable[[], T]) -> T:
-    """Run a read-then-conditional-write step again when a race cancels it."""
-    for _ in range(RETRIES):
-        try:
-            return attempt()
-        except TransactionCancelled as exc:
-            if not exc.retryable:
-                raise
-            last = exc
-    raise Conflict() from last
 
 
 def list_members(
@@ -282,7 +267,7 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role, *, seat: bool 
             raise  # another transaction held the org item: try again
         return to_member(item)
 
-    return retrying(attempt), created
+    return retry_races(attempt), created
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:
@@ -322,7 +307,7 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         item.role, item.updated_at = role.value, stamp
         return to_member(item)
 
-    return retrying(attempt)
+    return retry_races(attempt)
 
 
 def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
@@ -365,7 +350,7 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
                 raise LastAdmin() from exc
             raise
 
-    retrying(attempt)
+    retry_races(attempt)
 
 
 def memberships_of(account_id: str) -> list[Member]:

@@ -5,7 +5,10 @@ Each email is its own transaction: member put + org counters (+ seat under
 audit), so one bad item never fails the others and a token exists only for
 a member who holds the seat it was stamped with. When the seats run out the
 remaining users are added without a seat (``seat_limit_reached``), in input
-order. Token secrets appear only in the returned results.
+order. Token secrets appear only in the returned results, so once an item
+has committed the call never fails as a whole: an item that keeps losing
+races answers ``conflict`` (retry it), and if the caller stops being an
+admin midway the remaining items answer ``forbidden``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.errors import Forbidden
+from ..domain.errors import Conflict, Forbidden
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role, require
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import TransactionCancelled, Tx, retry_races
 from . import accounts, audit, members, tokens
 
 MAX_EMAILS = 500
@@ -27,6 +30,8 @@ ALREADY_MEMBER = "already_member"
 INVALID_EMAIL = "invalid_email"
 SEAT_LIMIT_REACHED = "seat_limit_reached"
 DUPLICATE_IN_REQUEST = "duplicate_in_request"
+CONFLICT = "conflict"
+FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,10 @@ def _onboard_one(
     expires_at: datetime,
 ) -> Onboarded:
     try:
-        issued, secret = _join(org_id, actor, caller, account, role, seat, token, expires_at)
+        issued, secret = retry_races(
+            lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at),
+            settled=lambda exc: bool({0, 1} & set(exc.failed_indexes())),  # already a member / out of seats
+        )
     except TransactionCancelled as exc:
         failed = exc.failed_indexes()
         if 0 in failed:
@@ -97,6 +105,8 @@ def _onboard_one(
         if seat and failed == [1]:  # the seats ran out: join without one
             return _onboard_one(org_id, actor, caller, account, created, role, False, token, expires_at)
         raise
+    except Conflict:
+        return Onboarded(account.email, CONFLICT, account.account_id, created)
     status = ONBOARDED if seat else SEAT_LIMIT_REACHED
     return Onboarded(account.email, status, account.account_id, created, seat, issued, secret)
 
@@ -115,6 +125,7 @@ def onboard(
     results: list[Onboarded] = []
     seen: set[str] = set()
     seats_left = True
+    stopped = False
     for raw in emails:
         try:
             email = normalize_email(raw)
@@ -125,8 +136,16 @@ def onboard(
             results.append(Onboarded(email=email, status=DUPLICATE_IN_REQUEST))
             continue
         seen.add(email)
+        if stopped:
+            results.append(Onboarded(email=email, status=FORBIDDEN))
+            continue
         account, created = accounts.get_or_create(email)
-        result = _onboard_one(org_id, actor, caller, account, created, role, seats_left, token, expires_at)
+        try:
+            result = _onboard_one(org_id, actor, caller, account, created, role, seats_left, token, expires_at)
+        except Forbidden:
+            stopped = True
+            results.append(Onboarded(email=email, status=FORBIDDEN, account_id=account.account_id))
+            continue
         if result.status == SEAT_LIMIT_REACHED:
             seats_left = False
         results.append(result)

@@ -12,26 +12,20 @@ every token stamped with the old one (invariant 4).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
 from ..clock import now
-from ..domain.errors import Conflict, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
+from ..domain.errors import NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import audit, members
-
-T = TypeVar("T")
-RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-ATTEMPTS = 6
 
 # A bulk transaction holds the org update plus two items (member, audit) per member.
 CHUNK = 49
@@ -49,24 +43,6 @@ NO_SEAT = "no_seat"
 class BulkResult:
     account_id: str
     status: str
-
-
-def lost_race(exc: TransactionCancelled) -> bool:
-    """Cancelled only by stale reads or a concurrent transaction on the same items: worth retrying."""
-    return all(r is None or r.code in RACE_CODES for r in exc.reasons)
-
-
-def retrying(attempt: Callable[[], T]) -> T:
-    """Run read-then-conditional-write again (with jitter) when a race cancels it; 409 conflict at last."""
-    for n in range(ATTEMPTS):
-        try:
-            return attempt()
-        except TransactionCancelled as exc:
-            if not lost_race(exc):
-                raise
-            last = exc
-            time.sleep(random.uniform(0, 0.01 * 2**n))
-    raise Conflict() from last
 
 
 def _assign_actions(notify: bool) -> list[Any]:
@@ -125,7 +101,7 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
             raise
         return _applied(item, True)
 
-    return retrying(attempt)
+    return retry_races(attempt)
 
 
 def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
@@ -145,7 +121,7 @@ def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
         tx.commit()
         return _applied(item, False)
 
-    return retrying(attempt)
+    return retry_races(attempt)
 
 
 def _read_members(org_id: str, account_ids: Iterable[str]) -> dict[str, MemberModel]:
@@ -187,7 +163,7 @@ def _bulk(
             try:
                 outcome.update(write_chunk(todo))
             except TransactionCancelled as exc:
-                if not lost_race(exc):
+                if not exc.retryable:
                     raise
                 pending = [m.account_id for m in todo]
                 continue

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Sequence
+import random
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,7 +23,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from ..config import Settings, get_settings
-from ..domain.errors import InvalidRequest
+from ..domain.errors import Conflict, InvalidRequest
 
 M = TypeVar("M", bound=Model)
 
@@ -136,6 +138,34 @@ class TransactionCancelled(Exception):
     def retryable(self) -> bool:
         """Lost a race: a condition failed or another transaction held an item (TransactionConflict)."""
         return all(r is None or r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
+
+
+RACE_ATTEMPTS = 6
+R = TypeVar("R")
+
+
+def retry_races(
+    attempt: Callable[[], R],
+    attempts: int = RACE_ATTEMPTS,
+    settled: Callable[[TransactionCancelled], bool] | None = None,
+) -> R:
+    """Run a read-then-conditional-write step again, with jitter, when a race cancels it.
+
+    Reads only choose the shape of a transaction; its conditions decide. A
+    lost race (a condition failed on stale reads, or another transaction held
+    an item) is retried on fresh state; after ``attempts`` it is 409 conflict.
+    ``settled`` names cancellations that are answers, not races (re-raised at once).
+    """
+    last: TransactionCancelled | None = None
+    for n in range(attempts):
+        try:
+            return attempt()
+        except TransactionCancelled as exc:
+            if not exc.retryable or (settled is not None and settled(exc)):
+                raise
+            last = exc
+            time.sleep(random.uniform(0, 0.01 * 2**n))
+    raise Conflict() from last
 
 
 class Tx:
