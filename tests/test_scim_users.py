@@ -427,3 +427,37 @@ def test_okta_flow_and_one_query_lookup_on_dynamodb_local(local_tables: str, dyn
     found = scim.get('/Users?filter=userName eq "ada@okta.example"')
     assert found.body["totalResults"] == 1
     assert dynamodb_calls == Counter({"Query": 1, "GetItem": 1})
+
+
+# --- oversized input ---------------------------------------------------------------
+
+
+def test_an_oversized_profile_is_refused_before_the_seat_changes(scim: Scim, seed: Seed) -> None:
+    user_id = scim.create_user("big@acme.test").body["id"]
+    used = seats_used(seed.org_id)
+    huge = {"schemas": [USER_SCHEMA], "userName": "big@acme.test", "active": False, "displayName": "x" * 450_000}
+    r = scim.put(f"/Users/{user_id}", huge)
+    assert r.status == 400 and r.body["scimType"] == "invalidValue", r.body
+    assert seats_used(seed.org_id) == used and scim.get(f"/Users/{user_id}").body["active"] is True
+    created = scim.create_user("bigger@acme.test", displayName="y" * 5_000)
+    assert (
+        created.status == 400 and members.list_members(seed.org_id, admin_of(seed), email_prefix="bigger").items == []
+    )
+
+
+def test_overlong_ids_and_filter_values_are_not_found_on_the_real_engine(local_tables: str) -> None:
+    """DynamoDB refuses keys over 1 KB; such values cannot name anything of ours."""
+    api = Api()
+    seed = seed_org(api)
+    scim = Scim(api, issue_scim_token(seed)[1])
+    long_name = "a" * 1500 + "@x.test"
+    for query in (f'userName eq "{long_name}"', f'userName sw "{"a" * 1500}"'):
+        r = scim.get(f"/Users?filter={query}")
+        assert r.status == 200 and r.body["totalResults"] == 0, r.body
+    assert scim.get("/Users/acc_" + "x" * 1500).status == 404
+    add = {"op": "add", "path": "members", "value": [{"value": "acc_" + "x" * 1500}]}
+    assert scim.patch("/Groups/seat-holders", [add]).status == 400
+
+
+def admin_of(seed: Seed) -> Actor:
+    return Actor(actor=f"account:{seed.admin.account_id}", request_id="t", account_id=seed.admin.account_id)

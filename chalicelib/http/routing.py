@@ -23,12 +23,10 @@ from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Actor, Principal
 from ..services import keys
+from ..storage.base import key_fits
 from .errors import JSON_HEADERS, error_response
 
 AuthMode = Literal["api_key", "optional", "none"]
-# Ids in paths are opaque and short; DynamoDB refuses keys over 1024 bytes
-# (range) with a ValidationException, so longer values are simply not found.
-MAX_PATH_PARAM_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -178,7 +176,7 @@ def api_route(
                 principal = None
                 if auth == "api_key" or (auth == "optional" and secret):
                     principal = keys.authenticate(secret)
-                if any(len(v.encode("utf-8", "surrogatepass")) > MAX_PATH_PARAM_BYTES for v in path_params.values()):
+                if not key_fits(*path_params.values()):  # ids are short: a longer one cannot exist
                     raise NotFound()
                 api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
                 if query is not None:

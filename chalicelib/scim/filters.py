@@ -56,6 +56,9 @@ def user_name_key(node: FilterNode) -> tuple[CompareOperator, str] | None:
     return None
 
 
+MAX_EMAIL_LENGTH = 254
+
+
 def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterator[MemberModel]:
     """Members that may match: one indexed Query when the filter pins userName, else the partition."""
     key = user_name_key(scim_filter.ast) if scim_filter is not None else None
@@ -64,5 +67,7 @@ def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterat
     op, value = key
     # userName is caseExact false and stored lower-cased, so the key is lower-cased too.
     key_value = value.lower()
+    if len(key_value) > MAX_EMAIL_LENGTH:  # no email is that long (and DynamoDB refuses such a key)
+        return iter(())
     condition = MemberModel.email == key_value if op == CompareOperator.eq else MemberModel.email.startswith(key_value)
     return MemberModel.by_email.query(org_id, condition, consistent_read=True)

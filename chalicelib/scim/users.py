@@ -17,7 +17,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Context, MutabilityException, PatchOp, PreconditionFailedException, Resource, User
+from scim2_models import (
+    Context,
+    InvalidValueException,
+    MutabilityException,
+    PatchOp,
+    PreconditionFailedException,
+    Resource,
+    User,
+)
 
 from ..clock import now
 from ..domain.emails import InvalidEmail, normalize_email
@@ -81,18 +89,33 @@ def _email(user: User) -> str:
         raise InvalidRequest(f"userName must be the person's email address ({exc}).") from exc
 
 
+# What we keep of a SCIM profile (names, emails, displayName) is small; a larger
+# one is refused before anything is written (DynamoDB items stop at 400 KB).
+MAX_PROFILE_CHARS = 16_000
+MAX_NAME_CHARS = 200
+
+
 def _profile_json(user: User) -> str | None:
+    """The stored SCIM profile, or 400 invalidValue when it is too large to keep."""
     profile = stored_profile(user)
-    return json.dumps(profile, sort_keys=True) if profile else None
+    text = json.dumps(profile, sort_keys=True) if profile else None
+    display = user.display_name or (user.name.formatted if user.name else None) or ""
+    if (text and len(text) > MAX_PROFILE_CHARS) or len(display) > MAX_NAME_CHARS:
+        raise InvalidValueException(
+            detail=f"The profile is too large (displayName at most {MAX_NAME_CHARS} characters,"
+            f" all attributes at most {MAX_PROFILE_CHARS})."
+        )
+    return text
 
 
 def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) -> User:
     """Create the account when absent and the membership; then the seat when ``active`` and one is free."""
     wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     email = _email(wanted)
+    profile = _profile_json(wanted)  # validated before anything is written
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
     account, _ = accounts.get_or_create(email, display)
-    extra = {"external_id": wanted.external_id, "scim_profile": _profile_json(wanted)}
+    extra = {"external_id": wanted.external_id, "scim_profile": profile}
 
     def attempt() -> None:
         tx = Tx()
@@ -147,12 +170,12 @@ def _apply(org_id: str, actor: Actor, base_url: str, current: User, wanted: User
         raise MutabilityException(
             detail="userName is the account's email address and cannot be changed; deprovision and provision instead."
         )
+    profile = _profile_json(wanted)  # validated before the seat changes
     if wanted.active and not current.active:
         if not seat_port.assign(org_id, actor, account_id):
             raise SeatLimitReached(OUT_OF_SEATS)
     elif wanted.active is False and current.active:
         seat_port.revoke(org_id, actor, account_id)
-    profile = _profile_json(wanted)
     if profile != _profile_json(current) or wanted.external_id != current.external_id:
         _write_profile(org_id, actor, account_id, profile, wanted.external_id)
     return get(org_id, account_id, base_url)

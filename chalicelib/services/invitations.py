@@ -404,7 +404,7 @@ def list_invitations(
             org_id,
             filter_condition=_status_filter(status, iso(now())),
             limit=limit,
-            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}),
+            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}, ("org_id", "invitation_id")),
         )
         items, next_cursor = page(results)
     except QueryError as exc:

@@ -26,7 +26,7 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission, Role, allows, require
-from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, page, retry_races
+from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, key_fits, page, retry_races
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
@@ -52,6 +52,8 @@ def to_member(item: MemberModel) -> Member:
 
 
 def get_item(org_id: str, account_id: str) -> MemberModel | None:
+    if not key_fits(org_id, account_id):
+        return None
     try:
         return MemberModel.get(org_id, account_id, consistent_read=True)
     except DoesNotExist:

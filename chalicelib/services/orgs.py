@@ -9,7 +9,7 @@ from ..domain.errors import CapacityBelowUsage, NotFound
 from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.orgs import OrgModel
 from . import accounts, audit, members
 
@@ -87,7 +87,7 @@ def set_capacity(org_id: str, actor: Actor, capacity: int) -> Organization:
     )
     audit.record(tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity})
     try:
-        tx.commit()
+        retry_races(tx.commit, settled=lambda exc: exc.failed_indexes() == [0])
     except TransactionCancelled as exc:
         raise CapacityBelowUsage(
             f"{load(org_id).seats_used} seats are in use; revoke seats before lowering capacity below that."

@@ -104,7 +104,8 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
     if not secret or not _SECRET_SHAPE.match(secret):
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
     try:
-        item = TokenModel.get(hash_secret(secret))
+        # Consistent: a token revoked a moment ago must stop provisioning at once.
+        item = TokenModel.get(hash_secret(secret), consistent_read=True)
     except DoesNotExist as exc:
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).") from exc
     if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id:

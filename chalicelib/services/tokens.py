@@ -264,7 +264,9 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
     members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
     new_expiry = expiry(expires_at)
     item = _find(org_id, account_id, token_id)
-    if item.revoked_at is not None:
+    member = members.find(org_id, account_id)
+    # A token whose seat or membership ended is dead even before the cascade flags it.
+    if member is None or _as_listed(item, member).revoked_at is not None:
         raise TokenRevoked()
     old_expiry = item.expires_at
     tx = Tx()

@@ -89,6 +89,16 @@ def connection() -> Connection:
     return _connection
 
 
+# DynamoDB refuses key values over 1,024 (range) / 2,048 (hash) bytes with a
+# ValidationException; no id of ours comes near this, so longer ones are "not found".
+MAX_KEY_BYTES = 512
+
+
+def key_fits(*values: str) -> bool:
+    """Whether every value can be a key of ours (longer ones cannot exist)."""
+    return all(len(v.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES for v in values)
+
+
 def client() -> Any:
     """The botocore DynamoDB client behind the shared connection (table admin, batch calls)."""
     return connection().client
