@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import functools
 import json
 import os
@@ -285,17 +287,33 @@ class Output:
                 self.changed.wait(min(remaining, 0.5))
 
 
-def http(method: str, url: str, key: str | None = None, body: Any = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
+def http(method: str, url: str, key: str | None = None, body: Any = None, csv: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "text/csv" if csv is not None else "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    data = json.dumps(body).encode() if body is not None else None
+    data = csv.encode() if csv is not None else json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def mail_text(outbox: Path, to: str, subject: str, timeout: float = 30) -> str:
+    """The text part of the .eml to ``to`` whose subject contains ``subject``, once it is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in sorted(outbox.glob(f"*-{to}.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if subject in str(message["Subject"]):
+                part = message.get_body(("plain",))
+                assert part is not None
+                return str(part.get_content())
+        if time.monotonic() > deadline:
+            found = sorted(p.name for p in outbox.glob("*.eml")) if outbox.exists() else []
+            raise AssertionError(f"no mail to {to} about {subject!r} in {outbox}: {found}")
+        time.sleep(0.2)
 
 
 def delivered(table: str, text: str) -> int:
@@ -344,6 +362,28 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         output.wait_for(lambda text: delivered("members", text) >= 2, 30, "delivery of the new Members record")
         assert "app   | members stream:" in output.text  # logged by the app's handler itself
         output.wait_for(lambda text: "sched | expire_invitations ->" in text, 10, "scheduled run at start")
+
+        # Invite by CSV: the pump runs the Invitations handler, which writes the email to the outbox.
+        org_id, outbox, invitee = demo["org_id"], local_dir / "outbox", "new.person@example.com"
+        csv = f"email,role\r\n{invitee},member\r\n"
+        status, invited = http("POST", f"{api}/v1/orgs/{org_id}/invitations", demo["api_key"], csv=csv)
+        assert status == 200 and invited["summary"]["invited"] == 1, invited
+        [accept] = re.findall(r"\S+/accept\b", mail_text(outbox, invitee, "You are invited to join Demo Org"))
+        assert accept.startswith(f"{api}/v1/invitations/")  # the links point at this stack
+        assert any(accept.encode() in p.read_bytes() for p in outbox.glob("*.eml"))  # greppable as it is
+        output.wait_for(lambda text: accept in text, 10, "printed accept link")
+        status, accepted = http("POST", accept)
+        assert status == 200, accepted
+        assert accepted["account_created"] is True and accepted["api_key"]["secret"].startswith("oak_")
+        status, listed = http("GET", f"{api}/v1/orgs/{org_id}/members", demo["api_key"])
+        assert status == 200 and invitee in [m["email"] for m in listed["items"]]
+
+        # The seat email (Members stream, in the pump) and a sign-in code (sent inside the API request).
+        status, seated = http("POST", f"{api}/v1/orgs/{org_id}/members/{accepted['account_id']}/seat", demo["api_key"])
+        assert status == 200 and seated["seat"] is True, seated
+        assert f"POST {api}/v1/orgs/{org_id}/tokens" in mail_text(outbox, invitee, "You have a seat in Demo Org")
+        assert http("POST", f"{api}/v1/auth/login-link", body={"email": invitee})[0] == 202
+        assert f"POST {api}/v1/auth/login-link/redeem" in mail_text(outbox, invitee, "Your sign-in code")
 
         done = run_bootstrap(child_env(LOCAL_DIR=str(local_dir)))
         assert done.returncode == 0, done.stderr

@@ -45,12 +45,14 @@ class Message:
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_mime(self, sender: str) -> EmailMessage:
+        """The message as a MIME document; the text part is left unencoded (8bit), so its links
+        can be read and copied from a saved .eml as they are (quoted-printable would break them)."""
         mime = EmailMessage(policy=SMTP)
         mime["From"] = header_safe(sender)
         mime["To"] = header_safe(self.to)
         mime["Subject"] = header_safe(self.subject)
         mime["Message-ID"] = f"<{uuid.uuid4()}@orgmembers.local>"
-        mime.set_content(self.text)
+        mime.set_content(self.text, cte="8bit")
         mime.add_alternative(self.html, subtype="html")
         return mime
 

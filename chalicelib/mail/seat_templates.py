@@ -7,18 +7,18 @@ from html import escape
 from .base import Message, header_safe
 
 
-def seat_assigned(to: str, org_name: str, token_page_url: str) -> Message:
+def seat_assigned(to: str, org_name: str, tokens_url: str) -> Message:
     org = header_safe(org_name, limit=120) or "your organization"
     text = (
         f"You have been assigned a seat in {org}.\n\n"
         "With a seat you can issue yourself an organization access token to use the "
-        "organization's channels. Open the token page to issue one:\n\n"
-        f"{token_page_url}\n"
+        "organization's channels:\n\n"
+        f'POST {tokens_url} with your API key and {{"name": "<a name for the token>"}}\n'
     )
     html = (
         f"<p>You have been assigned a seat in <strong>{escape(org)}</strong>.</p>"
         "<p>With a seat you can issue yourself an organization access token to use the "
-        "organization's channels.</p>"
-        f'<p><a href="{escape(token_page_url, quote=True)}">Issue your access token</a></p>'
+        "organization's channels: POST "
+        f"<code>{escape(tokens_url)}</code> with your API key and a name for the token.</p>"
     )
     return Message(to=to, subject=f"You have a seat in {org}", text=text, html=html, tags={"kind": "seat_assigned"})

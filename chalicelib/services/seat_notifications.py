@@ -26,8 +26,9 @@ from .member_records import MemberChange
 log = logging.getLogger(__name__)
 
 
-def token_page_url(org_id: str) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/orgs/{quote(org_id, safe='')}/tokens"
+def tokens_url(org_id: str) -> str:
+    """Where a seat holder issues a token: the API's own-tokens endpoint (the service has no web pages)."""
+    return f"{get_settings().public_base_url.rstrip('/')}/v1/orgs/{quote(org_id, safe='')}/tokens"
 
 
 def _claim(org_id: str, account_id: str, generation: int) -> bool:
@@ -66,7 +67,7 @@ def handle(changes: list[MemberChange]) -> int:
         if not _claim(change.org_id, change.account_id, generation):
             continue
         message = seat_assigned(
-            new.email, orgs.name_of(change.org_id) or "your organization", token_page_url(change.org_id)
+            new.email, orgs.name_of(change.org_id) or "your organization", tokens_url(change.org_id)
         )
         try:
             get_mailer().send(message)
