@@ -15,6 +15,12 @@ from pydantic import BaseModel, Field
 PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/1970-01-01T00:00:00.000"
 
 
+# Public, so links signed with it are forgeable by anyone who reads a table:
+# accepted only where mail stays on the machine (outbox, memory) or the
+# database is not AWS's (a local endpoint).
+DEVELOPMENT_SIGNING_KEY = "local-development-signing-key-change-me"
+
+
 class Settings(BaseModel):
     """Deployment settings; field names map to upper-case environment variables."""
 
@@ -37,7 +43,7 @@ class Settings(BaseModel):
     # Server-side key for HMAC of one-time links. In AWS the template names an SSM
     # SecureString parameter instead, so the key is never in the template or config.
     # Read it through link_signing_key(), which resolves the parameter lazily.
-    link_signing_key: str = "local-development-signing-key-change-me"
+    link_signing_key: str = DEVELOPMENT_SIGNING_KEY
     link_signing_key_parameter: str | None = None
 
     members_stream_arn: str = PLACEHOLDER_STREAM_ARN
@@ -75,6 +81,11 @@ def link_signing_key() -> str:
     """
     settings = get_settings()
     if not settings.link_signing_key_parameter:
+        local = settings.mail_backend != "ses" or settings.dynamodb_endpoint is not None
+        if settings.link_signing_key == DEVELOPMENT_SIGNING_KEY and not local:
+            raise RuntimeError(
+                "No link signing key: set LINK_SIGNING_KEY_PARAMETER (an SSM SecureString) or LINK_SIGNING_KEY."
+            )
         return settings.link_signing_key
     import boto3
 

@@ -62,3 +62,17 @@ def test_code_reads_the_key_only_through_the_resolver() -> None:
         if direct.search(line)
     ]
     assert offenders == [], "use chalicelib.config.link_signing_key()"
+
+
+def test_the_public_development_key_is_refused_where_mail_really_goes_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment that forgot its key must fail closed, not sign forgeable links."""
+    monkeypatch.delenv("LINK_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("MAIL_BACKEND", "ses")
+    monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
+    reset_settings()
+    with pytest.raises(RuntimeError, match="LINK_SIGNING_KEY_PARAMETER"):
+        link_signing_key()
+    monkeypatch.setenv("MAIL_BACKEND", "outbox")  # the local stack: mail never leaves the machine
+    reset_settings()
+    assert link_signing_key() == "local-development-signing-key-change-me"
+    reset_settings()
