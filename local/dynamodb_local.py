@@ -78,18 +78,61 @@ def client(endpoint: str):  # type: ignore[no-untyped-def]
     )
 
 
-class DynamoDBLocal:
-    """One DynamoDB Local process; in memory, or persistent under ``db_path``."""
+class DatabaseProcess:
+    """A local database server process on a loopback port: start, wait until it answers, stop."""
 
-    def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None) -> None:
+    name = "database"
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = port or free_port()
-        self.db_path = db_path
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _spawn(self, args: list[str], cwd: Path | None = None) -> None:
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        ddb = client(self.endpoint)
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise DynamoDBLocalError(f"{self.name} exited with code {self.process.returncode}")
+            try:
+                ddb.list_tables(Limit=1)
+                return
+            except Exception:
+                time.sleep(0.2)
+        self.stop()
+        raise DynamoDBLocalError(f"{self.name} did not answer on port {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class DynamoDBLocal(DatabaseProcess):
+    """One DynamoDB Local process; in memory, or persistent under ``db_path``."""
+
+    name = "DynamoDB Local"
+
+    def __init__(self, port: int | None = None, db_path: Path | None = None, log_path: Path | None = None) -> None:
+        super().__init__(port, log_path)
+        self.db_path = db_path
 
     def start(self, timeout: float = 60.0) -> DynamoDBLocal:
         if not java_available():
@@ -109,35 +152,6 @@ class DynamoDBLocal:
         else:
             self.db_path.mkdir(parents=True, exist_ok=True)
             args += ["-dbPath", str(self.db_path)]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            args, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
-        )
+        self._spawn(args, cwd=folder)
         self._wait_ready(timeout)
         return self
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        ddb = client(self.endpoint)
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise DynamoDBLocalError(f"DynamoDB Local exited with code {self.process.returncode}")
-            try:
-                ddb.list_tables(Limit=1)
-                return
-            except Exception:
-                time.sleep(0.2)
-        self.stop()
-        raise DynamoDBLocalError(f"DynamoDB Local did not answer on port {self.port} within {timeout}s")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
