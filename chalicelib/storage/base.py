@@ -89,14 +89,15 @@ def connection() -> Connection:
     return _connection
 
 
-# DynamoDB refuses key values over 1,024 (range) / 2,048 (hash) bytes with a
-# ValidationException; no id of ours comes near this, so longer ones are "not found".
+# DynamoDB refuses empty key values and ones over 1,024 (range) / 2,048 (hash)
+# bytes with a ValidationException; no id of ours is blank or comes near that
+# length, so such values are simply "not found".
 MAX_KEY_BYTES = 512
 
 
 def key_fits(*values: str) -> bool:
-    """Whether every value can be a key of ours (longer ones cannot exist)."""
-    return all(len(v.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES for v in values)
+    """Whether every value can be a key of ours (blank or longer ones cannot exist)."""
+    return all(v.strip() and len(v.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES for v in values)
 
 
 def client() -> Any:
