@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from chalice.test import Client
 
@@ -20,7 +21,9 @@ def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]
     http = (client or Client(app)).http
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO") or "/"
+        # The raw (still percent-encoded) target, as API Gateway receives it: a decoded
+        # "#" or "?" inside a path parameter would otherwise change the route.
+        path = (environ.get("RAW_URI") or quote(environ.get("PATH_INFO") or "/")).split("?")[0]
         if environ.get("QUERY_STRING"):
             path = f"{path}?{environ['QUERY_STRING']}"
         headers = {
@@ -33,6 +36,7 @@ def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]
         response = http.request(environ["REQUEST_METHOD"], path, headers=headers, body=body)
         status = HTTPStatus(response.status_code)
         start_response(f"{status.value} {status.phrase}", [(k, str(v)) for k, v in response.headers.items()])
-        return [response.body if isinstance(response.body, bytes) else str(response.body).encode()]
+        body = response.body
+        return [body if isinstance(body, bytes) else str(body or "").encode()]
 
     return application

@@ -275,3 +275,19 @@ def test_cold_start_modules_ship_as_unchecked_bytecode(packaged: Path) -> None:
             assert pyc in names, pyc
             flags = int.from_bytes(archive.read(pyc)[4:8], "little")
             assert flags == 0b01, pyc  # hash-based, source not checked: valid whatever the file times
+
+
+def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[str, Any]) -> None:
+    (api,) = resources(template, "AWS::Serverless::Api").values()
+    props = api["Properties"]
+    (setting,) = props["MethodSettings"]
+    assert setting["HttpMethod"] == "*" and setting["ResourcePath"] == "/*"
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    params = template["Parameters"]
+    assert int(params["ApiThrottlingRateLimit"]["Default"]) == build_template.THROTTLING_RATE_LIMIT
+    assert int(params["ApiThrottlingBurstLimit"]["Default"]) == build_template.THROTTLING_BURST_LIMIT
+    throttled = props["GatewayResponses"]["THROTTLED"]
+    assert throttled["StatusCode"] == 429
+    body = json.loads(throttled["ResponseTemplates"]["application/json"])
+    assert body["error"]["code"] == "rate_limited"

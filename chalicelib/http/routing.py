@@ -45,6 +45,8 @@ class RouteSpec:
     errors: tuple[str, ...] = ()
     content_types: tuple[str, ...] = ("application/json",)
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A success body no pydantic model describes: (media type, JSON schema).
+    produces: tuple[str, dict[str, Any]] | None = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -148,6 +150,7 @@ def api_route(
     errors: tuple[str, ...] = (),
     content_types: tuple[str, ...] = ("application/json",),
     parse_body: bool = True,
+    produces: tuple[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a REST route; the handler gets ``(ApiRequest, **path_params)``."""
 
@@ -166,6 +169,7 @@ def api_route(
                 errors=errors,
                 content_types=content_types,
                 tags=(handler.__module__.rsplit(".", 1)[-1].removeprefix("routes_"),),
+                produces=produces,
             )
         )
 
