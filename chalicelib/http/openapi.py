@@ -49,6 +49,9 @@ def route_errors(route: RouteSpec) -> dict[int, list[str]]:
         codes.append("invalid_request")
     if route.auth == "api_key":
         codes.append("unauthenticated")
+    if route.method != "GET":
+        # A write whose transaction keeps losing a race (TransactionConflict) after retries.
+        codes.append("conflict")
     # Chalice checks Content-Type on every route (framework.py puts its 415 in our envelope).
     codes += ["unsupported_media_type", "service_unavailable"]
     grouped: dict[int, list[str]] = {}
@@ -197,6 +200,9 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs,
+            # Every error code a client may see and its status (also those no single operation
+            # declares: 405 for an undeclared method, 429 from API Gateway).
+            "x-error-codes": {**_error_statuses(), RATE_LIMITED: 429},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
