@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -71,13 +72,14 @@ def world(api: Api) -> Iterator[World]:
     seed = seed_org(api)
     invited = api.post(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key, {"emails": ["guest@acme.test"]})
     invitation_id = invited.body["results"][0]["invitation_id"]
-    token = api.post(f"/v1/orgs/{seed.org_id}/members/{seed.admin.account_id}/tokens", seed.admin.key, {})
+    assert api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/seat", seed.admin.key).status == 200
+    token = api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/tokens", seed.admin.key, {"name": "ci"})
     yield World(
         ids={
             "org_id": seed.org_id,
             "account_id": seed.member.account_id,
             "invitation_id": invitation_id,
-            "token_id": str(token.body.get("token_id", "")),
+            "token_id": token.body["token_id"],
         },
         keys=[seed.admin.key, seed.admin.key, seed.admin.key, seed.member.key, None],
     )
@@ -96,17 +98,16 @@ def _pick(value: object, n: int) -> int:
     database=None,
 )
 def test_api_conforms_to_its_document(case: schemathesis.Case, world: World) -> None:
-    for name, value in list((case.path_parameters or {}).items()):
-        if name in world.ids and world.ids[name] and _pick(value, 4) != 0:
-            case.path_parameters[name] = world.ids[name]  # type: ignore[index]
-    # Schemathesis fills Authorization with generated values; keep those for one caller in five
-    # (the unauthenticated paths) and use a real key otherwise.
-    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    params = case.path_parameters
+    for name, value in list((params or {}).items()):
+        if params is not None and world.ids.get(name) and _pick(value, 4) != 0:
+            params[name] = world.ids[name]
+    # Schemathesis fills Authorization with generated values; those stay for one caller in
+    # five (the unauthenticated paths), the others send a real key.
     key = world.keys[_pick((case.path_parameters, case.body, case.query), len(world.keys))]
     if key is not None:
+        headers = case.headers if case.headers is not None else CaseInsensitiveDict()
         headers["Authorization"] = f"Bearer {key}"
-    elif case.headers:
-        headers.update({k: v for k, v in case.headers.items() if k.lower() == "authorization"})
-    case.headers = headers
+        case.headers = headers
     response = case.call_and_validate(checks=CHECKS)
     SENT[(case.operation.label, response.status_code)] += 1
