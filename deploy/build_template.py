@@ -476,15 +476,19 @@ def function_resources(fn: dict[str, Any], models: list[Any], env: dict[str, Any
 
 
 def rest_api() -> dict[str, Any]:
-    """Stage throttling, and the API's own error envelope on API Gateway's 429.
+    """Stage throttling, and the API's own error envelope on API Gateway's own answers.
 
     Merged into chalice's ``AWS::Serverless::Api``. The 429 body is the
     envelope of every other error (code ``rate_limited``), so clients have one
-    error format; Retry-After tells them to back off.
+    error format; Retry-After tells them to back off. An unknown path or a
+    method a path does not declare never reaches the function: API Gateway
+    answers it (403 "Missing Authentication Token" by default), here a 404
+    ``not_found`` in the envelope.
     """
     envelope = json.dumps(
         {"error": {"code": "rate_limited", "message": "Too many requests; retry after a short delay."}}
     )
+    not_found = json.dumps({"error": {"code": "not_found", "message": "Not found."}})
     return {
         "Type": "AWS::Serverless::Api",
         "Properties": {
@@ -498,10 +502,14 @@ def rest_api() -> dict[str, Any]:
             ],
             "GatewayResponses": {
                 "THROTTLED": {
-                    "StatusCode": 429,
+                    "StatusCode": "429",
                     "ResponseParameters": {"Headers": {"Retry-After": "'1'"}},
                     "ResponseTemplates": {"application/json": envelope},
-                }
+                },
+                "MISSING_AUTHENTICATION_TOKEN": {
+                    "StatusCode": "404",
+                    "ResponseTemplates": {"application/json": not_found},
+                },
             },
         },
     }

@@ -288,6 +288,9 @@ def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[s
     assert int(params["ApiThrottlingRateLimit"]["Default"]) == build_template.THROTTLING_RATE_LIMIT
     assert int(params["ApiThrottlingBurstLimit"]["Default"]) == build_template.THROTTLING_BURST_LIMIT
     throttled = props["GatewayResponses"]["THROTTLED"]
-    assert throttled["StatusCode"] == 429
+    assert throttled["StatusCode"] == "429"
     body = json.loads(throttled["ResponseTemplates"]["application/json"])
     assert body["error"]["code"] == "rate_limited"
+    unknown = props["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["StatusCode"] == "404"
+    assert json.loads(unknown["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"
