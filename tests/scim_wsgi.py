@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from chalice.test import Client
 
 from app import app
+
+ROUTE_BREAKERS = str.maketrans({"/": "%2F", "?": "%3F", "#": "%23", ";": "%3B"})
 
 
 def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]:
     http = (client or Client(app)).http
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        # The raw (still percent-encoded) target, as API Gateway receives it: a decoded
-        # "#" or "?" inside a path parameter would otherwise change the route.
-        path = (environ.get("RAW_URI") or quote(environ.get("PATH_INFO") or "/")).split("?")[0]
+        # chalice's local gateway routes on the path without decoding it, while API Gateway
+        # hands the function decoded path parameters: decode each segment of the raw target,
+        # re-encoding only what would change the route ("/", "?", "#", ";" inside a parameter).
+        raw = (environ.get("RAW_URI") or quote(environ.get("PATH_INFO") or "/")).split("?")[0]
+        path = "/".join(unquote(segment).translate(ROUTE_BREAKERS) for segment in raw.split("/"))
         if environ.get("QUERY_STRING"):
             path = f"{path}?{environ['QUERY_STRING']}"
         headers = {

@@ -22,6 +22,7 @@ from chalice.utils import to_cfn_resource_name
 from app import app
 from chalicelib.config import Settings
 from chalicelib.events import streams
+from chalicelib.http.openapi import RATE_LIMIT_TEXT
 from chalicelib.storage import schema  # noqa: F401  (registers every model)
 from chalicelib.storage.base import registered_models
 
@@ -291,6 +292,9 @@ def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[s
     assert throttled["StatusCode"] == "429"
     body = json.loads(throttled["ResponseTemplates"]["application/json"])
     assert body["error"]["code"] == "rate_limited"
+    # The OpenAPI document states the same defaults.
+    rates = f"defaults {build_template.THROTTLING_RATE_LIMIT} rps / {build_template.THROTTLING_BURST_LIMIT}"
+    assert rates in RATE_LIMIT_TEXT
     unknown = props["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert unknown["StatusCode"] == "404"
     assert json.loads(unknown["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"

@@ -129,7 +129,7 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "description": f"Opaque id (longer than {MAX_PATH_PARAM_BYTES} bytes: 404).",
+            "description": f"Opaque id (blank or longer than {MAX_PATH_PARAM_BYTES} bytes: 404).",
             "schema": {"type": "string", "minLength": 1},
         }
         for name in _PATH_PARAM.findall(route.path)

@@ -31,6 +31,11 @@ AuthMode = Literal["api_key", "optional", "none"]
 MAX_PATH_PARAM_BYTES = 512
 
 
+def _usable_id(value: str) -> bool:
+    """A path id DynamoDB can look up: DynamoDB refuses empty key values (ValidationException), too."""
+    return bool(value.strip()) and len(value.encode("utf-8", "surrogatepass")) <= MAX_PATH_PARAM_BYTES
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     path: str
@@ -182,7 +187,7 @@ def api_route(
                 principal = None
                 if auth == "api_key" or (auth == "optional" and secret):
                     principal = keys.authenticate(secret)
-                if any(len(v.encode("utf-8", "surrogatepass")) > MAX_PATH_PARAM_BYTES for v in path_params.values()):
+                if any(not _usable_id(v) for v in path_params.values()):
                     raise NotFound()
                 api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
                 if query is not None:
