@@ -16,7 +16,10 @@ from chalice.test import Client
 
 from app import app
 
-ROUTE_BREAKERS = str.maketrans({"/": "%2F", "?": "%3F", "#": "%23", ";": "%3B"})
+
+def _keep_route(segment: str) -> str:
+    """Re-encode what would change the route: "/", "?", "#", ";" and whitespace (chalice strips it)."""
+    return "".join(quote(ch, safe="") if ch in "/?#;" or ch.isspace() else ch for ch in segment)
 
 
 def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]:
@@ -25,9 +28,9 @@ def chalice_wsgi(client: Client | None = None) -> Callable[..., Iterable[bytes]]
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # chalice's local gateway routes on the path without decoding it, while API Gateway
         # hands the function decoded path parameters: decode each segment of the raw target,
-        # re-encoding only what would change the route ("/", "?", "#", ";" inside a parameter).
+        # re-encoding only what would change the route.
         raw = (environ.get("RAW_URI") or quote(environ.get("PATH_INFO") or "/")).split("?")[0]
-        path = "/".join(unquote(segment).translate(ROUTE_BREAKERS) for segment in raw.split("/"))
+        path = "/".join(_keep_route(unquote(segment)) for segment in raw.split("/"))
         if environ.get("QUERY_STRING"):
             path = f"{path}?{environ['QUERY_STRING']}"
         headers = {
