@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.events import schedules, streams
 from chalicelib.http import (
+    framework,
     routes_accounts,
     routes_audit,
     routes_docs,
@@ -21,6 +22,8 @@ from chalicelib.scim import routes as scim_routes
 app = Chalice(app_name="orgmembers", configure_logs=False)
 # CSV uploads reach us as exact bytes (API Gateway would otherwise re-encode non-UTF-8 input).
 app.api.binary_types.append("text/csv")
+# Chalice's own 405/415 answers in the API's error envelope.
+app.register_middleware(framework.envelope_framework_errors, "http")
 
 for blueprint in (
     routes_accounts.bp,

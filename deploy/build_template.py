@@ -88,7 +88,26 @@ def _default(field: str) -> Any:
     return Settings.model_fields[field].default
 
 
+# API Gateway stage throttling (token bucket per stage, every method): beyond it
+# clients get 429 before the function runs. Defaults are far below the account
+# limit (10,000 rps) so one noisy caller cannot starve other APIs in the account.
+THROTTLING_RATE_LIMIT = 50
+THROTTLING_BURST_LIMIT = 100
+REST_API = "RestAPI"  # chalice's logical id for the API Gateway REST API
+
 PARAMETERS: dict[str, dict[str, Any]] = {
+    "ApiThrottlingRateLimit": {
+        "Type": "Number",
+        "Default": str(THROTTLING_RATE_LIMIT),
+        "MinValue": 1,
+        "Description": "Steady-state requests per second the API stage accepts before answering 429.",
+    },
+    "ApiThrottlingBurstLimit": {
+        "Type": "Number",
+        "Default": str(THROTTLING_BURST_LIMIT),
+        "MinValue": 1,
+        "Description": "Burst size (requests) the API stage accepts above the steady rate.",
+    },
     "MailSender": {
         "Type": "String",
         "Description": "From address of every email (must belong to SesIdentity).",
@@ -460,6 +479,46 @@ def function_resources(fn: dict[str, Any], models: list[Any], env: dict[str, Any
     return resources
 
 
+def rest_api() -> dict[str, Any]:
+    """Stage throttling, and the API's own error envelope on API Gateway's own answers.
+
+    Merged into chalice's ``AWS::Serverless::Api``. The 429 body is the
+    envelope of every other error (code ``rate_limited``), so clients have one
+    error format; Retry-After tells them to back off. An unknown path or a
+    method a path does not declare never reaches the function: API Gateway
+    answers it (403 "Missing Authentication Token" by default), here a 404
+    ``not_found`` in the envelope.
+    """
+    envelope = json.dumps(
+        {"error": {"code": "rate_limited", "message": "Too many requests; retry after a short delay."}}
+    )
+    not_found = json.dumps({"error": {"code": "not_found", "message": "Not found."}})
+    return {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {
+            "MethodSettings": [
+                {
+                    "HttpMethod": "*",
+                    "ResourcePath": "/*",
+                    "ThrottlingRateLimit": ref("ApiThrottlingRateLimit"),
+                    "ThrottlingBurstLimit": ref("ApiThrottlingBurstLimit"),
+                }
+            ],
+            "GatewayResponses": {
+                "THROTTLED": {
+                    "StatusCode": "429",
+                    "ResponseParameters": {"Headers": {"Retry-After": "'1'"}},
+                    "ResponseTemplates": {"application/json": envelope},
+                },
+                "MISSING_AUTHENTICATION_TOKEN": {
+                    "StatusCode": "404",
+                    "ResponseTemplates": {"application/json": not_found},
+                },
+            },
+        },
+    }
+
+
 def build() -> dict[str, Any]:
     models: list[Any] = list(registered_models())
     models.sort(key=lambda m: m.Meta.base_name)
@@ -471,6 +530,7 @@ def build() -> dict[str, Any]:
     }
     for fn in functions():
         resources.update(function_resources(fn, models, env))
+    resources[REST_API] = rest_api()
     return {
         "Parameters": PARAMETERS,
         "Conditions": {"HasSesConfigurationSet": {"Fn::Not": [{"Fn::Equals": [ref("SesConfigurationSet"), ""]}]}},

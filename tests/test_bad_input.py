@@ -191,3 +191,10 @@ def test_random_json_never_5xx(world: tuple[Api, Seed], case: Case, body: Any) -
     assert r.status < 500, (case.id, body, r.status, r.body)
     if r.status == 400:
         assert_invalid(r)
+
+
+@pytest.mark.parametrize("org_id", ["\t", " ", "%09"])
+def test_blank_path_id_is_404_not_a_dynamodb_error(api: Api, seed: Seed, org_id: str) -> None:
+    # Found by the fuzzer: a blank id reached DynamoDB as an empty key value (ValidationException, 500).
+    r = api.get(f"/v1/orgs/{org_id}/members", seed.admin.key)
+    assert (r.status, r.code) == (404, "not_found"), r.body

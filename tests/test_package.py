@@ -22,6 +22,7 @@ from chalice.utils import to_cfn_resource_name
 from app import app
 from chalicelib.config import Settings
 from chalicelib.events import streams
+from chalicelib.http.openapi import RATE_LIMIT_TEXT
 from chalicelib.storage import schema  # noqa: F401  (registers every model)
 from chalicelib.storage.base import registered_models
 
@@ -275,3 +276,25 @@ def test_cold_start_modules_ship_as_unchecked_bytecode(packaged: Path) -> None:
             assert pyc in names, pyc
             flags = int.from_bytes(archive.read(pyc)[4:8], "little")
             assert flags == 0b01, pyc  # hash-based, source not checked: valid whatever the file times
+
+
+def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[str, Any]) -> None:
+    (api,) = resources(template, "AWS::Serverless::Api").values()
+    props = api["Properties"]
+    (setting,) = props["MethodSettings"]
+    assert setting["HttpMethod"] == "*" and setting["ResourcePath"] == "/*"
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    params = template["Parameters"]
+    assert int(params["ApiThrottlingRateLimit"]["Default"]) == build_template.THROTTLING_RATE_LIMIT
+    assert int(params["ApiThrottlingBurstLimit"]["Default"]) == build_template.THROTTLING_BURST_LIMIT
+    throttled = props["GatewayResponses"]["THROTTLED"]
+    assert throttled["StatusCode"] == "429"
+    body = json.loads(throttled["ResponseTemplates"]["application/json"])
+    assert body["error"]["code"] == "rate_limited"
+    # The OpenAPI document states the same defaults.
+    rates = f"defaults {build_template.THROTTLING_RATE_LIMIT} rps / {build_template.THROTTLING_BURST_LIMIT}"
+    assert rates in RATE_LIMIT_TEXT
+    unknown = props["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["StatusCode"] == "404"
+    assert json.loads(unknown["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"

@@ -53,6 +53,12 @@ class MethodNotAllowed(DomainError):
     default_message = "Method not allowed."
 
 
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = "This Content-Type is not accepted here."
+
+
 class Conflict(DomainError):
     code = "conflict"
     status = 409

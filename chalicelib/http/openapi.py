@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ..config import get_settings
 from ..domain.errors import all_error_types
+from ..storage.base import MAX_KEY_BYTES
 from . import schemas
 from .routing import ROUTES, RouteSpec
 
@@ -22,23 +24,67 @@ REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
 
+# Answered by API Gateway (stage throttling, deploy/build_template.py), not by the function.
+RATE_LIMITED = "rate_limited"
+RATE_LIMIT_TEXT = (
+    "API Gateway stage throttling (token bucket per stage: steady rate `ApiThrottlingRateLimit`, "
+    "burst `ApiThrottlingBurstLimit`; template parameters, defaults 50 rps / 100). "
+    "Wait for `Retry-After` seconds, then retry with backoff."
+)
+LIMITS_TEXT = (
+    "Request limits: JSON bodies at most {max_body} bytes (larger: 400 `invalid_request`, problem `too_large`); "
+    "CSV uploads at most {max_body} bytes (larger: 413 `payload_too_large`) and 1,000 rows; list sizes, "
+    "string lengths and email syntax are in each schema (emails: RFC 5321 lengths, IDN domains accepted)."
+)
+
+
 def _error_statuses() -> dict[str, int]:
     return {cls.code: cls.status for cls in all_error_types()}
 
 
-def _route_errors(route: RouteSpec) -> dict[int, list[str]]:
-    """Documented error codes of a route, grouped by status."""
+def route_errors(route: RouteSpec) -> dict[int, list[str]]:
+    """Documented error codes of a route, grouped by status (the route's own plus the framework's)."""
     statuses = _error_statuses()
     codes = list(route.errors)
     if route.body is not None or route.query is not None or _PATH_PARAM.search(route.path):
         codes.append("invalid_request")
     if route.auth == "api_key":
         codes.append("unauthenticated")
-    codes.append("service_unavailable")
+    if route.method != "GET":
+        # A write whose transaction keeps losing a race (TransactionConflict) after retries.
+        codes.append("conflict")
+    # Chalice checks Content-Type on every route (framework.py puts its 415 in our envelope).
+    codes += ["unsupported_media_type", "service_unavailable"]
     grouped: dict[int, list[str]] = {}
     for code in dict.fromkeys(codes):
-        grouped.setdefault(statuses.get(code, 400), []).append(code)
+        grouped.setdefault(statuses[code], []).append(code)
     return grouped
+
+
+def _error_schema(codes: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "allOf": [{"$ref": REF.format(model="ErrorBody")}],
+                "properties": {"code": {"enum": codes}},
+            }
+        },
+    }
+
+
+def _error_response(codes: list[str], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description + " Codes: " + ", ".join(f"`{c}`" for c in codes) + ".",
+        "content": {"application/json": {"schema": _error_schema(codes)}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 
 
 def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,6 +98,27 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     ]
 
 
+def _request_body(route: RouteSpec) -> dict[str, Any]:
+    assert route.body is not None
+    max_body = get_settings().max_body_bytes
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=route.body.__name__)}}}
+    if "text/csv" in route.content_types:
+        content["text/csv"] = {
+            "schema": {
+                "type": "string",
+                "maxLength": max_body,
+                "description": "UTF-8 CSV (BOM allowed) with a header row: an `email` column and an optional "
+                f"`role` column; at most 1,000 data rows and {max_body} bytes.",
+            },
+            "example": "email,role\nada@example.com,member\n",
+        }
+    return {
+        "required": True,
+        "description": f"At most {max_body} bytes.",
+        "content": content,
+    }
+
+
 def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.name,
@@ -59,7 +126,13 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
         "tags": list(route.tags) or ["service"],
     }
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": f"Opaque id (blank or longer than {MAX_KEY_BYTES} bytes: 404).",
+            "schema": {"type": "string", "minLength": 1},
+        }
         for name in _PATH_PARAM.findall(route.path)
     ]
     if route.query is not None:
@@ -67,23 +140,29 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if route.body is not None:
-        content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=route.body.__name__)}}}
-        if "text/csv" in route.content_types:
-            content["text/csv"] = {"schema": {"type": "string", "description": "CSV with an email column"}}
-        op["requestBody"] = {"required": True, "content": content}
+        op["requestBody"] = _request_body(route)
     responses: dict[str, Any] = {}
     if route.response is not None:
         responses[str(route.status)] = {
             "description": "Success",
             "content": {"application/json": {"schema": {"$ref": REF.format(model=route.response.__name__)}}},
         }
+    elif route.produces is not None:
+        media, schema = route.produces
+        responses[str(route.status)] = {"description": "Success", "content": {media: {"schema": schema}}}
     else:
         responses[str(route.status if route.status != 200 else 204)] = {"description": "Success, no content"}
-    for status, codes in sorted(_route_errors(route).items()):
-        responses[str(status)] = {
-            "description": "Error: " + ", ".join(f"`{c}`" for c in codes),
-            "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}},
-        }
+    for status, codes in sorted(route_errors(route).items()):
+        if status == 401:
+            headers = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            responses[str(status)] = _error_response(codes, "Missing or invalid API key.", headers)
+        elif status == 503:
+            responses[str(status)] = _error_response(
+                codes, "A dependency (DynamoDB, SES) is throttling or failing; nothing was changed.", RETRY_AFTER
+            )
+        else:
+            responses[str(status)] = _error_response(codes, "Error.")
+    responses["429"] = _error_response([RATE_LIMITED], RATE_LIMIT_TEXT, RETRY_AFTER)
     op["responses"] = responses
     op["security"] = [] if route.auth == "none" else [{"bearer": []}]
     if route.auth == "optional":
@@ -111,12 +190,20 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "orgmembers API",
             "version": "1.0.0",
-            "description": "Organization member management: members, invitations, seats, access tokens, audit log.",
+            "description": "Organization member management: members, invitations, seats, access tokens, "
+            'audit log. Every error answers `{"error": {"code", "message", "details"?}}`; '
+            "the codes each operation can answer are listed with its responses. "
+            + RATE_LIMIT_TEXT.replace("API Gateway", "Rate limits: API Gateway")
+            + " "
+            + LIMITS_TEXT.format(max_body=get_settings().max_body_bytes),
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": defs,
+            # Every error code a client may see and its status (also those no single operation
+            # declares: 405 for an undeclared method, 429 from API Gateway).
+            "x-error-codes": {**_error_statuses(), RATE_LIMITED: 429},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

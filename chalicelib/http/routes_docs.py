@@ -14,12 +14,26 @@ bp = Blueprint(__name__)
 DOCS_PAGE = Path(__file__).with_name("static") / "docs.html"
 
 
-@api_route(bp, "/openapi.json", "GET", summary="The OpenAPI 3.1 document of this API", auth="none")
+@api_route(
+    bp,
+    "/openapi.json",
+    "GET",
+    summary="The OpenAPI 3.1 document of this API",
+    auth="none",
+    produces=("application/json", {"type": "object", "required": ["openapi", "paths"]}),
+)
 def get_openapi(req: ApiRequest) -> dict[str, Any]:
     return openapi.document()
 
 
-@api_route(bp, "/docs", "GET", summary="Human-readable API reference", auth="none")
+@api_route(
+    bp,
+    "/docs",
+    "GET",
+    summary="Human-readable API reference",
+    auth="none",
+    produces=("text/html", {"type": "string"}),
+)
 def get_docs(req: ApiRequest) -> Response:
     return Response(
         body=DOCS_PAGE.read_text(encoding="utf-8"),

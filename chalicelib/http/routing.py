@@ -43,6 +43,8 @@ class RouteSpec:
     errors: tuple[str, ...] = ()
     content_types: tuple[str, ...] = ("application/json",)
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A success body no pydantic model describes: (media type, JSON schema).
+    produces: tuple[str, dict[str, Any]] | None = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -146,6 +148,7 @@ def api_route(
     errors: tuple[str, ...] = (),
     content_types: tuple[str, ...] = ("application/json",),
     parse_body: bool = True,
+    produces: tuple[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a REST route; the handler gets ``(ApiRequest, **path_params)``."""
 
@@ -164,6 +167,7 @@ def api_route(
                 errors=errors,
                 content_types=content_types,
                 tags=(handler.__module__.rsplit(".", 1)[-1].removeprefix("routes_"),),
+                produces=produces,
             )
         )
 
@@ -176,7 +180,7 @@ def api_route(
                 principal = None
                 if auth == "api_key" or (auth == "optional" and secret):
                     principal = keys.authenticate(secret)
-                if not key_fits(*path_params.values()):  # ids are short: a longer one cannot exist
+                if not key_fits(*path_params.values()):  # ids are short and never blank
                     raise NotFound()
                 api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
                 if query is not None:

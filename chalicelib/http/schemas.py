@@ -29,7 +29,15 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
-Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_email)]
+EMAIL_RULES = (
+    "RFC 5321 lengths: local part at most 64, address at most 254 characters; dot-atom local part; "
+    "internationalized domains accepted and stored in IDNA (punycode) form; compared case-insensitively."
+)
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, description=EMAIL_RULES, json_schema_extra={"format": "idn-email"}),
+    AfterValidator(_email),
+]
 Name = Annotated[
     str,
     Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"),

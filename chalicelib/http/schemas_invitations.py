@@ -19,7 +19,10 @@ class InviteRequest(RequestModel):
     """JSON invite; a CSV upload (``Content-Type: text/csv``) is the other body of the same call."""
 
     emails: list[RawEmail] = Field(
-        min_length=1, description="Up to 1,000 addresses; each is checked on its own (invalid_email per item)."
+        min_length=1,
+        description="Up to 1,000 addresses (more: 413 too_many_rows); each is checked on its own "
+        "(invalid_email per item).",
+        json_schema_extra={"maxItems": 1000},
     )
     role: Role = Role.MEMBER
 
