@@ -278,3 +278,10 @@ def test_remove_and_leave(api: Api, seed: Seed) -> None:
     r = api.delete(f"{base}/{second.account_id}", seed.member.key)
     assert r.status == 404
     assert org_counts(seed.org_id) == (1, 1)
+
+
+def test_org_writes_answer_with_the_callers_role(api: Api, seed: Seed) -> None:
+    renamed = api.patch(f"/v1/orgs/{seed.org_id}", seed.admin.key, {"name": "Acme 2"})
+    assert renamed.body["your_role"] == "account_admin"
+    resized = api.put(f"/v1/orgs/{seed.org_id}/seats", seed.billing.key, {"capacity": 20})
+    assert resized.body["your_role"] == "billing_manager" and resized.body["seats"]["capacity"] == 20

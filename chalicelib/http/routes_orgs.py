@@ -51,7 +51,8 @@ def get_org(req: ApiRequest, org_id: str) -> schemas.OrgOut:
     errors=("not_found", "forbidden"),
 )
 def rename_org(req: ApiRequest, org_id: str) -> schemas.OrgOut:
-    return present.org(orgs.rename(org_id, req.actor, req.body.name))
+    org, caller = orgs.rename(org_id, req.actor, req.body.name)
+    return present.org(org, caller.role.value if caller else None)
 
 
 @api_route(
@@ -64,4 +65,5 @@ def rename_org(req: ApiRequest, org_id: str) -> schemas.OrgOut:
     errors=("not_found", "forbidden", "capacity_below_usage"),
 )
 def set_seat_capacity(req: ApiRequest, org_id: str) -> schemas.OrgOut:
-    return present.org(orgs.set_capacity(org_id, req.actor, req.body.capacity))
+    org, caller = orgs.set_capacity(org_id, req.actor, req.body.capacity)
+    return present.org(org, caller.role.value if caller else None)

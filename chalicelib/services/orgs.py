@@ -65,19 +65,20 @@ def get_org(org_id: str, actor: Actor) -> tuple[Organization, Member | None]:
     return load(org_id), caller
 
 
-def rename(org_id: str, actor: Actor, name: str) -> Organization:
-    members.authorize(org_id, actor, Permission.UPDATE_ORG)
+def rename(org_id: str, actor: Actor, name: str) -> tuple[Organization, Member | None]:
+    """Rename; returns the org and the caller's membership (None for org-bound credentials)."""
+    caller = members.authorize(org_id, actor, Permission.UPDATE_ORG)
     old = load(org_id)
     tx = Tx()
     tx.update(OrgModel(org_id), [OrgModel.name.set(name), OrgModel.updated_at.set(now())], OrgModel.org_id.exists())
     audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
     tx.commit()
-    return load(org_id)
+    return load(org_id), caller
 
 
-def set_capacity(org_id: str, actor: Actor, capacity: int) -> Organization:
-    """Set the purchased seat count; never below the seats in use (409)."""
-    members.authorize(org_id, actor, Permission.SET_CAPACITY)
+def set_capacity(org_id: str, actor: Actor, capacity: int) -> tuple[Organization, Member | None]:
+    """Set the purchased seat count; never below the seats in use (409). Returns the org and the caller."""
+    caller = members.authorize(org_id, actor, Permission.SET_CAPACITY)
     old = load(org_id)
     tx = Tx()
     tx.update(
@@ -92,7 +93,7 @@ def set_capacity(org_id: str, actor: Actor, capacity: int) -> Organization:
         raise CapacityBelowUsage(
             f"{load(org_id).seats_used} seats are in use; revoke seats before lowering capacity below that."
         ) from exc
-    return load(org_id)
+    return load(org_id), caller
 
 
 def name_of(org_id: str) -> str | None:
