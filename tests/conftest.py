@@ -26,6 +26,8 @@ from pynamodb.connection import base as pynamodb_connection
 
 from chalicelib.clock import set_clock
 from chalicelib.config import reset_settings
+from chalicelib.mail import reset_mailer
+from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import ensure_bound
 from chalicelib.storage.schema import delete_tables, ensure_tables
 from local.dynamodb_local import DynamoDBLocal
@@ -94,6 +96,15 @@ def local_tables(dynamodb_local: DynamoDBLocal, monkeypatch: pytest.MonkeyPatch)
 def tables(request: pytest.FixtureRequest) -> str:
     """Run the test once on moto and once on DynamoDB Local."""
     return str(request.getfixturevalue("moto_tables" if request.param == "moto" else "local_tables"))
+
+
+@pytest.fixture
+def mailer() -> Iterator[MemoryMailer]:
+    """Record every message sent during the test (instead of the settings' mailer)."""
+    recorder = MemoryMailer()
+    reset_mailer(recorder)
+    yield recorder
+    reset_mailer(None)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ type needs a way to provoke it before it ships.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,6 @@ from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import all_error_types
 from chalicelib.http.openapi import RATE_LIMITED, document
-from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import CancelReason, TransactionCancelled, Tx
 
@@ -40,14 +39,6 @@ def scenario(code: str) -> Callable[[Scenario], Scenario]:
         return fn
 
     return register
-
-
-@pytest.fixture
-def mailer() -> Iterator[MemoryMailer]:
-    recorder = MemoryMailer()
-    reset_mailer(recorder)
-    yield recorder
-    reset_mailer(None)
 
 
 def invitation_link(api: Api, seed: Seed, mailer: MemoryMailer, email: str) -> tuple[str, str]:

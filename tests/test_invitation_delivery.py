@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import boto3
-import pytest
 
 from chalicelib.config import get_settings
 from chalicelib.mail import reset_mailer
@@ -16,14 +14,6 @@ from chalicelib.storage.invitations import InvitationModel
 
 from .helpers import Api, Seed
 from .invitation_support import links_to, run_expiry_job, run_stream, stream_batch
-
-
-@pytest.fixture
-def mailer() -> Iterator[MemoryMailer]:
-    recorder = MemoryMailer()
-    reset_mailer(recorder)
-    yield recorder
-    reset_mailer(None)
 
 
 def invite(api: Api, seed: Seed, *emails: str) -> list[str]:

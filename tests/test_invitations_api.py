@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from chalicelib.clock import set_clock
 from chalicelib.domain.errors import DomainError
@@ -21,14 +18,6 @@ from chalicelib.storage.invitations import InvitationModel, slot_id
 
 from .helpers import Api, Seed
 from .invitation_support import links_to, run_stream, stream_batch
-
-
-@pytest.fixture
-def mailer() -> Iterator[MemoryMailer]:
-    recorder = MemoryMailer()
-    reset_mailer(recorder)
-    yield recorder
-    reset_mailer(None)
 
 
 def invite(api: Api, seed: Seed, *emails: str) -> list[str]:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
-from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MemoryMailer
 
 from .helpers import Api, Seed
 from .invitation_support import links_to, run_expiry_job, run_stream, stream_batch
-
-
-@pytest.fixture
-def mailer() -> Iterator[MemoryMailer]:
-    recorder = MemoryMailer()
-    reset_mailer(recorder)
-    yield recorder
-    reset_mailer(None)
 
 
 def invite(api: Api, seed: Seed, *emails: str, role: str | None = None) -> dict:

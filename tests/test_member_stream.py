@@ -19,14 +19,6 @@ from .helpers import Seed
 from .member_stream import deliver, raw_member, record
 
 
-@pytest.fixture
-def mailer() -> Any:
-    recorder = MemoryMailer()
-    reset_mailer(recorder)
-    yield recorder
-    reset_mailer(None)
-
-
 def admin_actor(seed: Seed) -> Actor:
     return Actor(actor=f"account:{seed.admin.account_id}", request_id="test", account_id=seed.admin.account_id)
 
