@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Context, Group, MutabilityException, PatchOp
+from scim2_models import Context, Group, MutabilityException
 
 from ..domain.errors import InvalidRequest, NotFound, SeatLimitReached
 from ..domain.models import Actor
@@ -28,7 +28,7 @@ from ..storage.orgs import OrgModel
 from . import seat_port
 from .filters import parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group
-from .users import OUT_OF_SEATS, check_version
+from .users import OUT_OF_SEATS, check_version, patched
 
 BUILT_IN = "Groups are built in (Account Admins, Billing Managers, Seat Holders); they cannot be created or deleted."
 
@@ -85,10 +85,7 @@ def patch(
 ) -> Group:
     """Apply the operations to the group's member list, then make the difference real."""
     current = get(org_id, group_id, base_url)
-    check_version(current, if_match)
-    operations = PatchOp[Group].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    wanted = current.model_copy(deep=True)
-    operations.patch(wanted)
+    wanted = patched(current, payload, if_match)
     return _converge(org_id, actor, base_url, current, wanted)
 
 

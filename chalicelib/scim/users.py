@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scim2_models import (
     Context,
@@ -38,6 +38,8 @@ from ..storage.members import MemberModel
 from . import seat_port
 from .filters import candidates, parse_user_filter
 from .resources import UserResource, profile_of, stored_profile, to_user
+
+R = TypeVar("R", bound=Resource[Any])
 
 OUT_OF_SEATS = "The organization is out of seats: every purchased seat is in use. Free a seat or raise the capacity."
 
@@ -64,6 +66,17 @@ def check_version(resource: Resource[Any], if_match: str | None) -> None:
     current = resource.meta.version if resource.meta else None
     if current not in wanted and current is not None and current.removeprefix("W/") not in wanted:
         raise PreconditionFailedException(detail="The resource changed: its version no longer matches If-Match.")
+
+
+def patched(current: R, payload: dict[str, Any], if_match: str | None) -> R:
+    """The resource as the PATCH operations would leave it (If-Match checked first; nothing written)."""
+    check_version(current, if_match)
+    operations = PatchOp[type(current)].model_validate(  # type: ignore[misc]
+        payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+    )
+    wanted = current.model_copy(deep=True)
+    operations.patch(wanted)
+    return wanted
 
 
 def get(org_id: str, account_id: str, base_url: str) -> User:
@@ -154,10 +167,7 @@ def patch(
 ) -> User:
     """PATCH add/replace/remove, with or without path (Okta and Entra ID shapes included)."""
     current = get(org_id, account_id, base_url)
-    check_version(current, if_match)
-    operations = PatchOp[UserResource].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    wanted = current.model_copy(deep=True)
-    operations.patch(wanted)
+    wanted = patched(current, payload, if_match)
     if wanted.active is None:
         wanted.active = current.active
     return _apply(org_id, actor, base_url, current, wanted)

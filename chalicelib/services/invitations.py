@@ -440,17 +440,24 @@ RESEND_STATUSES = ("resent", "already_accepted", "already_member", "not_found", 
 REMOVE_STATUSES = ("removed", "already_removed", "already_accepted", "not_found", "duplicate_in_request")
 
 
+def _update_op(
+    org_id: str, actor: Actor, invitation_id: str, actions: list[Any], condition: Condition, audit_action: str
+) -> _Op:
+    """A conditional update of one invitation plus its audit record (the old item on failure)."""
+
+    def add(tx: Tx) -> None:
+        tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
+        audit.record(tx, org_id, actor, audit_action, invitation_id)
+
+    return _Op(key=(org_id, invitation_id), add=add)
+
+
 def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | None, stamp: datetime) -> _Op:
     condition = (
         InvitationModel.status.is_in(PENDING, EXPIRED, REVOKED) & InvitationModel.member_account_id.does_not_exist()
     )
     actions = _issue_actions(invitation_id, actor, inviter, stamp)
-
-    def add(tx: Tx) -> None:
-        tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
-        audit.record(tx, org_id, actor, "invitation.reissued", invitation_id)
-
-    return _Op(key=(org_id, invitation_id), add=add)
+    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
 
 
 def _resend_failure(old: InvitationModel | None) -> str:
@@ -469,12 +476,7 @@ def _remove_op(org_id: str, actor: Actor, invitation_id: str, stamp: datetime) -
         InvitationModel.revoked_at.set(stamp),
         InvitationModel.updated_at.set(stamp),
     ]
-
-    def add(tx: Tx) -> None:
-        tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
-        audit.record(tx, org_id, actor, "invitation.removed", invitation_id)
-
-    return _Op(key=(org_id, invitation_id), add=add)
+    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.removed")
 
 
 def _remove_failure(old: InvitationModel | None) -> str:
