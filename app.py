@@ -2,6 +2,8 @@
 
 from chalice import Chalice
 
+from chalicelib.console import routes_home, routes_invitation, routes_signin, routes_static
+from chalicelib.console import routes_tokens as console_tokens
 from chalicelib.events import schedules, streams
 from chalicelib.http import (
     framework,
@@ -36,6 +38,11 @@ for blueprint in (
     routes_scim_tokens.bp,
     scim_routes.bp,
     routes_docs.bp,
+    routes_signin.bp,
+    routes_home.bp,
+    routes_invitation.bp,
+    console_tokens.bp,
+    routes_static.bp,
     streams.bp,
     schedules.bp,
 ):

@@ -48,6 +48,7 @@ class Settings(BaseModel):
 
     members_stream_arn: str = PLACEHOLDER_STREAM_ARN
     invitations_stream_arn: str = PLACEHOLDER_STREAM_ARN
+    sessions_stream_arn: str = PLACEHOLDER_STREAM_ARN
 
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"

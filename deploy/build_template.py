@@ -28,6 +28,7 @@ from chalice.utils import to_cfn_resource_name  # noqa: E402
 
 from app import app  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
+from chalicelib.console.web import SECURITY_HEADERS, not_found_page  # noqa: E402
 from chalicelib.events import streams  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402, F401  (registers every model)
 from chalicelib.storage.base import registered_models  # noqa: E402
@@ -164,6 +165,7 @@ ENVIRONMENT: dict[str, Any] = {
     "link_signing_key_parameter": ref("LinkSigningKeyParameter"),
     "members_stream_arn": get_att(table_logical_id("members"), "StreamArn"),
     "invitations_stream_arn": get_att(table_logical_id("invitations"), "StreamArn"),
+    "sessions_stream_arn": get_att(table_logical_id("sessions"), "StreamArn"),
     "max_body_bytes": str(_default("max_body_bytes")),
     "log_level": ref("LogLevel"),
 }
@@ -249,6 +251,9 @@ def table_resource(model: Any) -> dict[str, Any]:
     stream_view = getattr(meta, "stream_view_type", None)
     if stream_view:
         props["StreamSpecification"] = {"StreamViewType": stream_view}
+    ttl_attribute = getattr(meta, "ttl_attribute", None)
+    if ttl_attribute:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl_attribute, "Enabled": True}
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
@@ -510,13 +515,20 @@ def rest_api() -> dict[str, Any]:
                     "ResponseParameters": {"Headers": {"Retry-After": "'1'"}},
                     "ResponseTemplates": {"application/json": envelope},
                 },
+                # Browsers (Accept: text/html) get the console's 404 page, clients the JSON envelope.
                 "MISSING_AUTHENTICATION_TOKEN": {
                     "StatusCode": "404",
-                    "ResponseTemplates": {"application/json": not_found},
+                    "ResponseParameters": {"Headers": GATEWAY_PAGE_HEADERS},
+                    "ResponseTemplates": {"application/json": not_found, "text/html": not_found_page()},
                 },
             },
         },
     }
+
+
+# What the console's pages carry (chalicelib.console.web), on the gateway's own 404 page too; a static
+# gateway header value is quoted in single quotes, so the CSP (which contains them) cannot be one.
+GATEWAY_PAGE_HEADERS = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items() if "'" not in value}
 
 
 def build() -> dict[str, Any]:

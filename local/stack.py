@@ -203,8 +203,8 @@ class Stack:
     def _start_api(self) -> None:
         command = [
             sys.executable,
-            "-c",
-            "import sys; from chalice.cli import main; sys.exit(main())",
+            "-m",
+            "local.api_server",
             "--project-dir",
             str(ROOT),
             "local",
@@ -314,7 +314,8 @@ class Stack:
     def _banner(self, demo: dict[str, Any], created: bool, seconds: float) -> None:
         lines = [
             f"ready in {seconds:.1f}s",
-            f"API        {self.api_url}      (try: curl {self.api_url}/v1/health)",
+            f"console    {self.api_url}/      (sign in as {demo['admin_email']}: the link lands in the outbox)",
+            f"API        {self.api_url}/v1    (try: curl {self.api_url}/v1/health)",
             f"demo org   {demo['org_name']}  {demo['org_id']}" + ("  (created now)" if created else ""),
             f"admin      {demo['admin_email']}",
             f"API key    {demo['api_key']}",

@@ -13,7 +13,7 @@ from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.invitations import InvitationModel
 from chalicelib.storage.schema import stream_arn
 
-LINK = re.compile(r"/v1/invitations/([A-Za-z0-9_.-]+)")
+LINK = re.compile(r"/invitations/([A-Za-z0-9_.-]+)")
 
 
 def record(item: InvitationModel, event_name: str = "MODIFY", old: InvitationModel | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.base import client, registered_models
 from chalicelib.storage.invitations import InvitationModel, slot_id
 
+from .console_support import deliver_signins, signin_code
 from .helpers import Api, Seed
 from .invitation_support import links_to, run_stream, stream_batch
 
@@ -166,8 +167,10 @@ def test_login_link_flow(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
     assert mailer.sent == []
     r = api.post("/v1/auth/login-link", json_body={"email": " Member@ACME.test "})
     assert r.status == 202, r.body
+    assert deliver_signins() == {"records": 2, "no_account": 1, "sent": 1}
     [message] = mailer.sent
-    code = message.text.split("one-time code: ")[1].split()[0]
+    code = signin_code(mailer, seed.member.email)
+    assert code in message.text
     redeemed = api.post("/v1/auth/login-link/redeem", json_body={"code": code})
     assert redeemed.status == 201, redeemed.body
     assert redeemed.body["account_id"] == seed.member.account_id
@@ -181,7 +184,8 @@ def test_login_link_flow(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
 
 def test_login_code_expires(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
     api.post("/v1/auth/login-link", json_body={"email": seed.member.email})
-    code = mailer.sent[0].text.split("one-time code: ")[1].split()[0]
+    deliver_signins()
+    code = signin_code(mailer, seed.member.email)
     later = datetime.now(UTC) + timedelta(minutes=16)
     set_clock(lambda: later)
     assert api.post("/v1/auth/login-link/redeem", json_body={"code": code}).code == "invalid_code"
@@ -193,7 +197,8 @@ def test_concurrent_redeems_give_one_key(local_tables: str) -> None:
     try:
         bootstrap.bootstrap("Keys", "keys@x.test")
         login_links.request_link("keys@x.test")
-        code = recorder.sent[0].text.split("one-time code: ")[1].split()[0]
+        deliver_signins()
+        code = signin_code(recorder, "keys@x.test")
     finally:
         reset_mailer(None)
 

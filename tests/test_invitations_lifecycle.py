@@ -33,7 +33,7 @@ def test_invite_email_accept_member(api: Api, seed: Seed, mailer: MemoryMailer) 
     message = mailer.sent[0]
     assert "Acme" in message.subject and "billing manager" in message.text
     assert "admin@acme.test invited you" in message.text
-    assert f"{get_settings().public_base_url}/v1/invitations/{token}" in message.text
+    assert f"{get_settings().public_base_url}/invitations/{token}" in message.text  # the invitation page
     expires = datetime.now(UTC) + timedelta(days=7)
     assert expires.strftime("%d %B %Y") in message.text and expires.strftime("%d %B %Y") in message.html
 

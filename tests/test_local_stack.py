@@ -368,22 +368,25 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         csv = f"email,role\r\n{invitee},member\r\n"
         status, invited = http("POST", f"{api}/v1/orgs/{org_id}/invitations", demo["api_key"], csv=csv)
         assert status == 200 and invited["summary"]["invited"] == 1, invited
-        [accept] = re.findall(r"\S+/accept\b", mail_text(outbox, invitee, "You are invited to join Demo Org"))
-        assert accept.startswith(f"{api}/v1/invitations/")  # the links point at this stack
-        assert any(accept.encode() in p.read_bytes() for p in outbox.glob("*.eml"))  # greppable as it is
-        output.wait_for(lambda text: accept in text, 10, "printed accept link")
-        status, accepted = http("POST", accept)
+        [page] = re.findall(r"\S+/invitations/\S+", mail_text(outbox, invitee, "You are invited to join Demo Org"))
+        assert page.startswith(f"{api}/invitations/")  # the links point at this stack's invitation page
+        assert any(page.encode() in p.read_bytes() for p in outbox.glob("*.eml"))  # greppable as it is
+        output.wait_for(lambda text: page in text, 10, "printed invitation link")
+        status, accepted = http("POST", page.replace("/invitations/", "/v1/invitations/") + "/accept")
         assert status == 200, accepted
         assert accepted["account_created"] is True and accepted["api_key"]["secret"].startswith("oak_")
         status, listed = http("GET", f"{api}/v1/orgs/{org_id}/members", demo["api_key"])
         assert status == 200 and invitee in [m["email"] for m in listed["items"]]
 
-        # The seat email (Members stream, in the pump) and a sign-in code (sent inside the API request).
+        # The seat email (Members stream, in the pump) and a sign-in link (Sessions stream, in the pump).
         status, seated = http("POST", f"{api}/v1/orgs/{org_id}/members/{accepted['account_id']}/seat", demo["api_key"])
         assert status == 200 and seated["seat"] is True, seated
-        assert f"POST {api}/v1/orgs/{org_id}/tokens" in mail_text(outbox, invitee, "You have a seat in Demo Org")
+        assert f"{api}/orgs/{org_id}/tokens" in mail_text(outbox, invitee, "You have a seat in Demo Org")
         assert http("POST", f"{api}/v1/auth/login-link", body={"email": invitee})[0] == 202
-        assert f"POST {api}/v1/auth/login-link/redeem" in mail_text(outbox, invitee, "Your sign-in code")
+        signin = mail_text(outbox, invitee, "Your sign-in link")
+        assert f"{api}/sign-in/olc_" in signin and f"{api}/v1/auth/login-link/redeem" in signin
+        # A path no route declares: the gateway's 404, as JSON for clients and as a page for browsers.
+        assert http("GET", f"{api}/no/such/page")[0] == 404
 
         done = run_bootstrap(child_env(LOCAL_DIR=str(local_dir)))
         assert done.returncode == 0, done.stderr

@@ -125,8 +125,8 @@ def test_seat_email_is_sent_once_per_assignment(moto_tables: str, seed: Seed, ma
     message: Message = mailer.sent[0]
     assert message.to == seed.member.email
     assert "Acme" in message.subject
-    assert f"POST http://127.0.0.1:8000/v1/orgs/{seed.org_id}/tokens with your API key" in message.text
-    assert f"http://127.0.0.1:8000/v1/orgs/{seed.org_id}/tokens" in message.html
+    assert f"http://127.0.0.1:8000/orgs/{seed.org_id}/tokens" in message.text  # the Token Access page
+    assert f"http://127.0.0.1:8000/orgs/{seed.org_id}/tokens" in message.html
     # The claim itself is a member change; its record sends nothing.
     claimed = raw_member(seed.org_id, member)
     assert deliver(record(batch["dynamodb"]["NewImage"], claimed))["seat_emails"] == 0

@@ -87,7 +87,7 @@ def test_deployment_zip_is_under_25_mb(packaged: Path) -> None:
 def test_every_table_matches_its_model_and_is_protected(template: dict[str, Any]) -> None:
     tables = resources(template, "AWS::DynamoDB::Table")
     models = registered_models()
-    assert len(tables) == len(models) == 6
+    assert len(tables) == len(models) == 7
     for model in models:
         base = model.Meta.base_name
         table = tables[f"{to_cfn_resource_name(base)}Table"]
@@ -122,6 +122,8 @@ def test_every_table_matches_its_model_and_is_protected(template: dict[str, Any]
 
         view = getattr(model.Meta, "stream_view_type", None)
         assert props.get("StreamSpecification") == ({"StreamViewType": view} if view else None), base
+        ttl = getattr(model.Meta, "ttl_attribute", None)
+        assert props.get("TimeToLiveSpecification") == ({"AttributeName": ttl, "Enabled": True} if ttl else None)
 
 
 def test_indexes_the_brief_relies_on_are_declared(template: dict[str, Any]) -> None:
@@ -130,9 +132,14 @@ def test_indexes_the_brief_relies_on_are_declared(template: dict[str, Any]) -> N
     assert [i["IndexName"] for i in props["MembersTable"]["LocalSecondaryIndexes"]] == ["by_email"]
     assert [i["IndexName"] for i in props["InvitationsTable"]["GlobalSecondaryIndexes"]] == ["pending_by_expiry"]
     assert [i["IndexName"] for i in props["TokensTable"]["GlobalSecondaryIndexes"]] == ["by_owner"]
-    streamed = {n for n, p in props.items() if "StreamSpecification" in p}
-    assert streamed == {"MembersTable", "InvitationsTable"}
-    assert all(props[n]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES" for n in streamed)
+    assert [i["IndexName"] for i in props["SessionsTable"]["GlobalSecondaryIndexes"]] == ["by_account"]
+    streamed = {n: p["StreamSpecification"]["StreamViewType"] for n, p in props.items() if "StreamSpecification" in p}
+    assert streamed == {
+        "MembersTable": "NEW_AND_OLD_IMAGES",
+        "InvitationsTable": "NEW_AND_OLD_IMAGES",
+        "SessionsTable": "NEW_IMAGE",  # sign-in requests: only the new item matters
+    }
+    assert props["SessionsTable"]["TimeToLiveSpecification"] == {"AttributeName": "expires_ttl", "Enabled": True}
 
 
 def test_each_stream_function_reads_its_own_tables_stream(template: dict[str, Any]) -> None:

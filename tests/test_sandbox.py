@@ -27,11 +27,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_prepare_creates_the_stage_tables_and_returns_their_streams(aws: None) -> None:
     first = sandbox.prepare("sandbox")
-    assert set(first) == {"MEMBERS_STREAM_ARN", "INVITATIONS_STREAM_ARN"}
+    assert set(first) == {"MEMBERS_STREAM_ARN", "INVITATIONS_STREAM_ARN", "SESSIONS_STREAM_ARN"}
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     names = set(ddb.list_tables()["TableNames"])
     assert {"orgmembers-sandbox-members", "orgmembers-sandbox-invitations", "orgmembers-sandbox-tokens"} <= names
-    for table, variable in (("members", "MEMBERS_STREAM_ARN"), ("invitations", "INVITATIONS_STREAM_ARN")):
+    for table in ("members", "invitations", "sessions"):
+        variable = f"{table.upper()}_STREAM_ARN"
         described = ddb.describe_table(TableName=f"orgmembers-sandbox-{table}")["Table"]
         assert first[variable] == described["LatestStreamArn"]
     assert sandbox.prepare("sandbox") == first  # idempotent: same tables, same streams

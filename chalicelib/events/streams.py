@@ -1,4 +1,4 @@
-"""DynamoDB stream handlers (Members, Invitations).
+"""DynamoDB stream handlers (Members, Invitations, Sessions).
 
 Chalice retries a failed batch whole, so every service called from here
 must be idempotent (invariant 6). The stream ARNs come from settings at
@@ -33,5 +33,15 @@ def on_invitation_change(event: DynamoDBEvent) -> dict[str, Any]:
     return stream_changes.handle_invitation_records([record.to_dict() for record in event])
 
 
+@bp.on_dynamodb_record(stream_arn=_settings.sessions_stream_arn, batch_size=100, starting_position="LATEST")
+def on_session_change(event: DynamoDBEvent) -> dict[str, Any]:
+    """Sessions stream: sign-in requested -> sign-in email (when an account has the email)."""
+    return stream_changes.handle_session_records([record.to_dict() for record in event])
+
+
 # Which handler serves which table's stream (used by the local stream pump).
-HANDLERS_BY_TABLE = {"members": on_member_change, "invitations": on_invitation_change}
+HANDLERS_BY_TABLE = {
+    "members": on_member_change,
+    "invitations": on_invitation_change,
+    "sessions": on_session_change,
+}

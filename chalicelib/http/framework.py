@@ -30,12 +30,25 @@ def _chalice_error_code(response: Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
+API_PREFIXES = ("/v1/", "/scim/", "/openapi.json", "/docs")
+
+
+def is_page_request(event: Request) -> bool:
+    """A browser asking for a console page (the JSON API and SCIM keep their envelopes)."""
+    path = str((event.context or {}).get("resourcePath") or (event.context or {}).get("path") or "")
+    return not path.startswith(API_PREFIXES) and "text/html" in (event.headers.get("accept") or "")
+
+
 def envelope_framework_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: our envelope on Chalice's 405/415 answers; everything else passes through."""
     response = get_response(event)
     error_type = FRAMEWORK_ERRORS.get(_chalice_error_code(response) or "")
     if error_type is None:
         return response
+    if is_page_request(event):
+        from ..console.web import error_page  # a console page answers in words, not in JSON
+
+        return error_page(error_type(), None, str((event.context or {}).get("requestId") or ""))
     headers = dict(response.headers or {})
     headers.update(JSON_HEADERS)
     return Response(

@@ -12,13 +12,13 @@ def seat_assigned(to: str, org_name: str, tokens_url: str) -> Message:
     text = (
         f"You have been assigned a seat in {org}.\n\n"
         "With a seat you can issue yourself an organization access token to use the "
-        "organization's channels:\n\n"
-        f'POST {tokens_url} with your API key and {{"name": "<a name for the token>"}}\n'
+        "organization's channels. Open the Token Access page to issue one:\n"
+        f"{tokens_url}\n"
     )
     html = (
         f"<p>You have been assigned a seat in <strong>{escape(org)}</strong>.</p>"
         "<p>With a seat you can issue yourself an organization access token to use the "
-        "organization's channels: POST "
-        f"<code>{escape(tokens_url)}</code> with your API key and a name for the token.</p>"
+        f'organization\'s channels. Open the <a href="{escape(tokens_url, quote=True)}">Token Access</a> page '
+        "to issue one.</p>"
     )
     return Message(to=to, subject=f"You have a seat in {org}", text=text, html=html, tags={"kind": "seat_assigned"})

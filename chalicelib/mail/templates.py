@@ -24,16 +24,15 @@ def _when(value: datetime) -> str:
 def invitation(
     *, to: str, org_name: str | None, inviter: str | None, role: str, accept_url: str, expires_at: datetime
 ) -> Message:
-    """The invitation email: who invites you to which org, as what, the link, and until when."""
+    """The invitation email: who invites you to which org, as what, the page to accept on, and until when."""
     org = _line(org_name, "an organization")
     who = _line(inviter, "An administrator")
     role_name = role.replace("_", " ")
-    accept = f"{accept_url}/accept"
     until = _when(expires_at)
     text = (
         f"{who} invited you to join {org} as {role_name}.\n\n"
-        f"See the invitation: {accept_url}\n"
-        f"Accept it (POST, with your API key if you have an account): {accept}\n\n"
+        f"Open this link to see the invitation and accept it:\n{accept_url}\n\n"
+        "If you have no account yet, accepting creates one for this email address.\n"
         f"The link works until {until} and only once. "
         "If you did not expect this email, ignore it.\n"
     )
@@ -41,8 +40,8 @@ def invitation(
     body = (
         "<!doctype html><html><body>"
         f"<p>{e(who)} invited you to join <strong>{e(org)}</strong> as {e(role_name)}.</p>"
-        f'<p><a href="{e(accept_url, quote=True)}">See the invitation</a></p>'
-        f"<p>To accept, POST to <code>{e(accept)}</code>.</p>"
+        f'<p><a href="{e(accept_url, quote=True)}">See the invitation and accept it</a></p>'
+        "<p>If you have no account yet, accepting creates one for this email address.</p>"
         f"<p>The link works until {e(until)} and only once. If you did not expect this email, ignore it.</p>"
         "</body></html>"
     )
@@ -50,22 +49,24 @@ def invitation(
     return Message(to=to, subject=subject, text=text, html=body, tags={"kind": "invitation"})
 
 
-def login_code(*, to: str, code: str, redeem_url: str, expires_at: datetime) -> Message:
-    """The sign-in email: a one-time code that buys a new API key."""
+def login_code(*, to: str, code: str, signin_url: str, redeem_url: str, expires_at: datetime) -> Message:
+    """The sign-in email: a link to the sign-in page, and the same one-time code for API users."""
     until = _when(expires_at)
     text = (
-        "Someone (hopefully you) asked for a sign-in code.\n\n"
-        f"Your one-time code: {code}\n"
-        f'Exchange it for a new API key: POST {redeem_url} with {{"code": "{code}"}}\n\n'
-        f"The code works once, until {until}. If you did not ask for it, ignore this email.\n"
+        "Someone (hopefully you) asked to sign in.\n\n"
+        f"Open this link and press Sign in:\n{signin_url}\n\n"
+        f"For scripts: the one-time code {code} can instead be exchanged for a new API key "
+        f"at {redeem_url}.\n\n"
+        f"The link works once, until {until}. If you did not ask for it, ignore this email.\n"
     )
     e = html.escape
     body = (
         "<!doctype html><html><body>"
-        "<p>Someone (hopefully you) asked for a sign-in code.</p>"
-        f"<p>Your one-time code: <code>{e(code)}</code></p>"
-        f"<p>Exchange it for a new API key: POST <code>{e(redeem_url)}</code> with the code.</p>"
-        f"<p>The code works once, until {e(until)}. If you did not ask for it, ignore this email.</p>"
+        "<p>Someone (hopefully you) asked to sign in.</p>"
+        f'<p><a href="{e(signin_url, quote=True)}">Open the sign-in page</a> and press <strong>Sign in</strong>.</p>'
+        f"<p>For scripts: the one-time code <code>{e(code)}</code> can instead be exchanged for a new API key "
+        f"at <code>{e(redeem_url)}</code>.</p>"
+        f"<p>The link works once, until {e(until)}. If you did not ask for it, ignore this email.</p>"
         "</body></html>"
     )
-    return Message(to=to, subject="Your sign-in code", text=text, html=body, tags={"kind": "login_code"})
+    return Message(to=to, subject="Your sign-in link", text=text, html=body, tags={"kind": "login_code"})

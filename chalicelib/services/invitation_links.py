@@ -55,8 +55,8 @@ def token_for(org_id: str, invitation_id: str, nonce: str) -> str:
 
 
 def accept_url(token: str) -> str:
-    """Where the email points: the public preview of the invitation."""
-    return f"{get_settings().public_base_url.rstrip('/')}/v1/invitations/{token}"
+    """Where the email points: the console's invitation page (the JSON preview is /v1/invitations/<token>)."""
+    return f"{get_settings().public_base_url.rstrip('/')}/invitations/{token}"
 
 
 def parse(token: str) -> LinkToken | None:

@@ -42,7 +42,7 @@ from ..domain.models import Actor, Page, Principal
 from ..domain.roles import Permission, Role
 from ..storage.base import TransactionCancelled, Tx, connection, decode_cursor, error_code, page
 from ..storage.invitations import NO_INVITATION, PENDING_SHARDS, InvitationModel, pending_shard_of, slot_id
-from . import accounts, audit, invitation_links, keys, members, orgs
+from . import accounts, audit, invitation_links, keys, members, orgs, sessions
 
 log = logging.getLogger(__name__)
 
@@ -613,17 +613,20 @@ class Accepted:
     email: str
     role: Role
     account_created: bool
-    api_key: tuple[str, str] | None  # (key id, secret) when the account was created
+    api_key: tuple[str, str] | None  # (key id, secret) when the account was created by the API
+    session_secret: str | None = None  # a console session when the account was created on the page
 
 
-def accept(token: str, principal: Principal | None, request_id: str) -> Accepted:
+def accept(token: str, principal: Principal | None, request_id: str, *, new_account_gets: str = "api_key") -> Accepted:
     """Join the invited account to the org; single-use under concurrent accepts.
 
     The slot update is conditioned on the very issue and nonce we read, still
     pending and not yet due, so of many concurrent accepts exactly one
     transaction commits; the others re-read and see ``already_accepted``.
     A new account (no account had the invited email) gets an API key, shown
-    once; an existing account keeps its keys (the link is not a sign-in).
+    once, or a console session (``new_account_gets="session"``): the link came
+    to that mailbox. An existing account keeps its keys (the link is not a
+    sign-in for it).
     """
     for _ in range(CONFLICT_RETRIES):
         link, item = _live(token)
@@ -659,7 +662,10 @@ def accept(token: str, principal: Principal | None, request_id: str) -> Accepted
             & InvitationModel.member_account_id.does_not_exist(),
         )
         api_key = None
-        if created:
+        session_secret = None
+        if created and new_account_gets == "session":
+            session_secret = sessions.add_session_to(tx, account.account_id, account.email)
+        elif created:
             key_item, secret = keys.new_api_key_item(account.account_id, "invitation")
             tx.put(key_item, condition=type(key_item).token_hash.does_not_exist())
             api_key = (key_item.token_id, secret)
@@ -684,6 +690,7 @@ def accept(token: str, principal: Principal | None, request_id: str) -> Accepted
             role=role,
             account_created=created,
             api_key=api_key,
+            session_secret=session_secret,
         )
     raise Conflict()
 

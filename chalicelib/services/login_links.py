@@ -1,65 +1,205 @@
-"""Sign-in links: a one-time code by email that buys a new API key.
+"""Sign-in links: asked for by email, mailed by the stream, redeemed once for a session or an API key.
 
-For a member who lost their key. Asking always succeeds (no account
-enumeration); the code is stored only as its SHA-256 (Tokens table, kind
-``login_code``), lives ``login_link_minutes``, and is redeemed at most once:
-the redeeming transaction marks it used under a condition and puts the new
-key, so concurrent redeems of one code yield one key.
+Asking writes one sign-in request item, the same single write whether or
+not an account has the email, so neither the answer nor its timing tells
+an outsider anything (invariant 9). The Sessions stream hands the new item
+to ``deliver``, which looks the account up and, within a rate limit, mails
+the link. The code is HMAC(server key, request id): the handler rebuilds it
+from the item, and the table holds only its SHA-256 (invariant 3).
+A code lives ``login_link_minutes`` and is redeemed at most once (the
+redeeming transaction marks it used under a condition); redeeming one code
+retires the account's other outstanding codes.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..clock import now
-from ..config import get_settings
+from ..config import get_settings, link_signing_key
 from ..domain.emails import normalize_email
 from ..domain.errors import InvalidCode
 from ..mail import get_mailer, templates
-from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx
-from ..storage.tokens import TokenModel
-from . import accounts, keys
+from ..secrets import hash_secret
+from ..storage.base import TransactionCancelled, Tx, is_condition_failure
+from ..storage.sessions import SIGNIN, SessionModel
+from . import accounts, keys, sessions
 
 log = logging.getLogger(__name__)
 
 CODE_PREFIX = "olc"
-KIND = "login_code"
 _CODE_SHAPE = re.compile(r"^olc_[A-Za-z0-9_-]{20,100}$")
+# At most this many sign-in emails per account in one window: the rest are refused silently.
+MAILS_PER_WINDOW = 5
+WINDOW = timedelta(minutes=15)
+SENT, NO_ACCOUNT, LIMITED, FAILED, SENDING = "sent", "no_account", "limited", "failed", "sending"
 
 
-def login_owner(account_id: str) -> str:
-    return f"login#{account_id}"
+def code_for(request_id: str) -> str:
+    """The one-time code of a sign-in request (rebuilt from its id with the server key)."""
+    mac = hmac.new(link_signing_key().encode(), f"signin-link\n{request_id}".encode(), hashlib.sha256).digest()
+    return f"{CODE_PREFIX}_{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def _request_id(at: datetime) -> str:
+    """Sortable by time, so an account's recent requests are one key-range query."""
+    return f"sir_{int(at.timestamp() * 1000):013x}{secrets.token_hex(8)}"
+
+
+def signin_url(code: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/sign-in/{code}"
 
 
 def request_link(email: str) -> None:
-    """Email a one-time code when an account has this email; silently nothing otherwise."""
-    account = accounts.find_by_email(normalize_email(email))
-    if account is None:
-        return
-    code = new_secret(CODE_PREFIX)
+    """Record a sign-in request; the stream mails it if an account has this email."""
     stamp = now()
+    request_id = _request_id(stamp)
     expires = stamp + timedelta(minutes=get_settings().login_link_minutes)
-    TokenModel(
-        hash_secret(code),
-        token_id=new_id("lnk"),
-        kind=KIND,
-        owner=login_owner(account.account_id),
-        account_id=account.account_id,
+    SessionModel(
+        hash_secret(code_for(request_id)),
+        item_id=request_id,
+        kind=SIGNIN,
+        email=normalize_email(email),
         created_at=stamp,
         expires_at=expires,
-    ).save(condition=TokenModel.token_hash.does_not_exist())
-    redeem_url = f"{get_settings().public_base_url.rstrip('/')}/v1/auth/login-link/redeem"
-    message = templates.login_code(to=account.email, code=code, redeem_url=redeem_url, expires_at=expires)
+        expires_ttl=sessions.epoch(expires),
+    ).save(condition=SessionModel.secret_hash.does_not_exist())
+
+
+# --- delivery (Sessions stream) ----------------------------------------------------------------------
+
+
+def _mark(item: SessionModel, outcome: str, *, account_id: str | None = None, claim: bool = False) -> bool:
+    """Record what became of a request; with ``claim``, only if nobody handled it yet. False: lost."""
+    actions: list[Any] = [SessionModel.mailed.set(outcome)]
+    if account_id:
+        actions.append(SessionModel.account_id.set(account_id))
+    condition = SessionModel.secret_hash.exists()
+    if claim:
+        condition &= SessionModel.mailed.does_not_exist()
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _recent_requests(account_id: str, at: datetime) -> int:
+    since = _request_id(at - WINDOW)[:17]  # "sir_" + the 13 hex digits of the time
+    return sum(1 for _ in SessionModel.by_account.query(account_id, SessionModel.item_id >= since))
+
+
+def deliver(item: SessionModel) -> str:
+    """Mail the link of one new request once (a replayed record finds it claimed); returns the outcome."""
+    if item.kind != SIGNIN or item.mailed is not None:
+        return "skipped"
+    account = accounts.find_by_email(item.email)
+    if account is None:
+        _mark(item, NO_ACCOUNT, claim=True)
+        return NO_ACCOUNT
+    stamp = now()
+    if _recent_requests(account.account_id, stamp) >= MAILS_PER_WINDOW:
+        _mark(item, LIMITED, claim=True)
+        log.info("sign-in mail rate-limited", extra={"account_id": account.account_id})
+        return LIMITED
+    if not _mark(item, SENDING, account_id=account.account_id, claim=True):
+        return "skipped"
+    code = code_for(item.item_id)
+    message = templates.login_code(
+        to=account.email,
+        code=code,
+        signin_url=signin_url(code),
+        redeem_url=f"{get_settings().public_base_url.rstrip('/')}/v1/auth/login-link/redeem",
+        expires_at=item.expires_at,
+    )
     try:
         get_mailer().send(message)
-    except Exception as exc:  # the caller always gets 202; the failure is for operators
-        log.warning("login code email to account %s failed: %s", account.account_id, type(exc).__name__)
+    except Exception as exc:  # the person asks again; the other records of the batch are not rerun
+        log.warning("sign-in mail failed", extra={"account_id": account.account_id, "error": type(exc).__name__})
+        _mark(item, FAILED)
+        return FAILED
+    _mark(item, SENT)
+    return SENT
+
+
+def handle_records(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """New sign-in requests in a stream batch: mail each once. Sessions' own changes are ignored."""
+    counts: dict[str, int] = {}
+    for record in records:
+        image = (record.get("dynamodb") or {}).get("NewImage")
+        if record.get("eventName") != "INSERT" or not image or image.get("kind", {}).get("S") != SIGNIN:
+            continue
+        outcome = deliver(SessionModel.from_raw_data(image))
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+# --- redeem ------------------------------------------------------------------------------------------
+
+
+def _redeemable(code: str) -> SessionModel:
+    if not _CODE_SHAPE.match(code or ""):
+        raise InvalidCode()
+    try:
+        item = SessionModel.get(hash_secret(code), consistent_read=True)
+    except DoesNotExist as exc:
+        raise InvalidCode() from exc
+    if item.kind != SIGNIN or item.used_at is not None or item.ended_reason or not item.account_id:
+        raise InvalidCode()
+    if item.mailed != SENT or item.expires_at <= now():
+        raise InvalidCode()
+    return item
+
+
+def _redeem(code: str, add: Any) -> tuple[SessionModel, Any]:
+    """Mark the code used and add what it buys, in one transaction (one winner under concurrency)."""
+    item = _redeemable(code)
+    stamp = now()
+    tx = Tx()
+    tx.update(
+        item,
+        [SessionModel.used_at.set(stamp), SessionModel.expires_ttl.set(sessions.epoch(item.expires_at))],
+        condition=(SessionModel.kind == SIGNIN)
+        & SessionModel.used_at.does_not_exist()
+        & SessionModel.ended_reason.does_not_exist()
+        & (SessionModel.expires_at > stamp),
+    )
+    bought = add(tx, item)
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        raise InvalidCode() from exc
+    _retire_others(item)
+    return item, bought
+
+
+def _retire_others(used: SessionModel) -> None:
+    """Once a code is used, the account's other outstanding codes stop working."""
+    assert used.account_id is not None
+    for key in SessionModel.by_account.query(used.account_id, SessionModel.item_id.startswith("sir_")):
+        if key.secret_hash == used.secret_hash:
+            continue
+        try:
+            SessionModel(key.secret_hash).update(
+                actions=[SessionModel.ended_reason.set("superseded")],
+                condition=SessionModel.used_at.does_not_exist() & SessionModel.ended_reason.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
 
 
 @dataclass(frozen=True)
@@ -71,31 +211,15 @@ class Redeemed:
 
 def redeem(code: str) -> Redeemed:
     """Exchange an unused, unexpired code for a new API key (400 ``invalid_code`` otherwise)."""
-    if not _CODE_SHAPE.match(code or ""):
-        raise InvalidCode()
-    try:
-        item = TokenModel.get(hash_secret(code), consistent_read=True)
-    except DoesNotExist as exc:
-        raise InvalidCode() from exc
-    stamp = now()
-    if item.kind != KIND or item.revoked_at is not None or not item.account_id:
-        raise InvalidCode()
-    if item.expires_at is None or item.expires_at <= stamp:
-        raise InvalidCode()
-    key_item, secret = keys.new_api_key_item(item.account_id, "sign-in link")
-    tx = Tx()
-    tx.update(
-        item,
-        [TokenModel.revoked_at.set(stamp), TokenModel.revoked_reason.set("used"), TokenModel.last_used_at.set(stamp)],
-        condition=(TokenModel.kind == KIND) & TokenModel.revoked_at.does_not_exist() & (TokenModel.expires_at > stamp),
-    )
-    tx.put(key_item, condition=TokenModel.token_hash.does_not_exist())
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        raise InvalidCode() from exc
+
+    def add_key(tx: Tx, item: SessionModel) -> tuple[Any, str]:
+        key_item, secret = keys.new_api_key_item(str(item.account_id), "sign-in link")
+        tx.put(key_item, condition=type(key_item).token_hash.does_not_exist())
+        return key_item, secret
+
+    item, (key_item, secret) = _redeem(code, add_key)
     return Redeemed(
-        account_id=item.account_id,
+        account_id=str(item.account_id),
         key=keys.ApiKey(
             key_id=key_item.token_id,
             name=key_item.name or "",
@@ -105,3 +229,18 @@ def redeem(code: str) -> Redeemed:
         ),
         secret=secret,
     )
+
+
+def redeem_for_session(code: str) -> str:
+    """Exchange a code for a console session; returns the session cookie secret."""
+    _, secret = _redeem(code, lambda tx, item: sessions.add_session_to(tx, str(item.account_id), item.email))
+    return str(secret)
+
+
+def is_live(code: str) -> bool:
+    """Whether a code would still sign in (the sign-in page says so before the button)."""
+    try:
+        _redeemable(code)
+    except InvalidCode:
+        return False
+    return True

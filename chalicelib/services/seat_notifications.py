@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def tokens_url(org_id: str) -> str:
-    """Where a seat holder issues a token: the API's own-tokens endpoint (the service has no web pages)."""
-    return f"{get_settings().public_base_url.rstrip('/')}/v1/orgs/{quote(org_id, safe='')}/tokens"
+    """Where a seat holder issues a token: the console's Token Access page of the org."""
+    return f"{get_settings().public_base_url.rstrip('/')}/orgs/{quote(org_id, safe='')}/tokens"
 
 
 def _claim(org_id: str, account_id: str, generation: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import invitation_delivery, member_records, seat_notifications, token_cascade
+from . import invitation_delivery, login_links, member_records, seat_notifications, token_cascade
 
 log = logging.getLogger(__name__)
 
@@ -29,4 +29,11 @@ def handle_invitation_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Invitation changes: send the invitation email once per issue."""
     outcome = invitation_delivery.handle_records(records)
     log.info("invitations stream: %s", outcome)
+    return outcome
+
+
+def handle_session_records(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sessions changes: mail each new sign-in request once."""
+    outcome = {"records": len(records), **login_links.handle_records(records)}
+    log.info("sessions stream: %s", outcome)
     return outcome

@@ -205,11 +205,16 @@ def _list(member: Member, limit: int, cursor: str | None) -> Page:
     return Page(items=items, next_cursor=items[-1].token_id if len(results) > limit else None)
 
 
-def list_own(org_id: str, actor: Actor, limit: int = 50, cursor: str | None = None) -> Page:
+def own_tokens(org_id: str, actor: Actor, limit: int = 50, cursor: str | None = None) -> tuple[Member, Page]:
+    """The caller's membership (seat included) and a page of their tokens: the Token Access page's data."""
     caller = members.authorize(org_id, actor, Permission.OWN_TOKENS)
     if caller is None:
         raise NotFound("No such organization.")
-    return _list(caller, limit, cursor)
+    return caller, _list(caller, limit, cursor)
+
+
+def list_own(org_id: str, actor: Actor, limit: int = 50, cursor: str | None = None) -> Page:
+    return own_tokens(org_id, actor, limit, cursor)[1]
 
 
 def list_for(org_id: str, actor: Actor, account_id: str, limit: int = 50, cursor: str | None = None) -> Page:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from . import accounts, audit, invitations, members, orgs, tokens  # noqa: F401  (register models)
+from . import accounts, audit, invitations, members, orgs, sessions, tokens  # noqa: F401  (register models)
 from .base import client, registered_models
 
 
@@ -66,7 +66,24 @@ def ensure_tables() -> dict[str, str]:
             outcome[name] = "created"
         else:
             outcome[name] = "updated" if _add_missing_indexes(model) else "unchanged"
+        if _enable_ttl(model) and outcome[name] == "unchanged":
+            outcome[name] = "updated"
     return outcome
+
+
+def _enable_ttl(model: type[Model]) -> bool:
+    """Turn on TTL for a model that declares ``Meta.ttl_attribute``; True when it was off."""
+    attribute = getattr(model.Meta, "ttl_attribute", None)
+    if not attribute:
+        return False
+    ddb = client()
+    current = ddb.describe_time_to_live(TableName=model.Meta.table_name).get("TimeToLiveDescription", {})
+    if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+        return False
+    ddb.update_time_to_live(
+        TableName=model.Meta.table_name, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
+    )
+    return True
 
 
 def stream_arn(model: type[Model]) -> str | None:

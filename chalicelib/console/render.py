@@ -1,0 +1,46 @@
+"""Jinja2, autoescaped, loaded once per process on the first page (not on the JSON API's cold start)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+ROLE_NAMES = {"account_admin": "Account Admin", "billing_manager": "Billing Manager", "member": "Member"}
+
+
+def when(value: datetime | None, empty: str = "—") -> str:
+    """Dates as people read them, in UTC (the pages say so)."""
+    if value is None:
+        return empty
+    return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def day(value: datetime | None, empty: str = "—") -> str:
+    return value.strftime("%d %b %Y") if value else empty
+
+
+def role_name(value: Any) -> str:
+    return ROLE_NAMES.get(str(value), str(value).replace("_", " ").title())
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=when, day=day, role_name=role_name)
+    return env
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(**context)

@@ -1,0 +1,73 @@
+"""Every error a page can meet, said in a sentence (pages never show a code or a trace)."""
+
+from __future__ import annotations
+
+from ..domain.errors import DomainError
+
+INTERNAL = "Something went wrong on our side. Nothing was changed; please try again in a moment."
+
+# code -> (title, sentence)
+SENTENCES: dict[str, tuple[str, str]] = {
+    "not_found": ("Page not found", "There is nothing here. Check the address, or go back to your organizations."),
+    "forbidden": ("Not allowed", "Your role in this organization does not allow this. Ask one of its admins."),
+    "unauthenticated": ("Sign in to continue", "Your session has ended. Sign in again to continue."),
+    "sign_in_required": ("Sign in to continue", "Your session has ended. Sign in again to continue."),
+    "cross_site": (
+        "Form refused",
+        "This form was sent from another site, so nothing was done. Use the form on this site's own page.",
+    ),
+    "csrf_failed": (
+        "Form out of date",
+        "This form belongs to an older sign-in, so nothing was done. Reload the page and try again.",
+    ),
+    "invalid_request": ("Please check the form", "Something in the form is not valid. Nothing was changed."),
+    "conflict": ("Please try again", "Someone else changed this at the same moment. Nothing was changed; try again."),
+    "service_unavailable": (
+        "Please try again",
+        "The service is busy right now. Nothing was changed; try again in a moment.",
+    ),
+    "rate_limited": ("Please slow down", "Too many requests in a short time. Wait a moment and try again."),
+    "last_admin": (
+        "An organization needs an admin",
+        "You are the last Account Admin of this organization, so you cannot leave or stop being one. "
+        "Make someone else an Account Admin first.",
+    ),
+    "cannot_change_own_role": ("Not allowed", "Administrators cannot change their own role."),
+    "already_member": ("Already a member", "This account is already a member of the organization."),
+    "seat_required": (
+        "A seat is needed",
+        "You need a seat in this organization to issue a token. Ask one of its admins for a seat.",
+    ),
+    "seat_limit_reached": ("No seats left", "All seats are taken. Free a seat or raise the capacity first."),
+    "invalid_code": (
+        "This sign-in link no longer works",
+        "Sign-in links work once and for a short time. Ask for a new one.",
+    ),
+    "invitation_expired": ("This invitation has expired", "Ask an admin of the organization to resend it."),
+    "invitation_revoked": (
+        "This invitation no longer works",
+        "It was removed or replaced by a newer one. Ask an admin of the organization to resend it.",
+    ),
+    "already_accepted": ("Already accepted", "This invitation was already accepted. Sign in to use the organization."),
+    "email_mismatch": ("A different account", "This invitation is for another email address."),
+    "method_not_allowed": ("Page not found", "There is nothing here. Check the address."),
+    "unsupported_media_type": ("Form refused", "This form could not be read, so nothing was done."),
+    "payload_too_large": ("Too large", "What was sent is too large. Nothing was changed."),
+    "capacity_below_usage": (
+        "Too few seats",
+        "The capacity cannot be lower than the seats in use. Revoke seats first, then lower it.",
+    ),
+    "invalid_csv": ("The file could not be read", "The file is not a CSV file we can read. Nothing was changed."),
+    "too_many_rows": ("Too many rows", "The file has more rows than one upload may have. Split it and try again."),
+    "no_seat": ("No seat", "This member has no seat."),
+    "seat_already_assigned": ("Already has a seat", "This member already has a seat."),
+    "token_revoked": ("Token revoked", "This token was revoked and cannot be changed."),
+}
+
+
+def describe(error: DomainError) -> tuple[str, str]:
+    """Title and sentence for an error; a specific message from the service is kept when it is about the form."""
+    title, sentence = SENTENCES.get(error.code, ("Something is not right", error.message))
+    if error.code == "invalid_request" and error.message and error.message != "The request is not valid.":
+        sentence = f"{error.message} Nothing was changed."
+    return title, sentence

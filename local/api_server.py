@@ -1,0 +1,50 @@
+"""``chalice local`` with API Gateway's own answer for paths no route declares.
+
+Deployed, API Gateway answers an unknown path with the template's gateway
+response (deploy/build_template.py): 404 ``not_found`` in the JSON envelope,
+or the console's 404 page for a browser (Accept: text/html). ``chalice
+local`` answers 403 "Missing Authentication Token" instead; this wrapper
+makes the local stack answer as the deployed one does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from chalice import local
+from chalice.cli import main
+
+NOT_FOUND_JSON = json.dumps({"error": {"code": "not_found", "message": "Not found."}}).encode()
+
+
+class NotFound(local.LocalGatewayException):
+    CODE = 404
+
+
+def _wants_html(headers: dict[str, Any]) -> bool:
+    accept = str(headers.get("accept") or headers.get("Accept") or "")
+    return "text/html" in accept
+
+
+def _patch() -> None:
+    handle = local.LocalGateway.handle_request
+
+    def handle_request(self: Any, method: str, path: str, headers: Any, body: Any) -> Any:
+        try:
+            return handle(self, method, path, headers, body)
+        except local.ForbiddenError as exc:
+            if _wants_html(dict(headers)):
+                from chalicelib.console.web import SECURITY_HEADERS, not_found_page
+
+                page = {**SECURITY_HEADERS, "Content-Type": "text/html; charset=utf-8"}
+                raise NotFound(page, not_found_page().encode()) from exc
+            raise NotFound({"Content-Type": "application/json"}, NOT_FOUND_JSON) from exc
+
+    local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    _patch()
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Every console page x every kind of caller, from one table; a page cannot exist without its row.
+
+Callers are those of the API's permission matrix: the seeded org's three
+roles (each with a seat here, so issuing is allowed), an outsider (admin of
+another org) and anonymous (no session). Each row gives the expected status
+per caller; a form post carries the caller's CSRF token and our origin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from chalicelib.console.web import PAGES
+from chalicelib.domain.models import Actor
+from chalicelib.domain.roles import Role
+from chalicelib.services import invitation_links, invitations, keys, login_links, orgs, seats, sessions
+from chalicelib.services.invitations import InviteItem
+from chalicelib.storage.invitations import InvitationModel, slot_id
+from chalicelib.storage.sessions import SessionModel
+
+from .console_support import Browser, deliver_signins
+from .helpers import Seed
+from .permission_table import CALLERS, new_person
+from .worlds import moto_world
+
+ROLES = ("account_admin", "billing_manager", "member")
+
+
+def admin_of(seed: Seed) -> Actor:
+    return Actor(actor=f"account:{seed.admin.account_id}", request_id="matrix", account_id=seed.admin.account_id)
+
+
+@dataclass
+class Ctx:
+    seed: Seed
+    caller: str
+    account_id: str | None
+    email: str | None
+
+    def fresh_code(self) -> str:
+        """A live sign-in code for the caller (or the seeded member for anonymous)."""
+        email = self.email or self.seed.member.email
+        login_links.request_link(email)
+        deliver_signins()
+        mailed = [i for i in SessionModel.scan() if i.kind == "signin" and i.email == email and i.mailed == "sent"]
+        item = max(mailed, key=lambda i: i.item_id)
+        return login_links.code_for(item.item_id)
+
+    def fresh_invitation(self) -> str:
+        """A link to a new invitation in the seeded org, for a new address."""
+        email = f"inv-{uuid.uuid4().hex[:12]}@acme.test"
+        invitations.invite(self.seed.org_id, admin_of(self.seed), [InviteItem(email=email, role="member")])
+        item = InvitationModel.get(self.seed.org_id, slot_id(self.seed.org_id, email))
+        return invitation_links.token_for(self.seed.org_id, item.invitation_id, item.link_nonce)
+
+    def own_key(self) -> str:
+        owner = self.account_id or self.seed.admin.account_id
+        return keys.issue(owner, "perm")[0].key_id
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expect: dict[str, int]
+    url: Callable[[Ctx], str]
+    form: Callable[[Ctx], dict[str, Any]] = field(default=lambda ctx: {})
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def each(status: int, **overrides: int) -> dict[str, int]:
+    table = dict.fromkeys(CALLERS, status)
+    table.update(overrides)
+    return table
+
+
+def in_org(roles: int, outsider: int = 404, anonymous: int = 303) -> dict[str, int]:
+    return {**dict.fromkeys(ROLES, roles), "outsider": outsider, "anonymous": anonymous}
+
+
+ROWS = [
+    Row("GET", "/", each(200), lambda c: "/"),
+    Row("GET", "/sign-in", each(303, anonymous=200), lambda c: "/sign-in"),
+    Row("POST", "/sign-in", each(200), lambda c: "/sign-in", lambda c: {"email": "someone@example.com"}),
+    Row("GET", "/sign-in/{code}", each(200), lambda c: f"/sign-in/{c.fresh_code()}"),
+    Row("POST", "/sign-in/{code}", each(303), lambda c: f"/sign-in/{c.fresh_code()}"),
+    Row("POST", "/sign-out", each(200), lambda c: "/sign-out"),
+    Row("POST", "/sign-out-everywhere", each(200, anonymous=401), lambda c: "/sign-out-everywhere"),
+    Row("GET", "/profile", each(200, anonymous=303), lambda c: "/profile"),
+    Row("POST", "/profile/api-keys", each(201, anonymous=401), lambda c: "/profile/api-keys", lambda c: {"name": "k"}),
+    Row(
+        "POST",
+        "/profile/api-keys/{key_id}/revoke",
+        each(303, anonymous=401),
+        lambda c: f"/profile/api-keys/{c.own_key()}/revoke",
+        lambda c: {"confirmed": "yes"},
+    ),
+    Row("POST", "/orgs", each(303, anonymous=401), lambda c: "/orgs", lambda c: {"name": "Made in the matrix"}),
+    Row("GET", "/orgs/{org_id}", in_org(303), lambda c: f"/orgs/{c.seed.org_id}"),
+    Row("GET", "/orgs/{org_id}/tokens", in_org(200), lambda c: f"/orgs/{c.seed.org_id}/tokens"),
+    Row(
+        "POST",
+        "/orgs/{org_id}/tokens",
+        in_org(201, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/tokens",
+        lambda c: {"name": "matrix", "days": "30"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/tokens/{token_id}/revoke",
+        in_org(200, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/tokens/tok_0123456789abcdef0123/revoke",
+    ),
+    Row("POST", "/orgs/{org_id}/leave", in_org(200, anonymous=401), lambda c: f"/orgs/{c.seed.org_id}/leave"),
+    Row("GET", "/invitations/{token}", each(200), lambda c: f"/invitations/{c.fresh_invitation()}"),
+    Row(
+        "POST",
+        "/invitations/{token}/accept",
+        each(403, anonymous=200),  # signed in as someone else than the invited address
+        lambda c: f"/invitations/{c.fresh_invitation()}/accept",
+    ),
+    Row("GET", "/static/{name}", each(200), lambda c: "/static/console.css"),
+]
+
+
+def test_every_page_has_a_row_and_every_row_a_page() -> None:
+    pages = {(p.method, p.path) for p in PAGES}
+    rows = {(r.method, r.path) for r in ROWS}
+    assert not pages - rows, f"pages without a row in tests/test_console_permissions.py: {sorted(pages - rows)}"
+    assert not rows - pages, f"rows for pages that do not exist: {sorted(rows - pages)}"
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[Seed]:
+    with moto_world() as (_, seed):
+        orgs.set_capacity(seed.org_id, admin_of(seed), 1000)  # every call brings a fresh seated caller
+        yield seed
+
+
+def caller_browser(seed: Seed, caller: str) -> tuple[Browser, Ctx]:
+    """A fresh person per call for the roles (a call may change its caller), with a signed-in browser."""
+    browser = Browser()
+    if caller == "anonymous":
+        return browser, Ctx(seed, caller, None, None)
+    if caller == "outsider":
+        person = seed.outsider
+    else:
+        person = new_person(seed, Role(caller), "page")
+        seats.assign(seed.org_id, admin_of(seed), person.account_id, notify=False)
+    secret = sessions.start(person.account_id, person.email)
+    browser.cookie = f"session={secret}"
+    browser.csrf = sessions.csrf_token(secret)
+    return browser, Ctx(seed, caller, person.account_id, person.email)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+def test_page_matrix(world: Seed, row: Row, caller: str) -> None:
+    browser, ctx = caller_browser(world, caller)
+    url = row.url(ctx)
+    page = browser.get(url) if row.method == "GET" else browser.post(url, row.form(ctx))
+    expected = row.expect[caller]
+    assert page.status == expected, f"{row.id} as {caller}: {page.status} {page.text[:300]}"
+    if page.status != 303:
+        assert page.headers["content-type"].startswith(("text/html", "text/css")), row.id
+        assert '"error"' not in page.html and "Traceback" not in page.html
