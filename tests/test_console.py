@@ -11,7 +11,7 @@ from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
 from chalicelib.domain.models import Actor
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import invitations, login_links, seats, sessions
+from chalicelib.services import invitations, keys, login_links, seats, sessions
 from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
@@ -508,3 +508,21 @@ def test_tampered_or_malformed_cookies_are_no_session(api: Api, seed: Seed, mail
     assert sessions.resolve(secret) is not None
     assert sessions.resolve(secret[:-2] + "zz") is None
     assert sessions.resolve("ose_bad shape") is None
+
+
+def test_a_reposted_form_issues_nothing_twice(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    seats.assign(seed.org_id, admin_actor(seed), seed.member.account_id, notify=False)
+    browser = signed_in(seed, mailer, seed.member.email)
+    page = browser.get(f"/orgs/{seed.org_id}/tokens")
+    nonce = re.search(r'name="once" value="([^"]+)"', page.html)
+    assert nonce
+    form = {"name": "laptop", "days": "30", "once": nonce.group(1)}
+    assert browser.post(f"/orgs/{seed.org_id}/tokens", form).status == 201
+    again = browser.post(f"/orgs/{seed.org_id}/tokens", form)  # a reload of the result page
+    assert again.status == 409 and "Already done" in again.text and "oat_" not in again.html
+    assert browser.get(f"/orgs/{seed.org_id}/tokens").text.count("laptop") == 1
+    profile = browser.get("/profile")
+    key_form = {"name": "script", "once": re.findall(r'name="once" value="([^"]+)"', profile.html)[0]}
+    assert browser.post("/profile/api-keys", key_form).status == 201
+    assert browser.post("/profile/api-keys", key_form).status == 409
+    assert len([k for k in keys.list_keys(seed.member.account_id) if k.name == "script"]) == 1

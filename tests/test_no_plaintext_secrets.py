@@ -9,7 +9,7 @@ import pytest
 from .helpers import Api, Seed
 from .table_scan import scan_all, strings_in
 
-SECRET_PREFIXES = ("oak_", "oat_", "osc_")
+SECRET_PREFIXES = ("oak_", "oat_", "osc_", "ose_", "olc_")  # API keys, tokens, SCIM tokens, sessions, sign-in codes
 
 
 def test_no_api_key_secret_at_rest_or_in_logs(api: Api, seed: Seed, caplog: pytest.LogCaptureFixture) -> None:

@@ -77,7 +77,7 @@ def create_api_key(req: PageRequest) -> Page:
         body = forms.checked(CreateApiKey, name=typed)
     except forms.FormInvalid as exc:
         return profile_page(req, key_name=typed, key_error=exc.message, status=400)
-    key, secret = keys.issue(req.account_id, body.name)
+    key, secret = keys.issue(req.account_id, body.name, once_key=req.once_key())
     return profile_page(req, new_key={"key": key, "secret": secret}, status=201)
 
 

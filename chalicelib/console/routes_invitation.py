@@ -83,14 +83,12 @@ def accept(req: PageRequest, token: str) -> Page:
             return dead_link(token, exc)
         raise
     if accepted.session_secret:
-        req.start_session(accepted.session_secret)
-    signed_in = req.session is not None or accepted.session_secret is not None
+        req.start_session(accepted.session_secret, accepted.account_id, accepted.email)
     return Page(
         "joined.html",
         {
             "title": f"You joined {accepted.org_name or 'the organization'}",
             "accepted": accepted,
-            "signed_in": signed_in,
-            "session": req.session if req.session else None,
+            "signed_in": req.session is not None,
         },
     )

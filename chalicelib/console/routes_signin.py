@@ -47,10 +47,10 @@ def link_page(req: PageRequest, code: str) -> Page:
 
 @page_route(bp, "/sign-in/{code}", "POST", summary="Redeem the link for a session", auth="optional")
 def redeem(req: PageRequest, code: str) -> Redirect:
-    secret = login_links.redeem_for_session(code)
+    secret, account_id, email = login_links.redeem_for_session(code)
     if req.session is not None:  # signing in as someone else ends the session this browser had
         sessions.end(req.cookie())
-    req.start_session(secret)
+    req.start_session(secret, account_id, email)
     return Redirect("/")
 
 

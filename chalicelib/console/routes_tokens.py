@@ -70,7 +70,9 @@ def issue(req: PageRequest, org_id: str) -> Page:
             raise forms.FormInvalid("days", "Choose one of the offered expiry times.")
     except forms.FormInvalid as exc:
         return token_page(req, org_id, 400, name=typed, error=exc.message)
-    token, secret = tokens.issue_own(org_id, req.actor, body.name, now() + timedelta(days=days))
+    token, secret = tokens.issue_own(
+        org_id, req.actor, body.name, now() + timedelta(days=days), once_key=req.once_key()
+    )
     return token_page(req, org_id, 201, issued={"token": token, "secret": secret})
 
 

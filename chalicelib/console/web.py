@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from chalice.app import Request
 from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.models import Actor
-from ..services import sessions
+from ..services import once, sessions
 from ..storage.base import key_fits
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,17 @@ class PageRequest:
     def cookie(self) -> str | None:
         return read_cookie(self.raw, cookie_name())
 
-    def start_session(self, secret: str) -> None:
+    def start_session(self, secret: str, account_id: str, email: str) -> None:
+        """Set the cookie; the page rendered now already shows the person signed in."""
         self.cookies_out.append(session_cookie(secret))
+        self.session = sessions.describe(secret, account_id, email)
+
+    def once_key(self) -> str | None:
+        """The key that makes this form take effect once (its nonce, bound to the session)."""
+        nonce = self.value("once")
+        if self.session is None or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", nonce):
+            return None
+        return f"{self.session.session_id}:{nonce}"
 
     def end_session(self) -> None:
         self.cookies_out.append(session_cookie("", clear=True))
@@ -227,6 +237,7 @@ def render_page(page: Page, req: PageRequest | None) -> str:
     context = dict(page.context)
     context.setdefault("session", req.session if req else None)
     context.setdefault("csrf_token", req.session.csrf_token if req and req.session else "")
+    context.setdefault("once", once.new_nonce())
     context.setdefault("request_path", req.raw.context.get("path", "/") if req and req.raw.context else "/")
     return render.render(page.template, context)
 
@@ -249,7 +260,10 @@ def error_page(exc: Exception, req: PageRequest | None, request_id: str) -> Resp
     from . import words
 
     error = to_domain_error(exc)
-    if isinstance(exc, PageRefusal):
+    if isinstance(exc, once.AlreadyDone):
+        status = 409
+        title, sentence = words.SENTENCES["already_done"]
+    elif isinstance(exc, PageRefusal):
         status = exc.status
         title, sentence = words.SENTENCES[exc.code]
     elif error is None:

@@ -12,6 +12,11 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "forbidden": ("Not allowed", "Your role in this organization does not allow this. Ask one of its admins."),
     "unauthenticated": ("Sign in to continue", "Your session has ended. Sign in again to continue."),
     "sign_in_required": ("Sign in to continue", "Your session has ended. Sign in again to continue."),
+    "already_done": (
+        "Already done",
+        "This form was already sent (reloading a page sends it again), so nothing was done twice. "
+        "What it made is listed on the page.",
+    ),
     "cross_site": (
         "Form refused",
         "This form was sent from another site, so nothing was done. Use the form on this site's own page.",

@@ -15,8 +15,9 @@ from ..clock import now
 from ..domain.errors import NotFound, Unauthenticated
 from ..domain.models import Principal
 from ..secrets import hash_secret, new_id, new_secret
+from ..storage.base import TransactionCancelled, Tx
 from ..storage.tokens import TokenModel, api_key_owner
-from . import accounts
+from . import accounts, once
 
 API_KEY_PREFIX = "oak"
 _SECRET_SHAPE = re.compile(r"^oak_[A-Za-z0-9_-]{20,100}$")
@@ -60,9 +61,21 @@ def new_api_key_item(account_id: str, name: str) -> tuple[TokenModel, str]:
     return item, secret
 
 
-def issue(account_id: str, name: str) -> tuple[ApiKey, str]:
+def issue(account_id: str, name: str, once_key: str | None = None) -> tuple[ApiKey, str]:
+    """A new key; with ``once_key`` (a form's nonce) a second call issues nothing (``once.AlreadyDone``)."""
     item, secret = new_api_key_item(account_id, name)
-    item.save(condition=TokenModel.token_hash.does_not_exist())
+    if once_key is None:
+        item.save(condition=TokenModel.token_hash.does_not_exist())
+        return _to_key(item), secret
+    tx = Tx()
+    tx.put(item, condition=TokenModel.token_hash.does_not_exist())
+    marker = once.add_marker_to(tx, once_key)
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if marker in exc.failed_indexes():
+            raise once.AlreadyDone() from exc
+        raise
     return _to_key(item), secret
 
 

@@ -231,10 +231,10 @@ def redeem(code: str) -> Redeemed:
     )
 
 
-def redeem_for_session(code: str) -> str:
-    """Exchange a code for a console session; returns the session cookie secret."""
-    _, secret = _redeem(code, lambda tx, item: sessions.add_session_to(tx, str(item.account_id), item.email))
-    return str(secret)
+def redeem_for_session(code: str) -> tuple[str, str, str]:
+    """Exchange a code for a console session: (cookie secret, account id, email)."""
+    item, secret = _redeem(code, lambda tx, item: sessions.add_session_to(tx, str(item.account_id), item.email))
+    return str(secret), str(item.account_id), item.email
 
 
 def is_live(code: str) -> bool:

@@ -82,6 +82,17 @@ def new_session_item(account_id: str, email: str) -> tuple[SessionModel, str]:
     return item, secret
 
 
+def describe(secret: str, account_id: str, email: str) -> ConsoleSession:
+    """The session just started with ``secret`` (no read: it was written a moment ago)."""
+    return ConsoleSession(
+        session_id="new",
+        account_id=account_id,
+        email=email,
+        csrf_token=csrf_token(secret),
+        expires_at=now() + IDLE,
+    )
+
+
 def add_session_to(tx: Tx, account_id: str, email: str) -> str:
     """Put a new session into a transaction; returns the cookie secret."""
     item, secret = new_session_item(account_id, email)

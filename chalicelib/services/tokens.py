@@ -29,7 +29,7 @@ from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import THROTTLING_CODES, TransactionCancelled, Tx, client, error_code, is_condition_failure
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, access_token_owner
-from . import audit, members
+from . import audit, members, once
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
@@ -136,7 +136,7 @@ def add_token_to(tx: Tx, item: TokenModel, actor: Actor) -> None:
 
 
 def _issue(
-    org_id: str, account_id: str, actor: Actor, name: str, expires_at: datetime | None
+    org_id: str, account_id: str, actor: Actor, name: str, expires_at: datetime | None, once_key: str | None = None
 ) -> tuple[AccessToken, str]:
     member = members.get_item(org_id, account_id)
     if member is None:
@@ -155,21 +155,29 @@ def _issue(
         & (MemberModel.joined_at == member.joined_at),
     )
     add_token_to(tx, item, actor)
+    marker = once.add_marker_to(tx, once_key) if once_key else None
     try:
         tx.commit()
     except TransactionCancelled as exc:
+        if marker is not None and marker in exc.failed_indexes():
+            raise once.AlreadyDone() from exc
         if 0 in exc.failed_indexes():
             raise SeatRequired() from exc
         raise
     return to_token(item), secret
 
 
-def issue_own(org_id: str, actor: Actor, name: str, expires_at: datetime | None = None) -> tuple[AccessToken, str]:
-    """A member with a seat issues a token for themselves (403 seat_required otherwise)."""
+def issue_own(
+    org_id: str, actor: Actor, name: str, expires_at: datetime | None = None, once_key: str | None = None
+) -> tuple[AccessToken, str]:
+    """A member with a seat issues a token for themselves (403 seat_required otherwise).
+
+    ``once_key`` (a form's nonce): a second call with it issues nothing (``once.AlreadyDone``).
+    """
     caller = members.authorize(org_id, actor, Permission.OWN_TOKENS)
     if caller is None:  # org-bound credentials (SCIM) own no tokens
         raise NotFound("No such organization.")
-    return _issue(org_id, caller.account_id, actor, name, expires_at)
+    return _issue(org_id, caller.account_id, actor, name, expires_at, once_key)
 
 
 def issue_for(
