@@ -7,6 +7,8 @@ PORT   ?= 8000
 LOCAL_DIR ?= .local
 STAGE  ?= dev
 PYTEST_ARGS ?= -n auto
+# The browser tests drive Debian's Chromium; Playwright's own browser download is never used.
+CHROMIUM := /usr/bin/chromium
 
 export PORT LOCAL_DIR
 
@@ -23,12 +25,18 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 node_modules/.package-lock.json: package.json
 	npm install --no-audit --no-fund --loglevel=error >&2
 
+$(CHROMIUM):
+	@command -v apt-get >/dev/null 2>&1 || { echo "The browser tests need Chromium at $(CHROMIUM) (Debian package chromium), and apt-get was not found: install Chromium there by hand" >&2; exit 1; }
+	apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+	@test -x $@ || { echo "apt-get installed chromium, but $@ is still missing" >&2; exit 1; }
+
 install: $(VENV)/.installed node_modules/.package-lock.json
 
 run: install
 	$(BIN)/python -m local run
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
