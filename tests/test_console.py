@@ -6,11 +6,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from chalice.test import Client
 
+from app import app
 from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
 from chalicelib.domain.models import Actor
-from chalicelib.mail.base import MemoryMailer
+from chalicelib.mail import reset_mailer
+from chalicelib.mail.base import MailError, MemoryMailer, Message
 from chalicelib.services import invitations, keys, login_links, seats, sessions
 from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.members import MemberModel
@@ -18,7 +21,7 @@ from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.sessions import SessionModel
 from chalicelib.storage.tokens import TokenModel, api_key_owner
 
-from .console_support import SIGNIN_LINK, Browser, deliver_signins, sign_in, signin_code
+from .console_support import SESSIONS_STREAM, SIGNIN_LINK, Browser, deliver_signins, sign_in, signin_code
 from .helpers import Api, Seed
 from .invitation_support import links_to, run_stream, stream_batch
 from .table_scan import scan_all, strings_in
@@ -526,3 +529,95 @@ def test_a_reposted_form_issues_nothing_twice(api: Api, seed: Seed, mailer: Memo
     assert browser.post("/profile/api-keys", key_form).status == 201
     assert browser.post("/profile/api-keys", key_form).status == 409
     assert len([k for k in keys.list_keys(seed.member.account_id) if k.name == "script"]) == 1
+
+
+def signin_record(email: str) -> dict[str, object]:
+    """The stream record of the newest sign-in request for an address (as the stream would deliver it)."""
+    item = max((i for i in SessionModel.scan() if i.kind == "signin" and i.email == email), key=lambda i: i.item_id)
+    return {
+        "eventID": "replayed",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_700_000_000,
+            "Keys": {"secret_hash": {"S": item.secret_hash}},
+            "NewImage": item.serialize(),
+            "SequenceNumber": "1",
+            "SizeBytes": 300,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": SESSIONS_STREAM,
+    }
+
+
+def test_a_replayed_sign_in_record_mails_once(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    login_links.request_link(seed.member.email)
+    record = signin_record(seed.member.email)
+    client = Client(app)
+    first = client.lambda_.invoke("on_session_change", {"Records": [record]}).payload
+    again = client.lambda_.invoke("on_session_change", {"Records": [record, record]}).payload
+    assert first == {"records": 1, "sent": 1} and again == {"records": 2, "skipped": 2}
+    assert len(mailer.sent) == 1
+
+
+def test_a_failed_sign_in_mail_fails_only_that_request(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    class Down(MemoryMailer):
+        def send(self, message: Message) -> str:
+            raise MailError("ses down", retryable=True)
+
+    reset_mailer(Down())
+    try:
+        login_links.request_link(seed.member.email)
+        login_links.request_link(seed.admin.email)
+        assert deliver_signins() == {"records": 2, "failed": 2}  # the batch is not failed: no other record reruns
+    finally:
+        reset_mailer(mailer)
+    assert {i.mailed for i in SessionModel.scan() if i.kind == "signin"} == {"failed"}
+    Browser().post("/sign-in", {"email": seed.member.email})  # asking again works
+    assert deliver_signins() == {"records": 1, "sent": 1}
+    assert [m.to for m in mailer.sent] == [seed.member.email]
+
+
+def test_session_store_on_both_backends(tables: str) -> None:
+    from chalicelib.services import accounts
+    from chalicelib.storage.base import client
+
+    account, _ = accounts.get_or_create("store@example.com")
+    first = sessions.start(account.account_id, account.email)
+    second = sessions.start(account.account_id, account.email)
+    resolved = sessions.resolve(first)
+    assert resolved is not None and resolved.account_id == account.account_id
+    assert resolved.csrf_token == sessions.csrf_token(first) != sessions.csrf_token(second)
+    sessions.end(first)
+    assert sessions.resolve(first) is None and sessions.resolve(second) is not None
+    assert sessions.end_all(account.account_id) == 2
+    assert sessions.resolve(second) is None
+    ttl = client().describe_time_to_live(TableName=SessionModel.Meta.table_name)["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] in ("ENABLED", "ENABLING") and ttl["AttributeName"] == "expires_ttl"
+    assert all(first not in s and second not in s for item in scan_all().values() for i in item for s in strings_in(i))
+
+
+def test_concurrent_redeems_of_one_link_give_one_session(local_tables: str, mailer: MemoryMailer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.domain.errors import InvalidCode
+    from chalicelib.services import bootstrap
+
+    bootstrap.bootstrap("Race", "race@example.com")
+    login_links.request_link("race@example.com")
+    deliver_signins()
+    code = signin_code(mailer, "race@example.com")
+
+    def attempt(_: int) -> str:
+        try:
+            return login_links.redeem_for_session(code)[0]
+        except InvalidCode:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1 and sessions.resolve(winners[0]) is not None
+    assert len([i for i in SessionModel.scan() if i.kind == "session"]) == 1
