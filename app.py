@@ -2,7 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.console import routes_home, routes_invitation, routes_signin, routes_static
+from chalicelib.console import (
+    routes_audit as console_audit,
+)
+from chalicelib.console import (
+    routes_home,
+    routes_invitation,
+    routes_invitations_admin,
+    routes_settings,
+    routes_signin,
+    routes_static,
+    routes_users,
+)
 from chalicelib.console import routes_tokens as console_tokens
 from chalicelib.events import schedules, streams
 from chalicelib.http import (
@@ -42,6 +53,10 @@ for blueprint in (
     routes_home.bp,
     routes_invitation.bp,
     console_tokens.bp,
+    routes_invitations_admin.bp,
+    routes_users.bp,
+    console_audit.bp,
+    routes_settings.bp,
     routes_static.bp,
     streams.bp,
     schedules.bp,

@@ -8,83 +8,22 @@ per caller; a form post carries the caller's CSRF token and our origin.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+import importlib
+import pkgutil
+from collections.abc import Iterator
 
 import pytest
 
 from chalicelib.console.web import PAGES
-from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
-from chalicelib.services import invitation_links, invitations, keys, login_links, orgs, seats, sessions
-from chalicelib.services.invitations import InviteItem
-from chalicelib.storage.invitations import InvitationModel, slot_id
-from chalicelib.storage.sessions import SessionModel
+from chalicelib.services import orgs, seats, sessions
 
-from .console_support import Browser, deliver_signins
+from . import __path__ as tests_path
+from .console_matrix import Ctx, Row, admin_of, each, in_org
+from .console_support import Browser
 from .helpers import Seed
 from .permission_table import CALLERS, new_person
 from .worlds import moto_world
-
-ROLES = ("account_admin", "billing_manager", "member")
-
-
-def admin_of(seed: Seed) -> Actor:
-    return Actor(actor=f"account:{seed.admin.account_id}", request_id="matrix", account_id=seed.admin.account_id)
-
-
-@dataclass
-class Ctx:
-    seed: Seed
-    caller: str
-    account_id: str | None
-    email: str | None
-
-    def fresh_code(self) -> str:
-        """A live sign-in code for the caller (or the seeded member for anonymous)."""
-        email = self.email or self.seed.member.email
-        login_links.request_link(email)
-        deliver_signins()
-        mailed = [i for i in SessionModel.scan() if i.kind == "signin" and i.email == email and i.mailed == "sent"]
-        item = max(mailed, key=lambda i: i.item_id)
-        return login_links.code_for(item.item_id)
-
-    def fresh_invitation(self) -> str:
-        """A link to a new invitation in the seeded org, for a new address."""
-        email = f"inv-{uuid.uuid4().hex[:12]}@acme.test"
-        invitations.invite(self.seed.org_id, admin_of(self.seed), [InviteItem(email=email, role="member")])
-        item = InvitationModel.get(self.seed.org_id, slot_id(self.seed.org_id, email))
-        return invitation_links.token_for(self.seed.org_id, item.invitation_id, item.link_nonce)
-
-    def own_key(self) -> str:
-        owner = self.account_id or self.seed.admin.account_id
-        return keys.issue(owner, "perm")[0].key_id
-
-
-@dataclass(frozen=True)
-class Row:
-    method: str
-    path: str
-    expect: dict[str, int]
-    url: Callable[[Ctx], str]
-    form: Callable[[Ctx], dict[str, Any]] = field(default=lambda ctx: {})
-
-    @property
-    def id(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-def each(status: int, **overrides: int) -> dict[str, int]:
-    table = dict.fromkeys(CALLERS, status)
-    table.update(overrides)
-    return table
-
-
-def in_org(roles: int, outsider: int = 404, anonymous: int = 303) -> dict[str, int]:
-    return {**dict.fromkeys(ROLES, roles), "outsider": outsider, "anonymous": anonymous}
-
 
 ROWS = [
     Row("GET", "/", each(200), lambda c: "/"),
@@ -129,6 +68,13 @@ ROWS = [
     ),
     Row("GET", "/static/{name}", each(200), lambda c: "/static/console.css"),
 ]
+
+
+
+# Each admin area's rows live beside its tests: tests/console_rows_<area>.py defines ROWS.
+for module in pkgutil.iter_modules(tests_path):
+    if module.name.startswith("console_rows_"):
+        ROWS += importlib.import_module(f"tests.{module.name}").ROWS
 
 
 def test_every_page_has_a_row_and_every_row_a_page() -> None:

@@ -11,6 +11,7 @@ from ..config import get_settings
 from ..http.schemas_tokens import IssueToken
 from ..services import orgs, tokens
 from . import forms
+from .org_pages import OrgPage
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
 
 bp = Blueprint(__name__)
@@ -27,13 +28,10 @@ def lifetimes() -> list[int]:
 
 def token_page(req: PageRequest, org_id: str, status: int = 200, **extra: object) -> Page:
     member, page = tokens.own_tokens(org_id, req.actor, limit=100, cursor=req.query("after") or None)
-    org_name = orgs.name_of(org_id) or org_id
+    org = OrgPage(member=member, org_name=orgs.name_of(org_id) or org_id)
     at = now()
     context: dict[str, object] = {
-        "title": f"Token Access · {org_name}",
-        "org_id": org_id,
-        "org_name": org_name,
-        "member": member,
+        **org.context("tokens", "Token Access"),
         "tokens": [(t, t.status(at)) for t in page.items],
         "next_cursor": page.next_cursor,
         "lifetimes": lifetimes(),
@@ -42,7 +40,6 @@ def token_page(req: PageRequest, org_id: str, status: int = 200, **extra: object
         "error": None,
         "issued": None,
         "base_url": get_settings().public_base_url.rstrip("/"),
-        "nav": "tokens",
     }
     context.update(extra)
     return Page("tokens.html", context, status)
