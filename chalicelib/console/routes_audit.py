@@ -1,7 +1,45 @@
-"""Pages: the organization's audit (web console, admin area)."""
+"""Page: the organization's Audit Log, newest first, with filters and paging."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from chalice import Blueprint
 
+from ..domain.roles import Permission
+from ..http.schemas import AuditQuery
+from ..services import audit
+from . import forms
+from .org_pages import open_org
+from .web import Page, PageRequest, page_route
+
 bp = Blueprint(__name__)
+
+
+@page_route(bp, "/orgs/{org_id}/audit-log", summary="Audit Log: every change in the org, newest first")
+def audit_log(req: PageRequest, org_id: str) -> Page:
+    org = open_org(req, org_id, Permission.READ_AUDIT)
+    typed = {"action": req.query("action").strip(), "actor": req.query("actor").strip(), "since": req.query("since")}
+    error = None
+    entries: list[object] = []
+    next_cursor = None
+    try:
+        since = datetime.fromisoformat(typed["since"]).replace(tzinfo=UTC) if typed["since"] else None
+        query = forms.checked(
+            AuditQuery,
+            action=typed["action"] or None,
+            actor=typed["actor"] or None,
+            since=since,
+            cursor=req.query("after") or None,
+        )
+        result = audit.list_entries(
+            org_id, action=query.action, actor=query.actor, since=query.since, limit=50, cursor=query.cursor
+        )
+        entries, next_cursor = list(result.items), result.next_cursor
+    except (forms.FormInvalid, ValueError) as exc:
+        error = exc.message if isinstance(exc, forms.FormInvalid) else "Since must be a date, like 2026-12-01."
+    return Page(
+        "audit.html",
+        org.context("audit", "Audit Log", entries=entries, next_cursor=next_cursor, typed=typed, error=error),
+        400 if error else 200,
+    )

@@ -1,7 +1,102 @@
-"""Pages: the organization's settings (web console, admin area)."""
+"""Page: the organization's Settings: name (admin), seat capacity (admin, billing manager), SCIM tokens (admin)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
+from ..domain.errors import CapacityBelowUsage
+from ..domain.roles import Permission, allows
+from ..http.schemas import RenameOrg, SetCapacity
+from ..services import orgs, scim_tokens
+from . import forms
+from .org_pages import OrgPage, open_org
+from .web import Page, PageRequest, Redirect, confirm_first, page_route
+
 bp = Blueprint(__name__)
+
+
+def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: Any) -> Page:
+    role = org.member.role
+    loaded = orgs.load(org.member.org_id)
+    may_scim = allows(role, Permission.MANAGE_SCIM)
+    context = org.context(
+        "settings",
+        "Settings",
+        org=loaded,
+        may_rename=allows(role, Permission.UPDATE_ORG),
+        may_scim=may_scim,
+        scim_tokens=scim_tokens.list_tokens(loaded.org_id, req.actor) if may_scim else [],
+        name=loaded.name,
+        capacity=str(loaded.seat_capacity),
+        name_error=None,
+        capacity_error=None,
+        scim_name="",
+        scim_error=None,
+        new_scim=None,
+        saved=None,
+    )
+    context.update(extra)
+    return Page("settings.html", context, status)
+
+
+@page_route(bp, "/orgs/{org_id}/settings", summary="Settings: name, seat capacity, SCIM tokens")
+def settings(req: PageRequest, org_id: str) -> Page:
+    return settings_page(req, open_org(req, org_id, Permission.SET_CAPACITY))
+
+
+@page_route(bp, "/orgs/{org_id}/settings/name", "POST", summary="Rename the organization")
+def rename(req: PageRequest, org_id: str) -> Page:
+    org = open_org(req, org_id, Permission.UPDATE_ORG)
+    typed = req.value("name").strip()
+    try:
+        body = forms.checked(RenameOrg, name=typed)
+    except forms.FormInvalid as exc:
+        return settings_page(req, org, 400, name=typed, name_error=exc.message)
+    orgs.rename(org_id, req.actor, body.name)
+    return settings_page(req, open_org(req, org_id, Permission.SET_CAPACITY), saved="The name was saved.")
+
+
+@page_route(bp, "/orgs/{org_id}/settings/capacity", "POST", summary="Set the purchased seat capacity")
+def capacity(req: PageRequest, org_id: str) -> Page:
+    org = open_org(req, org_id, Permission.SET_CAPACITY)
+    typed = req.value("capacity").strip()
+    try:
+        if not typed.isdigit():
+            raise forms.FormInvalid("capacity", "Seat capacity is a whole number, like 25.")
+        body = forms.checked(SetCapacity, capacity=int(typed))
+        orgs.set_capacity(org_id, req.actor, body.capacity)
+    except forms.FormInvalid as exc:
+        return settings_page(req, org, 400, capacity=typed, capacity_error=exc.message)
+    except CapacityBelowUsage as exc:
+        return settings_page(req, org, 409, capacity=typed, capacity_error=f"{exc.message} Nothing was changed.")
+    return settings_page(req, org, saved=f"Seat capacity is now {body.capacity}.")
+
+
+@page_route(bp, "/orgs/{org_id}/settings/scim-tokens", "POST", summary="Create a SCIM token (shown once)")
+def create_scim_token(req: PageRequest, org_id: str) -> Page:
+    org = open_org(req, org_id, Permission.MANAGE_SCIM)
+    typed = req.value("name").strip()
+    try:
+        body = forms.checked(RenameOrg, name=typed)  # the same name rules
+    except forms.FormInvalid as exc:
+        return settings_page(req, org, 400, scim_name=typed, scim_error=exc.message.replace("Name", "Token name"))
+    token, secret = scim_tokens.issue(org_id, req.actor, body.name)
+    return settings_page(req, org, 201, new_scim={"token": token, "secret": secret})
+
+
+@page_route(bp, "/orgs/{org_id}/settings/scim-tokens/{token_id}/revoke", "POST", summary="Revoke a SCIM token")
+def revoke_scim_token(req: PageRequest, org_id: str, token_id: str) -> Page | Redirect:
+    open_org(req, org_id, Permission.MANAGE_SCIM)
+    question = confirm_first(
+        req,
+        title="Revoke SCIM token?",
+        question="Revoke this SCIM token? The identity provider using it can no longer provision.",
+        button="Revoke",
+        cancel=f"/orgs/{org_id}/settings",
+    )
+    if question is not None:
+        return question
+    scim_tokens.revoke(org_id, req.actor, token_id)
+    return Redirect(f"/orgs/{org_id}/settings")

@@ -1,0 +1,55 @@
+"""Page-matrix rows of the Audit Log and Settings pages (collected by tests/test_console_permissions.py)."""
+
+from __future__ import annotations
+
+from chalicelib.services import scim_tokens
+
+from .console_matrix import Ctx, Row, admin_of
+
+
+def by_role(admin: int, billing: int, member: int, outsider: int = 404, anonymous: int = 303) -> dict[str, int]:
+    return {
+        "account_admin": admin,
+        "billing_manager": billing,
+        "member": member,
+        "outsider": outsider,
+        "anonymous": anonymous,
+    }
+
+
+def scim_token(ctx: Ctx) -> str:
+    return scim_tokens.issue(ctx.seed.org_id, admin_of(ctx.seed), "matrix")[0].token_id
+
+
+ROWS = [
+    Row("GET", "/orgs/{org_id}/audit-log", by_role(200, 403, 403), lambda c: f"/orgs/{c.seed.org_id}/audit-log"),
+    Row("GET", "/orgs/{org_id}/settings", by_role(200, 200, 403), lambda c: f"/orgs/{c.seed.org_id}/settings"),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/name",
+        by_role(200, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/name",
+        lambda c: {"name": "Acme"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/capacity",
+        by_role(200, 200, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/capacity",
+        lambda c: {"capacity": "1000"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/scim-tokens",
+        by_role(201, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/scim-tokens",
+        lambda c: {"name": "okta"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/scim-tokens/{token_id}/revoke",
+        by_role(303, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/scim-tokens/{scim_token(c)}/revoke",
+        lambda c: {"confirmed": "yes"},
+    ),
+]

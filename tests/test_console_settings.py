@@ -1,0 +1,101 @@
+"""The Audit Log and Settings pages: filters and paging, name, seat capacity in words, SCIM tokens shown once."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.domain.models import Actor
+from chalicelib.domain.roles import Role
+from chalicelib.mail.base import MemoryMailer
+from chalicelib.services import members, orgs, scim_tokens, seats
+
+from .console_support import Browser, sign_in
+from .helpers import Api, Seed
+from .table_scan import scan_all
+
+
+def admin_actor(seed: Seed) -> Actor:
+    return Actor(actor=f"account:{seed.admin.account_id}", request_id="test", account_id=seed.admin.account_id)
+
+
+def signed_in(seed: Seed, mailer: MemoryMailer, email: str) -> Browser:
+    browser = Browser()
+    assert sign_in(browser, mailer, email).status == 303
+    browser.get("/")
+    return browser
+
+
+def test_navigation_shows_what_each_role_may_use(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    expected = {
+        seed.admin.email: ["Invitations", "Users", "Token Access", "Audit Log", "Settings"],
+        seed.billing.email: ["Users", "Token Access", "Settings"],
+        seed.member.email: ["Token Access"],
+    }
+    for email, links in expected.items():
+        page = signed_in(seed, mailer, email).get(f"/orgs/{seed.org_id}/tokens")
+        nav = page.html.split('class="side"')[1].split("</nav>")[0]
+        assert re.findall(r'">([^<]+)</a></li>', nav) == links, email
+        assert ("User Management" in nav) == (links[0] in ("Invitations", "Users")), email
+    refused = signed_in(seed, mailer, seed.member.email).get(f"/orgs/{seed.org_id}/settings")
+    assert refused.status == 403 and "does not allow this" in refused.text and "{" not in refused.text
+
+
+def test_audit_log_newest_first_with_filters_and_paging(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    for n in range(60):
+        seats.assign(seed.org_id, admin_actor(seed), seed.member.account_id, notify=False)
+        seats.revoke(seed.org_id, admin_actor(seed), seed.member.account_id)
+        if n == 0:
+            members.change_role(seed.org_id, admin_actor(seed), seed.billing.account_id, Role.MEMBER)
+    browser = signed_in(seed, mailer, seed.admin.email)
+    page = browser.get(f"/orgs/{seed.org_id}/audit-log")
+    assert page.status == 200
+    actions = re.findall(r"<code>([a-z_.]+)</code>", page.html)
+    assert len(actions) == 50 and actions[0] == "seat.revoked"
+    nxt = re.search(r'href="(/orgs/[^"]+after=[^"]+)"', page.html)
+    assert nxt
+    second = browser.get(nxt.group(1).replace("&amp;", "&"))
+    assert second.status == 200 and len(re.findall(r"<code>([a-z_.]+)</code>", second.html)) > 0
+    roles = browser.get(f"/orgs/{seed.org_id}/audit-log?action=member.role_changed")
+    assert set(re.findall(r"<code>([a-z_.]+)</code>", roles.html)) == {"member.role_changed"}
+    bad = browser.get(f"/orgs/{seed.org_id}/audit-log?since=yesterday")
+    assert bad.status == 400 and "Since must be a date" in bad.text and 'value="yesterday"' in bad.html
+    broken = browser.get(f"/orgs/{seed.org_id}/audit-log?after=!!!")
+    assert broken.status == 400 and "{" not in broken.text
+
+
+def test_capacity_below_usage_is_refused_in_words(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    for person in (seed.admin, seed.member):
+        seats.assign(seed.org_id, admin_actor(seed), person.account_id, notify=False)
+    browser = signed_in(seed, mailer, seed.billing.email)  # a billing manager sets the capacity
+    page = browser.get(f"/orgs/{seed.org_id}/settings")
+    assert "2 used of 10; 8 available" in page.text and "Save Name" not in page.text and "SCIM" not in page.text
+    before = scan_all()
+    low = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "1"})
+    assert low.status == 409 and "2 seats are in use" in low.text and "Nothing was changed" in low.text
+    assert 'value="1"' in low.html
+    junk = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "ten"})
+    assert junk.status == 400 and "whole number" in junk.text
+    assert scan_all() == before
+    ok = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "25"})
+    assert ok.status == 200 and "Seat capacity is now 25." in ok.text
+    assert orgs.load(seed.org_id).seat_capacity == 25
+
+
+def test_rename_and_scim_tokens(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    browser = signed_in(seed, mailer, seed.admin.email)
+    browser.get(f"/orgs/{seed.org_id}/settings")
+    assert browser.post(f"/orgs/{seed.org_id}/settings/name", {"name": ""}).status == 400
+    assert browser.post(f"/orgs/{seed.org_id}/settings/name", {"name": "Acme Corp"}).status == 200
+    assert orgs.load(seed.org_id).name == "Acme Corp"
+    made = browser.post(f"/orgs/{seed.org_id}/settings/scim-tokens", {"name": "okta"})
+    assert made.status == 201 and "shown only once" in made.text
+    secret = made.html.split('id="new-scim" readonly value="')[1].split('"')[0]
+    assert secret.startswith("osc_")
+    assert api.get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status == 200
+    assert secret not in browser.get(f"/orgs/{seed.org_id}/settings").html
+    [token] = scim_tokens.list_tokens(seed.org_id, admin_actor(seed))
+    asked = browser.post(f"/orgs/{seed.org_id}/settings/scim-tokens/{token.token_id}/revoke")
+    assert asked.status == 200 and "Revoke this SCIM token?" in asked.text
+    done = browser.post(f"/orgs/{seed.org_id}/settings/scim-tokens/{token.token_id}/revoke", {"confirmed": "yes"})
+    assert done.status == 303
+    assert api.get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status == 401
