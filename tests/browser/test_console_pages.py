@@ -436,3 +436,31 @@ def test_pages_run_under_their_own_content_security_policy(browser: Browser, sta
     dialog.get_by_role("button", name="Cancel").click()
     assert blocked == []
     context.close()
+
+
+def test_audit_log_and_settings_pages(admin: Page, stack: RunningStack) -> None:
+    page = admin
+    seat = stack.call("POST", f"/v1/orgs/{stack.demo.org_id}/members/{stack.demo.account_id}/seat", stack.demo.api_key)
+    assert seat.status in (200, 409), seat.body  # at least one seat in use, so capacity 0 is refused
+    page.goto(f"/orgs/{stack.demo.org_id}/tokens")
+    nav = page.get_by_role("navigation", name=stack.demo.org_name)
+    expect(nav.get_by_role("link")).to_have_text(["Invitations", "Users", "Token Access", "Audit Log", "Settings"])
+    nav.get_by_role("link", name="Audit Log").click()
+    expect(page.get_by_role("heading", name="Audit Log")).to_be_visible()
+    expect(page.get_by_role("row").nth(1)).to_be_visible()
+    assert_accessible(page, "the Audit Log page")
+    screenshot(page, "audit-log")
+    page.get_by_label("Action").fill("invitation.created")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("tbody code").first).to_have_text("invitation.created")
+
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
+    page.get_by_label("Seat capacity").fill("0")
+    page.get_by_role("button", name="Save Capacity").click()
+    expect(page.get_by_role("alert")).to_contain_text("seats are in use")
+    page.get_by_label("Token name").fill("okta")
+    page.get_by_role("button", name="Create SCIM Token").click()
+    expect(page.get_by_label("SCIM token", exact=True)).to_have_value(re.compile("^osc_"))
+    assert_accessible(page, "the Settings page")
+    screenshot(page, "settings")
