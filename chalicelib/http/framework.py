@@ -34,9 +34,10 @@ API_PREFIXES = ("/v1/", "/scim/", "/openapi.json", "/docs")
 
 
 def is_page_request(event: Request) -> bool:
-    """A browser asking for a console page (the JSON API and SCIM keep their envelopes)."""
+    """A request for a console page: answered with a page whatever it asked for (the JSON API and SCIM
+    keep their envelopes)."""
     path = str((event.context or {}).get("resourcePath") or (event.context or {}).get("path") or "")
-    return not path.startswith(API_PREFIXES) and "text/html" in (event.headers.get("accept") or "")
+    return not path.startswith(API_PREFIXES)
 
 
 def envelope_framework_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:

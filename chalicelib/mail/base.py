@@ -89,7 +89,7 @@ class OutboxMailer:
         safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", message.to)
         path = self.folder / f"{message_id[:12]}-{safe_to}.eml"
         path.write_bytes(bytes(message.to_mime(self.sender)))
-        links = " ".join(re.findall(r"https?://\S+", message.text))
+        links = " ".join(link.rstrip(".,;:)") for link in re.findall(r"https?://\S+", message.text))
         print(f"[mail] to {message.to}: {header_safe(message.subject)} -> {path} {links}".rstrip(), flush=True)
         return message_id
 
