@@ -65,7 +65,7 @@ def sign_out(req: PageRequest) -> Page | Redirect:
         "message.html",
         {
             "title": "You are signed out",
-            "message": "You are signed out.",
+            "message": "This browser is no longer signed in.",
             "session": None,
             "link": ("/sign-in", "Sign in again"),
         },
