@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from chalicelib.config import get_settings
 from chalicelib.http.routing import ROUTES
+from chalicelib.http.schemas import ListQuery
 
 from .helpers import Api, Seed
 from .permission_table import CASES, Case, Ctx
@@ -82,6 +84,7 @@ def raw_bodies() -> list[tuple[str, str | bytes, str]]:
             "",
         ),
         ("nan", '{"name": NaN, "capacity": NaN, "email": NaN, "role": NaN}', ""),
+        ("huge-integer", '{"name": 1' + "0" * 5000 + "}", "body"),  # over int's 4,300 digits: ValueError (was 500)
     ]
 
 
@@ -158,6 +161,51 @@ def test_bad_member_list_queries(world: tuple[Api, Seed], query: str) -> None:
     api, seed = world
     r = api.get(f"/v1/orgs/{seed.org_id}/members?{query}", seed.admin.key)
     assert_invalid(r, "query." + query.split("=")[0])
+
+
+# --- cursors: any malformed one is 400, on every list route ------------------------
+
+LIST_ROUTES = [r.path for r in ROUTES if r.method == "GET" and r.query is not None and issubclass(r.query, ListQuery)]
+# Key attributes of each list's cursor (besides org_id), as the services decode them.
+CURSOR_KEYS = {"audit-log": ["sk"], "invitations": ["invitation_id"], "members": ["account_id"], "tokens": []}
+
+
+def b64(raw: str | bytes) -> str:
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def bad_cursors(org_id: str, names: list[str]) -> list[tuple[str, str]]:
+    """(label, cursor): each decodes to something no list of ours ever handed out (all under 2,048 chars)."""
+
+    def key(value: str) -> str:
+        return json.dumps({"org_id": {"S": org_id}, **{n: {"S": value} for n in names}})
+
+    return [
+        ("1530-brackets", b64("[" * 1530)),
+        ("1000-braces", b64('{"a":' * 300)),
+        ("deep-value", b64('{"org_id": ' + "[" * 700 + "]" * 700 + "}")),
+        ("lone-surrogate", b64(key("\ud800"))),  # the JSON escape, as a forger would write it
+        ("blank", b64(key("   "))),
+        ("overlong", b64(key("a" * 1100))),
+    ]
+
+
+@pytest.mark.parametrize("path", LIST_ROUTES)
+def test_malformed_cursors_are_invalid_request(world: tuple[Api, Seed], path: str) -> None:
+    # Found by hand: "[" * 1530 hit RecursionError in the cursor's JSON (500); forged keys reached the engine.
+    api, seed = world
+    url = path.replace("{org_id}", seed.org_id).replace("{account_id}", seed.member.account_id)
+    names = CURSOR_KEYS[path.rsplit("/", 1)[-1]]
+    urls = [url + "?"] + ([url + "?email_prefix=m&"] if path.endswith("/members") else [])
+    before = scan_all()
+    for label, cursor in bad_cursors(seed.org_id, names):
+        assert len(cursor) <= 2048, label
+        for prefix in urls:
+            r = api.get(f"{prefix}cursor={cursor}", seed.admin.key)
+            assert_invalid(r)
+            assert r.body["error"]["details"][0] == {"field": "cursor", "problem": "malformed"}, (label, r.body)
+    assert scan_all() == before
 
 
 # --- property: random JSON never gives a 5xx -----------------------------------

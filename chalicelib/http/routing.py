@@ -96,7 +96,7 @@ def parse_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
         )
     try:
         data = json.loads(raw.decode("utf-8")) if raw.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # bad UTF-8 or JSON, or an integer of over 4,300 digits (int's limit)
         raise InvalidRequest(
             "The request body is not valid JSON.",
             details=[{"field": "body", "problem": "json_invalid", "message": str(exc)}],

@@ -23,6 +23,7 @@ from scim2_models import (
     Filter,
     Group,
     InvalidSyntaxException,
+    InvalidValueException,
     ListResponse,
     Meta,
     NotFoundException,
@@ -43,6 +44,7 @@ from ..http.routing import bearer_secret, request_id_of
 from ..services import scim_tokens
 from . import groups, resources, users
 from .errors import error_response, scim_response
+from .filters import has_lone_surrogate
 
 # What identity providers send beyond the strict reading of the RFCs: attributes we do not
 # define (dropped), Entra ID's PATCH remove with a value, and its replace of
@@ -84,12 +86,47 @@ class ScimRequest:
         if len(data) > get_settings().max_body_bytes:
             raise InvalidSyntaxException(detail="The request body is too large.")
         try:
-            parsed = json.loads(data.decode("utf-8")) if data.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            parsed = json.loads(data.decode("utf-8"), parse_constant=_not_json) if data.strip() else None
+        except ValueError as exc:  # bad UTF-8, bad JSON, NaN, an integer of over 4,300 digits
             raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidSyntaxException(detail=TOO_DEEP) from exc
         if not isinstance(parsed, dict):
             raise InvalidSyntaxException(detail="The request body must be a JSON object.")
+        check_body_values(parsed)
         return parsed
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity: Python's json reads them, RFC 8259 has no such values."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+MAX_BODY_DEPTH = 32
+TOO_DEEP = f"The request body nests more than {MAX_BODY_DEPTH} levels of objects and arrays."
+
+
+def check_body_values(body: dict[str, Any]) -> None:
+    """Refuse deep nesting and lone surrogates before scim2-models (recursive) or storage sees them.
+
+    SCIM payloads nest about five levels (PatchOp > Operations > value >
+    emails > entry); deeper ones only exhaust the stack of recursive code.
+    A lone surrogate (JSON ``"\\ud800"``) is no Unicode text: DynamoDB
+    cannot store it and the REST API refuses it, so SCIM does too.
+    """
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if has_lone_surrogate(value):
+                raise InvalidValueException(detail="A string in the request holds an unpaired UTF-16 surrogate.")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_BODY_DEPTH:
+            raise InvalidSyntaxException(detail=TOO_DEEP)
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children)
 
 
 def base_url_of(request: Request) -> str:
@@ -128,7 +165,7 @@ def _int_param(value: Any, name: str, default: int) -> int:
         return default
     try:
         return int(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 1e999 reads as infinity
         raise InvalidSyntaxException(detail=f"{name} must be an integer.") from exc
 
 
@@ -219,15 +256,27 @@ def not_found(req: ScimRequest, **_: str) -> Response:
 
 
 def search_everything(req: ScimRequest) -> Response:
-    """POST /.search: Users then Groups, one filter evaluated on each (RFC 7644 §3.4.3)."""
+    """POST /.search: Users then Groups, one filter evaluated on each (RFC 7644 §3.4.3).
+
+    Each search gets only its share of the page, so Users read what GET
+    /Users would (one Query for a userName filter, only the page turned into
+    resources), and Groups load members only when groups are on the page.
+    """
     body = req.body()
     start, count = _paging(body)
     params = _response_parameters(req, body)
-    everyone = users.search(req.org_id, req.base_url, body.get("filter"), 1, 2**31)
-    built_in = groups.search(req.org_id, req.base_url, body.get("filter"), 1, 2**31, _wants_members(params))
-    found: list[Any] = [*everyone.users, *built_in.groups]
-    page = found[start - 1 : start - 1 + count]
-    return _list(User | Group, len(found), start, page, params)
+    found_users = users.search(req.org_id, req.base_url, body.get("filter"), start, count)
+    rest = count - len(found_users.users)
+    found_groups = groups.search(
+        req.org_id,
+        req.base_url,
+        body.get("filter"),
+        max(start - found_users.total, 1),
+        rest,
+        _wants_members(params) and rest > 0,
+    )
+    page: list[Any] = [*found_users.users, *found_groups.groups]
+    return _list(User | Group, found_users.total + found_groups.total, start, page, params)
 
 
 # --- users ---------------------------------------------------------------------

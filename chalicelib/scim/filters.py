@@ -5,6 +5,12 @@ on the Members LSI ``by_email`` for that one key; ``userName sw "x"`` is a
 ``begins_with`` Query on the same index. Any other filter reads the org's
 members partition page by page. Either way the full filter is then
 evaluated on each candidate by scim2-models, so the index only narrows.
+
+Filters are bounded before they cost anything: at most ``MAX_FILTER_CHARS``
+characters (checked before parsing) and ``MAX_FILTER_TERMS`` comparisons
+(checked before evaluation); IdPs send one to three terms. A string value
+holding a lone UTF-16 surrogate cannot be sent to DynamoDB nor match a stored
+string, so it is refused too.
 """
 
 from __future__ import annotations
@@ -13,31 +19,95 @@ from collections.abc import Iterator
 from typing import Any
 
 from scim2_models import Group, InvalidFilterException, ScimFilter, User
-from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator
+from scim2_models.path import (
+    AttrPath,
+    CompareOperator,
+    Comparison,
+    FilterNode,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
 
 from ..storage.members import MemberModel
 from .resources import USER_URN, UserResource
 
 _INDEXED_OPS = (CompareOperator.eq, CompareOperator.sw)
+MAX_FILTER_CHARS = 2_000
+MAX_FILTER_TERMS = 100
 
 
-def parse_user_filter(text: str | None) -> ScimFilter[User[Any]] | None:
+def parse_user_filter(text: object) -> ScimFilter[User[Any]] | None:
     return _parse(ScimFilter[UserResource], text)
 
 
-def parse_group_filter(text: str | None) -> ScimFilter[Group] | None:
+def parse_group_filter(text: object) -> ScimFilter[Group] | None:
     return _parse(ScimFilter[Group], text)
 
 
-def _parse(kind: Any, text: str | None) -> Any:
-    if text is None or not text.strip():
+def _parse(kind: Any, text: object) -> Any:
+    if text is None or (isinstance(text, str) and not text.strip()):
         return None
+    if not isinstance(text, str):
+        raise InvalidFilterException(detail="The filter must be a string.")
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidFilterException(detail=f"The filter is too long (at most {MAX_FILTER_CHARS} characters).")
     try:
-        return kind(text)
+        parsed = kind(text)
     except InvalidFilterException:
         raise
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=f"The filter is not valid: {exc}") from exc
+    _check_terms(parsed.ast)
+    return parsed
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether a string holds a UTF-16 surrogate not paired into a code point (JSON ``\\ud800``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_terms(root: FilterNode) -> None:
+    """Refuse filters with too many comparisons, or values no stored string can hold."""
+    terms = 0
+    for node in _nodes(root):
+        if isinstance(node, Comparison | Present):
+            terms += 1
+        if isinstance(node, Comparison) and isinstance(node.value, str) and has_lone_surrogate(node.value):
+            raise InvalidFilterException(detail="A filter value holds an unpaired UTF-16 surrogate.")
+    if terms > MAX_FILTER_TERMS:
+        raise InvalidFilterException(detail=f"The filter has too many terms (at most {MAX_FILTER_TERMS}).")
+
+
+def _nodes(root: FilterNode) -> Iterator[FilterNode]:
+    """Every expression of a filter tree, without recursion."""
+    pending: list[FilterNode] = [root]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, LogicalExpr):
+            pending.extend(node.terms)
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        elif isinstance(node, ValuePath):
+            pending.append(node.val_filter)
+
+
+def names_attribute(scim_filter: ScimFilter[Any] | None, *names: str) -> bool:
+    """Whether the filter tests one of these top-level attributes (case-insensitive)."""
+    if scim_filter is None:
+        return False
+    wanted = {n.lower() for n in names}
+    return any(
+        isinstance(node, Comparison | Present | ValuePath) and node.attr_path.attr.lower() in wanted
+        for node in _nodes(scim_filter.ast)
+    )
 
 
 def _is_user_name(path: AttrPath) -> bool:
@@ -47,7 +117,9 @@ def _is_user_name(path: AttrPath) -> bool:
 def user_name_key(node: FilterNode) -> tuple[CompareOperator, str] | None:
     """The userName condition every match must satisfy, when the filter has one."""
     if isinstance(node, Comparison) and _is_user_name(node.attr_path) and node.op in _INDEXED_OPS:
-        return (node.op, node.value) if isinstance(node.value, str) else None
+        if not isinstance(node.value, str) or (node.op == CompareOperator.sw and not node.value):
+            return None  # sw "" narrows nothing: every userName starts with ""
+        return node.op, node.value
     if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_:
         for term in node.terms:
             key = user_name_key(term)
@@ -67,7 +139,8 @@ def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterat
     op, value = key
     # userName is caseExact false and stored lower-cased, so the key is lower-cased too.
     key_value = value.lower()
-    if len(key_value) > MAX_EMAIL_LENGTH:  # no email is that long (and DynamoDB refuses such a key)
+    # No email is empty or that long (and DynamoDB refuses such key values).
+    if not key_value or len(key_value) > MAX_EMAIL_LENGTH:
         return iter(())
     condition = MemberModel.email == key_value if op == CompareOperator.eq else MemberModel.email.startswith(key_value)
     return MemberModel.by_email.query(org_id, condition, consistent_read=True)

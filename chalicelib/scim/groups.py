@@ -26,7 +26,7 @@ from ..services import members
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import seat_port
-from .filters import parse_group_filter
+from .filters import names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group
 from .users import OUT_OF_SEATS, check_version, patched
 
@@ -63,21 +63,34 @@ def get(org_id: str, group_id: str, base_url: str, with_members: bool = True) ->
 def search(
     org_id: str, base_url: str, filter_text: str | None, start_index: int, count: int, with_members: bool
 ) -> GroupPage:
+    """Filtered, 1-based page of the built-in groups.
+
+    The org's members are read only when the filter names members (or meta),
+    or when the page holds a group and the client wants members: a filter
+    such as ``userName eq "x"`` on /.search matches no group and reads none.
+    """
     scim_filter = parse_group_filter(filter_text)
-    needs_members = with_members or (scim_filter is not None and "member" in str(scim_filter).lower())
-    everyone = list(MemberModel.query(org_id, consistent_read=True)) if needs_members else None
+    # meta.version is a digest of the members, so a filter on meta needs them too.
+    filter_needs_members = names_attribute(scim_filter, "members", "meta")
+    everyone = list(MemberModel.query(org_id, consistent_read=True)) if filter_needs_members else None
     created = _created(org_id)
-    groups = [
-        to_group(gid, [i for i in everyone if group_holds(gid, i)] if everyone is not None else None, created, base_url)
-        for gid in BUILT_IN_GROUPS
-    ]
+
+    def build(gid: str) -> Group:
+        holders = [i for i in everyone if group_holds(gid, i)] if everyone is not None else None
+        return to_group(gid, holders, created, base_url)
+
+    groups = [build(gid) for gid in BUILT_IN_GROUPS]
     if scim_filter is not None:
         groups = [g for g in groups if scim_filter.match(g)]
     first = max(start_index, 1) - 1
+    page = groups[first : first + count]
+    if with_members and page and everyone is None:
+        everyone = list(MemberModel.query(org_id, consistent_read=True))
+        page = [build(g.id or "") for g in page]
     if not with_members:
-        for group in groups:
+        for group in page:
             group.members = None
-    return GroupPage(total=len(groups), start_index=first + 1, groups=groups[first : first + count])
+    return GroupPage(total=len(groups), start_index=first + 1, groups=page)
 
 
 def patch(

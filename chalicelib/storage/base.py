@@ -100,6 +100,15 @@ def key_fits(*values: str) -> bool:
     return all(v.strip() and len(v.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES for v in values)
 
 
+def _fits(value: str) -> bool:
+    """A key value of ours: fits (``key_fits``) and is Unicode text (no lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return key_fits(value)
+
+
 def client() -> Any:
     """The botocore DynamoDB client behind the shared connection (table admin, batch calls)."""
     return connection().client
@@ -265,7 +274,9 @@ def decode_cursor(
 
     ``names`` are the key attributes of the queried table or index (all
     strings): a cursor with other attributes is refused here, because engines
-    differ on such keys (DynamoDB: ValidationException; moto: a crash).
+    differ on such keys (DynamoDB: ValidationException; moto: a crash). So
+    are values no key of ours can hold (blank, too long, lone surrogates) and
+    JSON nested deep enough to exhaust the decoder's stack (RecursionError).
     """
     if not cursor:
         return None
@@ -277,10 +288,10 @@ def decode_cursor(
         ):
             raise ValueError("bad shape")
         if names is not None and (
-            set(key) != set(names) or not all(isinstance(v.get("S"), str) and v["S"] for v in key.values())
+            set(key) != set(names) or not all(isinstance(v.get("S"), str) and _fits(v["S"]) for v in key.values())
         ):
             raise ValueError("not a key of this list")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "malformed"}]) from exc
     for name, value in (expected or {}).items():
         if key.get(name, {}).get("S") != value:
