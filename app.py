@@ -35,6 +35,7 @@ from chalicelib.scim import routes as scim_routes
 app = Chalice(app_name="orgmembers", configure_logs=False)
 # CSV uploads reach us as exact bytes (API Gateway would otherwise re-encode non-UTF-8 input).
 app.api.binary_types.append("text/csv")
+app.api.binary_types.append("multipart/form-data")  # the console's CSV upload, bytes as sent
 # Chalice's own 405/415 answers in the API's error envelope.
 app.register_middleware(framework.envelope_framework_errors, "http")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -621,3 +622,19 @@ def test_concurrent_redeems_of_one_link_give_one_session(local_tables: str, mail
     winners = [o for o in outcomes if o != "refused"]
     assert len(winners) == 1 and sessions.resolve(winners[0]) is not None
     assert len([i for i in SessionModel.scan() if i.kind == "session"]) == 1
+
+
+def test_the_json_api_cold_start_does_not_load_the_console_templates() -> None:
+    """Nothing of Jinja2 is imported by `import app`: only the first page render loads it."""
+    import subprocess
+    import sys
+
+    code = "import app, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'markupsafe')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "MAIL_BACKEND": "memory"},
+    )
+    assert result.stdout.strip() == "[]", result.stdout

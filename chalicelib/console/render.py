@@ -9,9 +9,9 @@ from typing import Any
 
 import jinja2
 
-TEMPLATES = Path(__file__).parent / "templates"
+from .words import role_name
 
-ROLE_NAMES = {"account_admin": "Account Admin", "billing_manager": "Billing Manager", "member": "Member"}
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def when(value: datetime | None, empty: str = "—") -> str:
@@ -23,10 +23,6 @@ def when(value: datetime | None, empty: str = "—") -> str:
 
 def day(value: datetime | None, empty: str = "—") -> str:
     return value.strftime("%d %b %Y") if value else empty
-
-
-def role_name(value: Any) -> str:
-    return ROLE_NAMES.get(str(value), str(value).replace("_", " ").title())
 
 
 @lru_cache(maxsize=1)

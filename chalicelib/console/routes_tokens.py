@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chalice import Blueprint
 
@@ -24,6 +24,16 @@ def lifetimes() -> list[int]:
     top = get_settings().token_max_days
     choices = [d for d in LIFETIMES if d < top]
     return [*choices, top]
+
+
+def issue_form(req: PageRequest) -> tuple[str, datetime]:
+    """The name and expiry of an Issue Token form (Token Access and a user's page share it)."""
+    body = forms.checked(IssueToken, name=req.value("name").strip())
+    days_typed = req.value("days")
+    days = int(days_typed) if days_typed.isdigit() else 0
+    if days not in lifetimes():
+        raise forms.FormInvalid("days", "Choose one of the offered expiry times.")
+    return body.name, now() + timedelta(days=days)
 
 
 def token_page(req: PageRequest, org_id: str, status: int = 200, **extra: object) -> Page:
@@ -59,17 +69,11 @@ def token_access(req: PageRequest, org_id: str) -> Page:
 @page_route(bp, "/orgs/{org_id}/tokens", "POST", summary="Issue Token (secret shown once)")
 def issue(req: PageRequest, org_id: str) -> Page:
     typed = req.value("name").strip()
-    days_typed = req.value("days")
     try:
-        body = forms.checked(IssueToken, name=typed)
-        days = int(days_typed) if days_typed.isdigit() else 0
-        if days not in lifetimes():
-            raise forms.FormInvalid("days", "Choose one of the offered expiry times.")
+        name, expires_at = issue_form(req)
     except forms.FormInvalid as exc:
         return token_page(req, org_id, 400, name=typed, error=exc.message)
-    token, secret = tokens.issue_own(
-        org_id, req.actor, body.name, now() + timedelta(days=days), once_key=req.once_key()
-    )
+    token, secret = tokens.issue_own(org_id, req.actor, name, expires_at, once_key=req.once_key())
     return token_page(req, org_id, 201, issued={"token": token, "secret": secret})
 
 

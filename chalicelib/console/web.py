@@ -16,8 +16,9 @@ import functools
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from email.message import Message
 from http.cookies import SimpleCookie
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
@@ -97,6 +98,15 @@ class Redirect:
     status: int = 303
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a multipart form: its bytes exactly as sent."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class PageRequest:
     """What a page handler gets: the session (if any), the form, the raw request, and cookies to set."""
@@ -105,6 +115,7 @@ class PageRequest:
     request_id: str
     session: sessions.ConsoleSession | None
     form: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[Upload]] = field(default_factory=dict)
     cookies_out: list[str] = field(default_factory=list)
 
     @property
@@ -210,15 +221,56 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def parse_form(request: Request) -> dict[str, list[str]]:
+def _raw(request: Request) -> bytes:
     body = request.raw_body or b""
-    raw = body.encode() if isinstance(body, str) else body
+    return body.encode() if isinstance(body, str) else body
+
+
+def parse_form(request: Request) -> dict[str, list[str]]:
+    raw = _raw(request)
     if len(raw) > MAX_FORM_BYTES:
         raise InvalidRequest("The form is too large.")
     try:
         return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=2000)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidRequest("The form could not be read.") from exc
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, list[str]], dict[str, list[Upload]]]:
+    """Text fields and files of a multipart/form-data body; file bytes are kept exactly as sent."""
+    if len(raw) > get_settings().max_body_bytes:
+        raise InvalidRequest("The upload is too large.")
+    header = Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise InvalidRequest("The form could not be read.")
+    fields: dict[str, list[str]] = {}
+    files: dict[str, list[Upload]] = {}
+    chunks = (b"\r\n" + raw).split(b"\r\n--" + boundary.encode("latin-1"))
+    for chunk in chunks[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not sep:
+            raise InvalidRequest("The form could not be read.")
+        part = Message()
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            header_name, colon, value = line.partition(":")
+            if colon:
+                part[header_name.strip()] = value.strip()
+        field_name = part.get_param("name", header="content-disposition")
+        filename = part.get_param("filename", header="content-disposition")
+        if not isinstance(field_name, str):
+            continue
+        if isinstance(filename, str):
+            files.setdefault(field_name, []).append(Upload(filename, part.get_content_type(), data))
+        else:
+            try:
+                fields.setdefault(field_name, []).append(data.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise InvalidRequest("The form could not be read.") from exc
+    return fields, files
 
 
 # --- responses ---------------------------------------------------------------------------------------
@@ -294,9 +346,19 @@ def sign_in_redirect(request: Request) -> Redirect:
 
 
 def page_route(
-    bp: Blueprint, path: str, method: str = "GET", *, summary: str, auth: PageAuth = "session"
+    bp: Blueprint,
+    path: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    auth: PageAuth = "session",
+    content_types: Sequence[str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a console page; the handler gets ``(PageRequest, **path_params)``."""
+    """Register a console page; the handler gets ``(PageRequest, **path_params)``.
+
+    ``content_types`` widens what a POST accepts (an upload adds ``multipart/form-data``;
+    its files land in ``PageRequest.files``).
+    """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         PAGES.append(PageSpec(path=path, method=method, name=handler.__name__, auth=auth, summary=summary))
@@ -314,7 +376,11 @@ def page_route(
                 if method != "GET":
                     if not same_origin(request):
                         raise CrossSite()
-                    req.form = parse_form(request)
+                    sent_type = request.headers.get("content-type") or ""
+                    if sent_type.lower().startswith("multipart/form-data"):  # only routes that accept uploads
+                        req.form, req.files = parse_multipart(sent_type, _raw(request))
+                    else:
+                        req.form = parse_form(request)
                     if req.session is not None and not sessions.csrf_matches(
                         req.cookie() or "", req.value("csrf_token")
                     ):
@@ -327,8 +393,10 @@ def page_route(
             except Exception as exc:
                 return error_page(exc, req, request_id)
 
-        content_types = ["application/json", *FORM_TYPES] if method == "GET" else FORM_TYPES
-        bp.route(path, methods=[method], content_types=content_types)(view)
+        accepted = list(content_types or FORM_TYPES)
+        bp.route(
+            path, methods=[method], content_types=["application/json", *accepted] if method == "GET" else accepted
+        )(view)
         return handler
 
     return decorate
@@ -340,4 +408,5 @@ def not_found_page() -> str:
     from . import words
 
     title, sentence = words.SENTENCES["not_found"]
-    return render_page(Page("message.html", {"title": title, "message": sentence}), None)
+    context = {"title": title, "message": sentence, "link": ("/", "Go to your organizations")}
+    return render_page(Page("message.html", context), None)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from ..domain.errors import DomainError
 
+ROLE_NAMES = {"account_admin": "Account Admin", "billing_manager": "Billing Manager", "member": "Member"}
+
+
+def role_name(value: object) -> str:
+    """A role as the pages name it (Account Admin, Billing Manager, Member)."""
+    return ROLE_NAMES.get(str(value), str(value).replace("_", " ").title())
+
+
 INTERNAL = "Something went wrong on our side. Nothing was changed; please try again in a moment."
 
 # code -> (title, sentence)

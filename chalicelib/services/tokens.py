@@ -181,11 +181,16 @@ def issue_own(
 
 
 def issue_for(
-    org_id: str, actor: Actor, account_id: str, name: str, expires_at: datetime | None = None
+    org_id: str,
+    actor: Actor,
+    account_id: str,
+    name: str,
+    expires_at: datetime | None = None,
+    once_key: str | None = None,
 ) -> tuple[AccessToken, str]:
-    """An admin issues a token for a seated member."""
+    """An admin issues a token for a seated member (``once_key``: as for ``issue_own``)."""
     members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
-    return _issue(org_id, account_id, actor, name, expires_at)
+    return _issue(org_id, account_id, actor, name, expires_at, once_key)
 
 
 def _as_listed(item: TokenModel, member: Member) -> AccessToken:
