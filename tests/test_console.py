@@ -581,6 +581,30 @@ def test_a_failed_sign_in_mail_fails_only_that_request(api: Api, seed: Seed, mai
     assert [m.to for m in mailer.sent] == [seed.member.email]
 
 
+def test_a_link_opened_the_moment_it_arrives_signs_in(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    """The mail reaches the person before the stream records it as sent: the link already works."""
+    pages: list[tuple[int, str]] = []
+
+    class ClickedOnArrival(MemoryMailer):
+        def send(self, message: Message) -> str:
+            code = SIGNIN_LINK.findall(message.text)[0]
+            reader = Browser()
+            shown = reader.get(f"/sign-in/{code}")
+            pages.append((shown.status, shown.text))
+            pages.append((reader.post(f"/sign-in/{code}").status, ""))
+            return super().send(message)
+
+    reset_mailer(ClickedOnArrival())
+    try:
+        login_links.request_link(seed.member.email)
+        assert deliver_signins() == {"records": 1, "sent": 1}
+    finally:
+        reset_mailer(mailer)
+    (link_status, link_text), (redeem_status, _) = pages
+    assert link_status == 200 and "no longer works" not in link_text and "Sign in" in link_text
+    assert redeem_status == 303
+
+
 def test_session_store_on_both_backends(tables: str) -> None:
     from chalicelib.services import accounts
     from chalicelib.storage.base import client

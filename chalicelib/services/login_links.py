@@ -159,7 +159,8 @@ def _redeemable(code: str) -> SessionModel:
         raise InvalidCode() from exc
     if item.kind != SIGNIN or item.used_at is not None or item.ended_reason or not item.account_id:
         raise InvalidCode()
-    if item.mailed != SENT or item.expires_at <= now():
+    # "sending" too: the mail can be in the person's hands before the stream records that it went out.
+    if item.mailed not in (SENDING, SENT) or item.expires_at <= now():
         raise InvalidCode()
     return item
 

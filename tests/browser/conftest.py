@@ -16,24 +16,28 @@ so a run starts one stack and one Chromium, not one per worker.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
+from pytest import TestReport
 
 from .harness import RunningStack, launch_chromium, start_stack
 
 TIMEOUT_MS = 15_000  # Playwright's default is 30 s; a page of this app that takes longer is broken
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 360, "height": 780}
+_running: list[RunningStack] = []  # the session's stack, for failure reports
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = start_stack(tmp_path_factory.mktemp("browser-stack"))
+    _running.append(running)
     try:
         yield running
     finally:
+        _running.remove(running)
         running.stop()
 
 
@@ -78,3 +82,12 @@ def mobile_page(browser: Browser, stack: RunningStack) -> Iterator[Page]:
         yield new
     finally:
         context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, TestReport]:
+    """A failed browser test carries the end of the stack's output (its pumps' and mail lines) in its report."""
+    report = yield
+    if report.failed and _running:
+        report.sections.append(("local stack output (last 80 lines)", _running[0].log_tail(80)))
+    return report

@@ -41,7 +41,10 @@ def sign_in(page: Page, stack: RunningStack, email: str, *, keyboard: bool = Fal
     mark = stack.mailbox.mark()
     page.goto("/sign-in")
     if keyboard:
-        page.keyboard.type(email)  # the Email field has the focus when the page opens
+        # The Email field has the focus when the page opens (autofocus lands a moment after the load event).
+        expect(page.get_by_label("Email")).to_be_focused()
+        page.keyboard.type(email)
+        expect(page.get_by_label("Email")).to_have_value(email)
         page.keyboard.press("Enter")
     else:
         page.get_by_label("Email").fill(email)
@@ -50,8 +53,7 @@ def sign_in(page: Page, stack: RunningStack, email: str, *, keyboard: bool = Fal
     mail = stack.mailbox.wait_for(email, "Your sign-in link", after=mark)
     page.goto(mail.link("sign-in page"))
     if keyboard:
-        focused = page.evaluate("() => document.activeElement && document.activeElement.textContent.trim()")
-        assert focused == "Sign in"
+        expect(page.get_by_role("button", name="Sign in")).to_be_focused()
         page.keyboard.press("Enter")
     else:
         page.get_by_role("button", name="Sign in").click()

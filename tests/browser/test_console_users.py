@@ -90,8 +90,7 @@ def test_users_page_seats_roles_and_removal(admin: Page, browser: Browser, stack
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Assign seats?")).to_be_visible()
     assert_accessible(page, "the bulk assign confirmation")
-    focused = page.evaluate("() => document.activeElement && document.activeElement.textContent.trim()")
-    assert focused == "Assign"
+    expect(page.get_by_role("button", name="Assign", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
     status = page.get_by_role("status").filter(has_text="Seats assigned to")
     for email in emails[:2]:  # in the order of the list (by account id)
