@@ -32,10 +32,10 @@ def users(ctx: Ctx) -> str:
     return f"/orgs/{ctx.seed.org_id}/users"
 
 
-def token_of(ctx: Ctx) -> str:
+def token_of(ctx: Ctx, action: str = "revoke") -> str:
     account_id = fresh(ctx, seat=True)
     token, _ = tokens.issue_for(ctx.seed.org_id, admin_of(ctx.seed), account_id, "row")
-    return f"{users(ctx)}/{account_id}/tokens/{token.token_id}/revoke"
+    return f"{users(ctx)}/{account_id}/tokens/{token.token_id}/{action}"
 
 
 CONFIRMED = {"confirmed": "yes"}
@@ -92,5 +92,12 @@ ROWS = [
         change(303),
         token_of,
         lambda c: CONFIRMED,
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/users/{account_id}/tokens/{token_id}/renew",
+        change(200),
+        lambda c: token_of(c, "renew"),
+        lambda c: {"days": "30"},
     ),
 ]

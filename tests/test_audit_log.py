@@ -110,3 +110,62 @@ def test_admin_only_and_bad_queries(api: Api, seed: Seed) -> None:
         assert r.status == 400 and r.code == "invalid_request", (query, r.body)
         assert r.body["error"]["details"], query
     assert scan_all() == before
+
+
+def test_target_filter_returns_only_that_targets_entries_newest_first(api: Api, seed: Seed) -> None:
+    stepping_clock()
+    org, admin, member = seed.org_id, seed.admin, seed.member.account_id
+    base = f"/v1/orgs/{org}/members"
+    assert api.post(f"{base}/{member}/seat?notify=false", admin.key).status == 200
+    assert api.put(f"{base}/{seed.billing.account_id}/role", admin.key, {"role": "member"}).status == 200
+    assert api.put(f"{base}/{member}/role", admin.key, {"role": "billing_manager"}).status == 200
+    assert api.patch(f"/v1/orgs/{org}", admin.key, {"name": "Acme T"}).status == 200
+    for i in range(3):
+        assert api.post(base, admin.key, {"email": f"t{i}@acme.test"}).status == 201
+    assert api.delete(f"{base}/{member}/seat", admin.key).status == 204
+
+    everything = entries(api, seed, limit=200)
+    about_member = [e for e in everything if e["target"] == member]
+    actions = ["seat.revoked", "member.role_changed", "seat.assigned", "member.added"]
+    assert [e["action"] for e in about_member] == actions
+    for limit in (1, 2, 3, 200):  # every page size walks the same entries, newest first, by the cursor
+        assert entries(api, seed, f"target={member}", limit=limit) == about_member, f"limit={limit}"
+    about_org = entries(api, seed, f"target={org}", limit=1)
+    assert about_org == [e for e in everything if e["target"] == org]
+    assert [e["action"] for e in about_org][:1] == ["org.renamed"] and len(about_org) >= 2
+    # limit counts matches: a page of 2 holds two of the member's entries and a cursor to the rest.
+    first = api.get(f"/v1/orgs/{org}/audit-log?limit=2&target={member}", admin.key).body
+    assert [e["action"] for e in first["items"]] == actions[:2] and first["next_cursor"]
+    # With the other filters, every condition holds.
+    roles = entries(api, seed, f"target={member}&action=member.role_changed")
+    assert [(e["action"], e["details"]) for e in roles] == [
+        ("member.role_changed", {"from": "member", "to": "billing_manager"})
+    ]
+    assert entries(api, seed, f"target={member}&actor=account:{seed.billing.account_id}") == []
+    assert entries(api, seed, "target=acc_nobody") == []
+
+
+def test_a_bad_target_is_a_400_in_the_error_shape_and_changes_nothing(api: Api, seed: Seed) -> None:
+    path = f"/v1/orgs/{seed.org_id}/audit-log"
+    before = scan_all()
+    for query in ("target=", "target=" + "a" * 65):
+        r = api.get(f"{path}?{query}", seed.admin.key)
+        assert r.status == 400 and r.code == "invalid_request", (query, r.body)
+        assert set(r.body) == {"error"} and r.body["error"]["message"] and r.body["error"]["details"], query
+    details = api.get(f"{path}?target=", seed.admin.key).body["error"]["details"]
+    assert [d["field"] for d in details] == ["query.target"]
+    for caller in (seed.billing, seed.member):  # the filter opens nothing to those who may not read the log
+        r = api.get(f"{path}?target={caller.account_id}", caller.key)
+        assert r.status == 403 and r.code == "forbidden"
+    assert scan_all() == before
+
+
+def test_the_target_parameter_is_documented() -> None:
+    from chalicelib.http.openapi import document
+
+    params = document()["paths"]["/v1/orgs/{org_id}/audit-log"]["get"]["parameters"]
+    [target] = [p for p in params if p["name"] == "target"]
+    assert target["in"] == "query" and not target["required"]
+    schema = target["schema"]
+    assert "account id" in schema["description"]
+    assert {"type": "string", "minLength": 1, "maxLength": 64} in schema["anyOf"]

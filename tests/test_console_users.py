@@ -182,7 +182,7 @@ def test_a_full_org_says_so_in_words_and_nothing_changes(api: Api, seed: Seed) -
     before = state(seed)
     refused = browser.post(f"{users(seed)}/{seed.member.account_id}/seat")
     assert refused.status == 402 and 'role="alert"' in refused.html
-    assert f"All 1 seats are taken, so {seed.member.email} did not get one." in refused.text
+    assert f"Its only seat is taken, so {seed.member.email} did not get one." in refused.text
     assert state(seed) == before
 
 

@@ -15,31 +15,47 @@ from .web import Page, PageRequest, page_route
 
 bp = Blueprint(__name__)
 
+FILTERS = ("action", "actor", "target")
+
 
 @page_route(bp, "/orgs/{org_id}/audit-log", summary="Audit Log: every change in the org, newest first")
 def audit_log(req: PageRequest, org_id: str) -> Page:
     org = open_org(req, org_id, Permission.READ_AUDIT)
-    typed = {"action": req.query("action").strip(), "actor": req.query("actor").strip(), "since": req.query("since")}
+    typed = {name: req.query(name).strip() for name in FILTERS}
+    typed["since"] = req.query("since")
     error = None
+    error_field = None
     entries: list[object] = []
     next_cursor = None
     try:
         since = datetime.fromisoformat(typed["since"]).replace(tzinfo=UTC) if typed["since"] else None
         query = forms.checked(
             AuditQuery,
-            action=typed["action"] or None,
-            actor=typed["actor"] or None,
+            **{name: typed[name] or None for name in FILTERS},
             since=since,
             cursor=req.query("after") or None,
         )
         result = audit.list_entries(
-            org_id, action=query.action, actor=query.actor, since=query.since, limit=50, cursor=query.cursor
+            org_id,
+            action=query.action,
+            actor=query.actor,
+            target=query.target,
+            since=query.since,
+            limit=50,
+            cursor=query.cursor,
         )
         entries, next_cursor = list(result.items), result.next_cursor
-    except (forms.FormInvalid, ValueError) as exc:
-        error = exc.message if isinstance(exc, forms.FormInvalid) else "Since must be a date, like 2026-12-01."
-    return Page(
-        "audit.html",
-        org.context("audit", "Audit Log", entries=entries, next_cursor=next_cursor, typed=typed, error=error),
-        400 if error else 200,
+    except forms.FormInvalid as exc:
+        error, error_field = exc.message, exc.field
+    except ValueError:
+        error, error_field = "Since must be a date, like 2026-12-01.", "since"
+    context = org.context(
+        "audit",
+        "Audit Log",
+        entries=entries,
+        next_cursor=next_cursor,
+        typed=typed,
+        error=error,
+        error_field=error_field,
     )
+    return Page("audit.html", context, 400 if error else 200)

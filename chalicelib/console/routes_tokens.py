@@ -26,14 +26,19 @@ def lifetimes() -> list[int]:
     return [*choices, top]
 
 
-def issue_form(req: PageRequest) -> tuple[str, datetime]:
-    """The name and expiry of an Issue Token form (Token Access and a user's page share it)."""
-    body = forms.checked(IssueToken, name=req.value("name").strip())
+def chosen_expiry(req: PageRequest) -> datetime:
+    """The expiry a form's ``days`` choice gives (one of ``lifetimes()``, from now)."""
     days_typed = req.value("days")
     days = int(days_typed) if days_typed.isdigit() else 0
     if days not in lifetimes():
         raise forms.FormInvalid("days", "Choose one of the offered expiry times.")
-    return body.name, now() + timedelta(days=days)
+    return now() + timedelta(days=days)
+
+
+def issue_form(req: PageRequest) -> tuple[str, datetime]:
+    """The name and expiry of an Issue Token form (Token Access and a user's page share it)."""
+    body = forms.checked(IssueToken, name=req.value("name").strip())
+    return body.name, chosen_expiry(req)
 
 
 def token_page(req: PageRequest, org_id: str, status: int = 200, **extra: object) -> Page:

@@ -23,29 +23,36 @@ from ..http.schemas_seats import BulkSeats
 from ..services import audit, members, orgs, seats, tokens
 from . import forms
 from .org_pages import OrgPage, open_org
-from .routes_tokens import issue_form, lifetimes
+from .routes_tokens import chosen_expiry, issue_form, lifetimes
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
-from .words import role_name
+from .words import role_name, seats_taken
 
 bp = Blueprint(__name__)
 
 PAGE_SIZE = 50
 AUDIT_SHOWN = 20
-AUDIT_PAGES = 5  # audit.list_entries has no target filter: look at this many pages of 100 (newest first)
+AUDIT_PAGES = 5  # a user's page reads at most this many query pages of the audit log (newest first)...
+AUDIT_READ = 100  # ...each reading this many entries, whoever they are about (DynamoDB filters after reading)
 ROLE_BUTTONS = {
     Role.ACCOUNT_ADMIN: "Assign as Account Admin",
     Role.BILLING_MANAGER: "Assign as Billing Manager",
     Role.MEMBER: "Assign as Member",
 }
 OWN_ROLE_REASON = "Administrators cannot change their own role."
+# Why a token was not renewed, per error code; {email} is the token's owner.
+RENEW_REFUSALS = {
+    "not_found": "{email} has no such token, so nothing was renewed.",
+    "token_revoked": "This token was revoked (or the seat it stood on ended), so it cannot be renewed. "
+    "Issue a new token instead.",
+    "invalid_request": "{message} Nothing was renewed.",
+}
 SELECT_MODES = ("assign", "revoke")
 
 # Why a change was refused, per error code, in words; {email} is the user, {org} the organization.
 REFUSALS = {
     "last_admin": "{org} must keep at least one Account Admin, so nothing was changed. "
     "Make someone else an Account Admin first.",
-    "seat_limit_reached": "All {capacity} seats are taken, so {email} did not get one. "
-    "Revoke a seat or raise the capacity first.",
+    "seat_limit_reached": "{seats_taken}, so {email} did not get one. Revoke a seat or raise the capacity first.",
     "seat_already_assigned": "{email} already has a seat, so nothing was changed.",
     "no_seat": "{email} has no seat to revoke, so nothing was changed.",
     "cannot_change_own_role": OWN_ROLE_REASON,
@@ -165,7 +172,7 @@ def refusal(code: str, target: Target) -> str | None:
     if sentence is None:
         return None
     capacity = orgs.load(target.org.member.org_id).seat_capacity if code == "seat_limit_reached" else 0
-    return sentence.format(email=target.user.email, org=target.org.org_name, capacity=capacity)
+    return sentence.format(email=target.user.email, org=target.org.org_name, seats_taken=seats_taken(capacity))
 
 
 def outcome(req: PageRequest, org_id: str, who: Target, change: Callable[[], str]) -> Page:
@@ -289,7 +296,7 @@ BULK_TITLES = {"assign": ("Assign seats?", "Assign"), "revoke": ("Revoke seats?"
 BULK_WORDS = {
     "assign": {
         seats.ASSIGNED: "Seats assigned to: {who}.",
-        seats.SEAT_LIMIT_REACHED: "No seat left for: {who}. All {capacity} seats are taken; "
+        seats.SEAT_LIMIT_REACHED: "No seat left for: {who}. {seats_taken}; "
         "revoke seats or raise the capacity, then assign them again.",
         seats.ALREADY_ASSIGNED: "Already had a seat: {who}.",
         seats.NOT_MEMBER: "No longer members: {who}.",
@@ -332,7 +339,7 @@ def bulk(req: PageRequest, org_id: str, kind: str) -> Page:
     for status, sentence in BULK_WORDS[kind].items():
         who = [people.get(r.account_id, r.account_id) for r in results if r.status == status]
         if who:
-            lines.append(sentence.format(who=", ".join(who), capacity=capacity))
+            lines.append(sentence.format(who=", ".join(who), seats_taken=seats_taken(capacity)))
     return users_page(req, org_id, filters=Filters(), result=lines)
 
 
@@ -350,20 +357,25 @@ def revoke_many(req: PageRequest, org_id: str) -> Page:
 
 
 def entries_about(org_id: str, account_id: str) -> list[AuditEntry]:
-    """The newest audit entries whose target is the user, among the org's latest few hundred.
+    """The newest audit entries about the user (at most AUDIT_SHOWN), among the org's latest
+    AUDIT_PAGES x AUDIT_READ entries.
 
-    ``audit.list_entries`` filters by action and actor, not by target, so this reads a bounded
-    number of pages rather than the whole log.
+    DynamoDB filters by target, but a filter applies to what a query has read: each query page
+    reads AUDIT_READ entries of the log, whoever they are about. So this asks for at most
+    AUDIT_PAGES such pages (one request each) instead of reading on through the whole log;
+    older entries about the user are on the Audit Log page (its Target filter).
     """
     found: list[AuditEntry] = []
     cursor: str | None = None
     for _ in range(AUDIT_PAGES):
-        batch = audit.list_entries(org_id, limit=100, cursor=cursor)
-        found += [e for e in batch.items if e.target == account_id]
+        batch = audit.list_entries(
+            org_id, target=account_id, limit=AUDIT_SHOWN - len(found), read_at_most=AUDIT_READ, cursor=cursor
+        )
+        found += batch.items
         cursor = batch.next_cursor
         if cursor is None or len(found) >= AUDIT_SHOWN:
             break
-    return found[:AUDIT_SHOWN]
+    return found
 
 
 def detail_page(
@@ -437,3 +449,22 @@ def revoke_token(req: PageRequest, org_id: str, account_id: str, token_id: str) 
         return question
     tokens.revoke_for(org_id, req.actor, account_id, token_id)
     return Redirect(f"/orgs/{org_id}/users/{account_id}")
+
+
+@page_route(bp, "/orgs/{org_id}/users/{account_id}/tokens/{token_id}/renew", "POST", summary="Renew a user's token")
+def renew_token(req: PageRequest, org_id: str, account_id: str, token_id: str) -> Page:
+    who = target(req, org_id, account_id, Permission.MANAGE_TOKENS)
+    try:
+        token = tokens.renew(org_id, req.actor, account_id, token_id, chosen_expiry(req))
+    except forms.FormInvalid as exc:
+        return detail_page(req, org_id, account_id, 400, error=exc.message)
+    except DomainError as exc:
+        sentence = RENEW_REFUSALS.get(exc.code)
+        if sentence is None:
+            raise
+        return detail_page(
+            req, org_id, account_id, exc.status, error=sentence.format(email=who.user.email, message=exc.message)
+        )
+    from .render import day  # Jinja2's module: loaded with the page, never at import
+
+    return detail_page(req, org_id, account_id, result=[f"Token “{token.name}” renewed until {day(token.expires_at)}."])

@@ -12,6 +12,15 @@ def role_name(value: object) -> str:
     return ROLE_NAMES.get(str(value), str(value).replace("_", " ").title())
 
 
+def seats_taken(capacity: int) -> str:
+    """The "All 3 seats are taken" of a refusal, in words that also fit an org of one seat or none."""
+    if capacity <= 0:
+        return "The organization has no seats"
+    if capacity == 1:
+        return "Its only seat is taken"
+    return f"All {capacity} seats are taken"
+
+
 INTERNAL = "Something went wrong on our side. Nothing was changed; please try again in a moment."
 
 # code -> (title, sentence)

@@ -175,6 +175,13 @@ class MemberList(BaseModel):
 class AuditQuery(ListQuery):
     action: str | None = Field(default=None, max_length=100)
     actor: str | None = Field(default=None, max_length=200)
+    target: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=ID_MAX,
+        description="Only entries about this target, matched exactly against each entry's `target`: "
+        "an account id (members, seats, access tokens), the org id, an invitation id or a SCIM token id.",
+    )
     since: datetime | None = None
 
 

@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import QueryError
+from pynamodb.pagination import ResultIterator
 
 from ..clock import iso, now, parse_iso
 from ..domain.errors import InvalidRequest
 from ..domain.models import Actor, AuditEntry, Page
 from ..secrets import new_id
 from ..storage.audit import AuditModel
-from ..storage.base import Tx, decode_cursor, error_code, page
+from ..storage.base import Tx, decode_cursor, encode_cursor, error_code, page
 
 
 def _model(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None) -> AuditModel:
@@ -77,18 +78,26 @@ def list_entries(
     *,
     action: str | None = None,
     actor: str | None = None,
+    target: str | None = None,
     since: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    read_at_most: int | None = None,
 ) -> Page:
-    """Newest first; ``since`` is a key condition, action/actor are filters."""
+    """Newest first; ``since`` is a key condition, action/actor/target are filters.
+
+    DynamoDB applies a filter to the items a query has read, so with a filter ``limit``
+    counts matches and the query reads on, page after page, until it has them or the
+    log ends. ``read_at_most`` bounds the reading instead: one query request that reads
+    at most that many entries and returns the matches among them (at most ``limit``),
+    with a cursor whenever the log goes on.
+    """
     condition = AuditModel.sk >= iso(since) if since else None
     filters = None
-    if action:
-        filters = AuditModel.action == action
-    if actor:
-        by_actor = AuditModel.actor == actor
-        filters = by_actor if filters is None else filters & by_actor
+    for attribute, value in ((AuditModel.action, action), (AuditModel.actor, actor), (AuditModel.target, target)):
+        if value:
+            matches = attribute == value
+            filters = matches if filters is None else filters & matches
     try:
         results = AuditModel.query(
             org_id,
@@ -96,11 +105,23 @@ def list_entries(
             filter_condition=filters,
             scan_index_forward=False,
             limit=limit,
+            page_size=read_at_most,
             last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}, ("org_id", "sk")),
         )
-        items, next_cursor = page(results)
+        items, next_cursor = page(results) if read_at_most is None else _one_request(results, limit)
     except QueryError as exc:
         if error_code(exc) != "ValidationException":
             raise
         raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
     return Page(items=[to_entry(i) for i in items], next_cursor=next_cursor)
+
+
+def _one_request(results: ResultIterator[AuditModel], limit: int) -> tuple[list[AuditModel], str | None]:
+    """The matches of the query's first request only (its Limit is the page size), at most ``limit``."""
+    pages = results.page_iter
+    raw = next(pages)
+    items = [AuditModel.from_raw_data(item) for item in raw.get("Items", [])]
+    if len(items) > limit:
+        items = items[:limit]
+        return items, encode_cursor({"org_id": {"S": items[-1].org_id}, "sk": {"S": items[-1].sk}})
+    return items, encode_cursor(pages.last_evaluated_key)
