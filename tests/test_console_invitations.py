@@ -82,7 +82,7 @@ def test_page_lists_invitations_with_delivery_and_seat_meter(api: Api, seed: See
     assert page.status == 200
     text = page.text
     assert "listed@acme.test" in text and "Queued" in text and "Pending" in text
-    assert "Seats used" in text and "Capacity" in text and "Available" in text
+    assert "Seats: 0 used of 10, 10 available." in text  # the same meter as on the Users page
     for words in ("Invite Users", "Invite Members", "Bulk Upload", "Resend Invitations", "Remove Invitations"):
         assert words in text
     assert 'aria-label="Resend Email Invite to listed@acme.test"' in page.html
