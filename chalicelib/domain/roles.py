@@ -41,6 +41,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+def roles_with(permission: Permission) -> list[Role]:
+    """Every role that carries a permission (for conditions on a stored role)."""
+    return [role for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
+
+
 def allows(role: Role, permission: Permission) -> bool:
     """Whether a role carries a permission."""
     return permission in ROLE_PERMISSIONS[role]

@@ -30,8 +30,14 @@ class InviteRequest(RequestModel):
 class InviteResultOut(BaseModel):
     email: str
     status: Literal[
-        "invited", "already_invited", "already_member", "invalid_email", "invalid_role", "duplicate_in_request"
-    ]
+        "invited",
+        "already_invited",
+        "already_member",
+        "invalid_email",
+        "invalid_role",
+        "duplicate_in_request",
+        "forbidden",
+    ] = Field(description="forbidden: the caller stopped being an admin during the call (not written)")
     line: int | None = Field(default=None, description="CSV uploads: the line of the file this row starts on.")
     role: Role | None = None
     invitation_id: str | None = None

@@ -28,7 +28,9 @@ class BulkAssignSeats(BulkSeats):
 
 class BulkSeatItem(BaseModel):
     account_id: str
-    status: str = Field(description="assigned | already_assigned | not_member | seat_limit_reached | revoked | no_seat")
+    status: str = Field(
+        description="assigned | already_assigned | not_member | seat_limit_reached | revoked | no_seat | forbidden"
+    )
 
 
 class BulkSeatResult(BaseModel):

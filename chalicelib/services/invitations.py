@@ -32,13 +32,14 @@ from ..domain.errors import (
     AlreadyMember,
     Conflict,
     EmailMismatch,
+    Forbidden,
     InvalidRequest,
     InvitationExpired,
     InvitationRevoked,
     NotFound,
     TooManyRows,
 )
-from ..domain.models import Actor, Page, Principal
+from ..domain.models import Actor, Member, Page, Principal
 from ..domain.roles import Permission, Role
 from ..storage.base import TransactionCancelled, Tx, connection, decode_cursor, error_code, page
 from ..storage.invitations import NO_INVITATION, PENDING_SHARDS, InvitationModel, pending_shard_of, slot_id
@@ -140,22 +141,43 @@ class _Op:
     add: Callable[[Tx], None]
     applied: bool = False
     failed: bool = False
+    refused: bool = False  # the caller's check failed: not written
     old: InvitationModel | None = None
 
 
-def _commit_ops(ops: Sequence[_Op]) -> None:
-    """Run ops in transactions of ``OPS_PER_TX``, the chunks in parallel (they touch disjoint items)."""
+Guard = Callable[[Tx], None]
+FORBIDDEN = "forbidden"
+
+
+def _caller_guard(caller: Member | None) -> Guard:
+    """The check every chunk of an admin's bulk call carries: the caller still manages invitations."""
+    return lambda tx: members.caller_still(tx, caller, Permission.MANAGE_INVITATIONS)
+
+
+def _commit_ops(ops: Sequence[_Op], guard: Guard | None = None) -> None:
+    """Run ops in transactions of ``OPS_PER_TX``, the chunks in parallel (they touch disjoint items).
+
+    ``guard`` adds the caller's check to every chunk's transaction. A chunk it
+    refuses writes nothing and marks its ops ``refused``; when no op of the
+    call was applied the whole call is refused (403, nothing changed).
+    """
     chunks = [list(ops[i : i + OPS_PER_TX]) for i in range(0, len(ops), OPS_PER_TX)]
+
+    def commit(chunk: list[_Op]) -> None:
+        _commit_chunk(chunk, guard)
+
     if len(chunks) <= 1:
         for chunk in chunks:
-            _commit_chunk(chunk)
-        return
-    connection().client  # noqa: B018  (create the shared client before the threads use it)
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_TX, len(chunks))) as pool:
-        list(pool.map(_commit_chunk, chunks))
+            commit(chunk)
+    else:
+        connection().client  # noqa: B018  (create the shared client before the threads use it)
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_TX, len(chunks))) as pool:
+            list(pool.map(commit, chunks))
+    if any(op.refused for op in ops) and not any(op.applied for op in ops):
+        raise Forbidden(members.NO_LONGER_ALLOWED)
 
 
-def _commit_chunk(chunk: list[_Op]) -> None:
+def _commit_chunk(chunk: list[_Op], guard: Guard | None = None) -> None:
     """One transaction for the chunk; ops whose condition fails are dropped and the rest retried."""
     pending = chunk
     conflicts = 0
@@ -165,8 +187,14 @@ def _commit_chunk(chunk: list[_Op]) -> None:
         for op in pending:
             firsts.append(len(tx))
             op.add(tx)
+        if guard is not None:
+            guard(tx)
         try:
             tx.commit()
+        except Forbidden:
+            for op in pending:
+                op.refused = True
+            return
         except TransactionCancelled as exc:
             dropped = 0
             for op, first in zip(pending, firsts, strict=True):
@@ -285,7 +313,7 @@ def invite(
     principal: Principal | None = None,
 ) -> BulkOutcome:
     """Invite many; one result per item in input order. Bad items never fail the others."""
-    members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
     if len(items) > MAX_ITEMS:
         raise TooManyRows(f"At most {MAX_ITEMS} invitations per request.")
     if not items:
@@ -329,10 +357,12 @@ def invite(
         first_seen[email] = result
         results.append(result)
         ops.append((_invite_op(org_id, actor, email, role, inviter, stamp), result))
-    _commit_ops([op for op, _ in ops])
+    _commit_ops([op for op, _ in ops], _caller_guard(caller))
     for op, result in ops:
         result.invitation_id = op.key[1]
-        if op.failed:
+        if op.refused:
+            result.status = FORBIDDEN
+        elif op.failed:
             old = op.old
             if old is not None and old.member_account_id:
                 result.status, result.account_id = "already_member", old.member_account_id
@@ -489,6 +519,7 @@ def _remove_failure(old: InvitationModel | None) -> str:
 
 def _bulk_by_id(
     org_id: str,
+    caller: Member | None,
     invitation_ids: Sequence[str],
     make: Callable[[str], _Op],
     done: str,
@@ -509,9 +540,11 @@ def _bulk_by_id(
         result = IdResult(invitation_id, done)
         results.append(result)
         ops.append((make(invitation_id), result))
-    _commit_ops([op for op, _ in ops])
+    _commit_ops([op for op, _ in ops], _caller_guard(caller))
     for op, result in ops:
-        if op.failed:
+        if op.refused:
+            result.status = FORBIDDEN
+        elif op.failed:
             result.status = failure(op.old)
     return BulkOutcome(results=results, summary=_summary(results, statuses))
 
@@ -520,10 +553,11 @@ def resend_many(
     org_id: str, actor: Actor, invitation_ids: Sequence[str], principal: Principal | None = None
 ) -> BulkOutcome:
     """Bulk reissue: new link, new expiry, status pending, email queued again."""
-    members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
     stamp, inviter = now(), _inviter_of(actor, principal)
     return _bulk_by_id(
         org_id,
+        caller,
         invitation_ids,
         lambda i: _resend_op(org_id, actor, i, inviter, stamp),
         "resent",
@@ -534,10 +568,11 @@ def resend_many(
 
 def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> BulkOutcome:
     """Bulk remove: the links stop working at once."""
-    members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
     stamp = now()
     return _bulk_by_id(
         org_id,
+        caller,
         invitation_ids,
         lambda i: _remove_op(org_id, actor, i, stamp),
         "removed",
@@ -548,6 +583,8 @@ def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> Bul
 
 def _raise_for(status: str) -> None:
     """The error of a single-item call whose bulk result is not a success."""
+    if status == FORBIDDEN:
+        raise Forbidden(members.NO_LONGER_ALLOWED)
     if status in ("not_found", "duplicate_in_request"):
         raise NotFound("No such invitation.")
     if status == "already_accepted":

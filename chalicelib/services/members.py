@@ -25,7 +25,7 @@ from ..domain.errors import (
     SeatLimitReached,
 )
 from ..domain.models import Actor, Member, Page
-from ..domain.roles import Permission, Role, allows, require
+from ..domain.roles import Permission, Role, allows, require, roles_with
 from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, key_fits, page, retry_races
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
@@ -83,17 +83,37 @@ def authorize(org_id: str, actor: Actor, permission: Permission) -> Member | Non
     return member
 
 
-def still_admin(tx: Tx, caller: Member | None) -> int | None:
-    """Condition the change on the calling admin still being one; returns the check's index.
+NO_LONGER_ALLOWED = "Your role in this organization changed while the request ran; nothing was changed."
+
+
+def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
+    """Condition a change on the caller still holding ``permission`` in the org (the same membership).
 
     Authorization reads the caller's role before the change: without this
-    check, an admin demoted or removed meanwhile would still complete it.
-    Org-bound credentials (no caller membership) need no check.
+    check in the change's own transaction, an admin demoted or removed
+    meanwhile would still complete it. Every admin write adds it (bulk calls
+    to each chunk's transaction); a ConditionCheck in an existing
+    transaction costs no extra request. When it fails, the transaction
+    writes nothing and ``Tx.commit`` raises 403 ``forbidden``. Org-bound
+    credentials (SCIM: no caller membership) need no check here; a SCIM
+    token stands on its maker's membership at authentication instead.
     """
     if caller is None:
-        return None
-    tx.check(MemberModel, caller.org_id, caller.account_id, MemberModel.role == Role.ACCOUNT_ADMIN.value)
-    return len(tx) - 1
+        return
+    roles = [r.value for r in roles_with(permission)]
+
+    def holds() -> bool:
+        current = get_item(caller.org_id, caller.account_id)
+        return current is not None and current.role in roles and current.joined_at == caller.joined_at
+
+    tx.guard(
+        MemberModel,
+        caller.org_id,
+        caller.account_id,
+        MemberModel.role.is_in(*roles) & (MemberModel.joined_at == caller.joined_at),
+        lambda: Forbidden(NO_LONGER_ALLOWED),
+        holds,
+    )
 
 
 def unchanged(item: MemberModel) -> Condition:
@@ -256,12 +276,10 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role, *, seat: bool 
             audit.record(
                 tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True}
             )
-        check = still_admin(tx, caller)
+        caller_still(tx, caller, Permission.MANAGE_SEATS if seat else Permission.MANAGE_MEMBERS)
         try:
             tx.commit()
         except TransactionCancelled as exc:
-            if check in exc.failed_indexes():
-                raise Forbidden("You are no longer an admin of this organization.") from exc
             if 0 in exc.failed_indexes():
                 raise AlreadyMember() from exc
             if 1 in exc.failed_indexes():
@@ -297,12 +315,10 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         elif role is Role.ACCOUNT_ADMIN:
             tx.update(OrgModel(org_id), [OrgModel.admin_count.add(1)], condition=OrgModel.org_id.exists())
         audit.record(tx, org_id, actor, "member.role_changed", account_id, {"from": old.value, "to": role.value})
-        check = still_admin(tx, caller)
+        caller_still(tx, caller, Permission.MANAGE_ROLES)
         try:
             tx.commit()
         except TransactionCancelled as exc:
-            if check in exc.failed_indexes():
-                raise Forbidden("You are no longer an admin of this organization.") from exc
             if old is Role.ACCOUNT_ADMIN and 1 in exc.failed_indexes() and 0 not in exc.failed_indexes():
                 raise LastAdmin() from exc
             raise
@@ -342,12 +358,11 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         audit.record(
             tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
         )
-        check = None if leaving else still_admin(tx, caller)
+        if not leaving:
+            caller_still(tx, caller, Permission.MANAGE_MEMBERS)
         try:
             tx.commit()
         except TransactionCancelled as exc:
-            if check in exc.failed_indexes():
-                raise Forbidden("You are no longer an admin of this organization.") from exc
             if item.role == Role.ACCOUNT_ADMIN.value and exc.failed_indexes() == [1]:
                 raise LastAdmin() from exc
             raise

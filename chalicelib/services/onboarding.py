@@ -72,13 +72,8 @@ def _join(
             token_item, secret = tokens.new_token_item(item, token.name, expires_at, actor.actor)
             tokens.add_token_to(tx, token_item, actor)
             issued = (tokens.to_token(token_item), secret)
-    check = members.still_admin(tx, caller)
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if check in exc.failed_indexes():
-            raise Forbidden("You are no longer an admin of this organization.") from exc
-        raise
+    members.caller_still(tx, caller, Permission.MANAGE_TOKENS if issued[0] else Permission.MANAGE_MEMBERS)
+    tx.commit()
     return issued
 
 

@@ -72,6 +72,7 @@ def rename(org_id: str, actor: Actor, name: str) -> tuple[Organization, Member |
     tx = Tx()
     tx.update(OrgModel(org_id), [OrgModel.name.set(name), OrgModel.updated_at.set(now())], OrgModel.org_id.exists())
     audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
+    members.caller_still(tx, caller, Permission.UPDATE_ORG)
     tx.commit()
     return load(org_id), caller
 
@@ -87,6 +88,7 @@ def set_capacity(org_id: str, actor: Actor, capacity: int) -> tuple[Organization
         condition=OrgModel.org_id.exists() & (OrgModel.seats_used <= capacity),
     )
     audit.record(tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity})
+    members.caller_still(tx, caller, Permission.SET_CAPACITY)
     try:
         retry_races(tx.commit, settled=lambda exc: exc.failed_indexes() == [0])
     except TransactionCancelled as exc:

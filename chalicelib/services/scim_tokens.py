@@ -2,7 +2,8 @@
 
 The secret is returned once and stored only as its SHA-256 (invariant 3).
 A SCIM request authenticates as ``scim:<token id>`` scoped to the token's
-org, where it acts as an admin and nowhere else.
+org, where it acts as an admin and nowhere else, and only while the admin
+who made the token still is one (``maker_cascade``; invariant 10).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..clock import now
 from ..domain.errors import NotFound, Unauthenticated
 from ..domain.models import Actor
-from ..domain.roles import Permission
+from ..domain.roles import Permission, roles_with
 from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import TransactionCancelled, Tx
 from ..storage.tokens import TokenModel, scim_token_owner
@@ -51,7 +52,7 @@ def _to_token(item: TokenModel) -> ScimToken:
 
 def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
     """A new token for the org and its one-time secret."""
-    members.authorize(org_id, actor, Permission.MANAGE_SCIM)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SCIM)
     secret = new_secret(SCIM_TOKEN_PREFIX)
     item = TokenModel(
         hash_secret(secret),
@@ -62,10 +63,14 @@ def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
         name=name,
         created_at=now(),
         created_by=actor.actor,
+        # The maker: the token lives only while this membership may manage SCIM (invariant 10).
+        account_id=caller.account_id if caller else None,
+        member_joined_at=caller.joined_at if caller else None,
     )
     tx = Tx()
     tx.put(item, condition=TokenModel.token_hash.does_not_exist())
     audit.record(tx, org_id, actor, "scim_token.created", item.token_id, {"name": name})
+    members.caller_still(tx, caller, Permission.MANAGE_SCIM)
     tx.commit()
     return _to_token(item), secret
 
@@ -77,7 +82,7 @@ def list_tokens(org_id: str, actor: Actor) -> list[ScimToken]:
 
 def revoke(org_id: str, actor: Actor, token_id: str) -> None:
     """Revoke one of the org's tokens; at once, every request with it answers 401."""
-    members.authorize(org_id, actor, Permission.MANAGE_SCIM)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SCIM)
     matches = list(TokenModel.by_owner.query(scim_token_owner(org_id), TokenModel.token_id == token_id))
     if not matches:
         raise NotFound("No such SCIM token.")
@@ -91,12 +96,31 @@ def revoke(org_id: str, actor: Actor, token_id: str) -> None:
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
     )
     audit.record(tx, org_id, actor, "scim_token.revoked", token_id)
+    members.caller_still(tx, caller, Permission.MANAGE_SCIM)
     try:
         tx.commit()
     except TransactionCancelled as exc:
         if exc.failed_indexes() != [0]:
             raise
         # Revoked concurrently: the wanted state holds.
+
+
+def _maker_may(item: TokenModel) -> bool:
+    """Whether the admin who made the token still may manage SCIM, in the same membership.
+
+    One consistent read of the maker's member item: a token of an admin removed
+    or demoted a moment ago is refused before the stream cascade flags it
+    (``maker_cascade``). Tokens made by the system (bootstrap) have no maker.
+    """
+    maker = item.account_id
+    if maker is None and item.created_by and item.created_by.startswith("account:"):
+        maker = item.created_by.removeprefix("account:")  # made before tokens carried their maker
+    if maker is None or item.org_id is None:
+        return True
+    member = members.get_item(item.org_id, maker)
+    if member is None or member.role not in {r.value for r in roles_with(Permission.MANAGE_SCIM)}:
+        return False
+    return item.member_joined_at is None or member.joined_at == item.member_joined_at
 
 
 def authenticate(secret: str | None, request_id: str) -> Actor:
@@ -108,6 +132,6 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
         item = TokenModel.get(hash_secret(secret), consistent_read=True)
     except DoesNotExist as exc:
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).") from exc
-    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id:
+    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id or not _maker_may(item):
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
     return Actor(actor=f"scim:{item.token_id}", request_id=request_id, scope_org=item.org_id)

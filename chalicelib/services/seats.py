@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from ..clock import now
-from ..domain.errors import NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
+from ..domain.errors import Forbidden, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission
 from ..storage.base import TransactionCancelled, Tx, retry_races
@@ -27,7 +27,7 @@ from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import audit, members
 
-# A bulk transaction holds the org update plus two items (member, audit) per member.
+# A bulk transaction holds the org update, the caller check and two items (member, audit) per member.
 CHUNK = 49
 BULK_ATTEMPTS = 3
 
@@ -37,6 +37,7 @@ NOT_MEMBER = "not_member"
 SEAT_LIMIT_REACHED = "seat_limit_reached"
 REVOKED = "revoked"
 NO_SEAT = "no_seat"
+FORBIDDEN = "forbidden"  # the caller stopped being an admin during the call
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _applied(item: MemberModel, seat: bool) -> Member:
 
 def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> Member:
     """Assign one seat: 402 seat_limit_reached when none is free, 409 when already held."""
-    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def attempt() -> Member:
         item = members.get_item(org_id, account_id)
@@ -93,6 +94,7 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
             condition=OrgModel.org_id.exists() & (OrgModel.seats_used < OrgModel.seat_capacity),
         )
         audit.record(tx, org_id, actor, "seat.assigned", account_id, {"email": item.email, "notify": notify})
+        members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         try:
             tx.commit()
         except TransactionCancelled as exc:
@@ -106,7 +108,7 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
 
 def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
     """Revoke one seat, keep the membership: 404 no_seat when none is held."""
-    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def attempt() -> Member:
         item = members.get_item(org_id, account_id)
@@ -118,6 +120,7 @@ def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
         tx.update(item, _revoke_actions(), condition=members.unchanged(item))
         tx.update(OrgModel(org_id), [OrgModel.seats_used.add(-1)], condition=OrgModel.org_id.exists())
         audit.record(tx, org_id, actor, "seat.revoked", account_id, {"email": item.email})
+        members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()
         return _applied(item, False)
 
@@ -145,12 +148,19 @@ def _bulk(
     status of each member in it. A chunk that loses a race is re-read and
     retried; after a few lost races each of its members goes through the
     single-member path, whose answer is exact. A repeated id gets
-    ``duplicate_status`` of its first occurrence's outcome.
+    ``duplicate_status`` of its first occurrence's outcome. Every chunk's
+    transaction checks that the caller still manages seats: refused in the
+    first chunk, the call is 403 and nothing changed; refused later, the
+    chunks before stay and the remaining members answer ``forbidden``.
     """
     unique = list(dict.fromkeys(account_ids))
     outcome: dict[str, str] = {}
+    stopped = False
     for start in range(0, len(unique), CHUNK):
         pending = unique[start : start + CHUNK]
+        if stopped:
+            outcome.update(dict.fromkeys(pending, FORBIDDEN))
+            continue
         for _ in range(BULK_ATTEMPTS):
             current = _read_members(org_id, pending)
             todo: list[MemberModel] = []
@@ -162,6 +172,15 @@ def _bulk(
                     outcome[account_id] = status
             try:
                 outcome.update(write_chunk(todo))
+            except Forbidden:
+                # The caller lost the right midway: this chunk wrote nothing. With nothing
+                # written before it, the whole call is refused; else the rest answer forbidden.
+                if start == 0:
+                    raise
+                stopped = True
+                outcome.update(dict.fromkeys((m.account_id for m in todo), FORBIDDEN))
+                pending = []
+                break
             except TransactionCancelled as exc:
                 if not exc.retryable:
                     raise
@@ -184,7 +203,7 @@ def _bulk(
 
 def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool = True) -> list[BulkResult]:
     """Assign in input order until the seats run out; the rest get ``seat_limit_reached``."""
-    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def classify(item: MemberModel | None) -> str | None:
         if item is None:
@@ -208,6 +227,7 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
                 audit.record(
                     tx, org_id, actor, "seat.assigned", item.account_id, {"email": item.email, "notify": notify}
                 )
+            members.caller_still(tx, caller, Permission.MANAGE_SEATS)
             tx.commit()
         return {item.account_id: ASSIGNED if i < len(taking) else SEAT_LIMIT_REACHED for i, item in enumerate(todo)}
 
@@ -234,7 +254,7 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
 
 def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkResult]:
     """Revoke each listed member's seat; members without one get ``no_seat``."""
-    members.authorize(org_id, actor, Permission.MANAGE_SEATS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def classify(item: MemberModel | None) -> str | None:
         if item is None:
@@ -249,6 +269,7 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
         for item in todo:
             tx.update(item, _revoke_actions(), condition=members.unchanged(item))
             audit.record(tx, org_id, actor, "seat.revoked", item.account_id, {"email": item.email})
+        members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()
         return {item.account_id: REVOKED for item in todo}
 

@@ -10,17 +10,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import invitation_delivery, login_links, member_records, seat_notifications, token_cascade
+from . import invitation_delivery, login_links, maker_cascade, member_records, seat_notifications, token_cascade
 
 log = logging.getLogger(__name__)
 
 
 def handle_member_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Members changes: token cascade on seat revocation/removal, seat-assigned email."""
+    """Members changes: token cascade on seat revocation/removal, SCIM tokens of an admin removed or
+    demoted (``maker_cascade``), seat-assigned email."""
     changes = [member_records.decode(r) for r in records]
     revoked = token_cascade.handle(changes)
+    scim_revoked = maker_cascade.handle(changes)
     emails = seat_notifications.handle(changes)
-    outcome = {"records": len(records), "tokens_revoked": revoked, "seat_emails": emails}
+    outcome = {
+        "records": len(records),
+        "tokens_revoked": revoked,
+        "scim_tokens_revoked": scim_revoked,
+        "seat_emails": emails,
+    }
     log.info("members stream: %s", outcome)
     return outcome
 

@@ -136,8 +136,15 @@ def add_token_to(tx: Tx, item: TokenModel, actor: Actor) -> None:
 
 
 def _issue(
-    org_id: str, account_id: str, actor: Actor, name: str, expires_at: datetime | None, once_key: str | None = None
+    org_id: str,
+    account_id: str,
+    actor: Actor,
+    name: str,
+    expires_at: datetime | None,
+    once_key: str | None = None,
+    admin: Member | None = None,
 ) -> tuple[AccessToken, str]:
+    """``admin``: the admin issuing for someone else (their power is checked in the transaction)."""
     member = members.get_item(org_id, account_id)
     if member is None:
         raise NotFound("No such member.")
@@ -156,6 +163,7 @@ def _issue(
     )
     add_token_to(tx, item, actor)
     marker = once.add_marker_to(tx, once_key) if once_key else None
+    members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
     try:
         tx.commit()
     except TransactionCancelled as exc:
@@ -189,8 +197,8 @@ def issue_for(
     once_key: str | None = None,
 ) -> tuple[AccessToken, str]:
     """An admin issues a token for a seated member (``once_key``: as for ``issue_own``)."""
-    members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
-    return _issue(org_id, account_id, actor, name, expires_at, once_key)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
+    return _issue(org_id, account_id, actor, name, expires_at, once_key, admin=caller)
 
 
 def _as_listed(item: TokenModel, member: Member) -> AccessToken:
@@ -246,7 +254,9 @@ def _find(org_id: str, account_id: str, token_id: str) -> TokenModel:
     return matches[0]
 
 
-def _revoke(org_id: str, account_id: str, token_id: str, actor: Actor, reason: str) -> None:
+def _revoke(
+    org_id: str, account_id: str, token_id: str, actor: Actor, reason: str, admin: Member | None = None
+) -> None:
     item = _find(org_id, account_id, token_id)
     if item.revoked_at is not None:
         return
@@ -257,6 +267,7 @@ def _revoke(org_id: str, account_id: str, token_id: str, actor: Actor, reason: s
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
     )
     audit.record(tx, org_id, actor, "token.revoked", account_id, {"token_id": token_id, "reason": reason})
+    members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
     try:
         tx.commit()
     except TransactionCancelled as exc:
@@ -273,13 +284,13 @@ def revoke_own(org_id: str, actor: Actor, token_id: str) -> None:
 
 
 def revoke_for(org_id: str, actor: Actor, account_id: str, token_id: str) -> None:
-    members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
-    _revoke(org_id, account_id, token_id, actor, "revoked_by_admin")
+    caller = members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
+    _revoke(org_id, account_id, token_id, actor, "revoked_by_admin", admin=caller)
 
 
 def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at: datetime) -> AccessToken:
     """Set a new expiry on an unrevoked token (409 token_revoked otherwise)."""
-    members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
+    caller = members.authorize(org_id, actor, Permission.MANAGE_TOKENS)
     new_expiry = expiry(expires_at)
     item = _find(org_id, account_id, token_id)
     member = members.find(org_id, account_id)
@@ -301,6 +312,7 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
         account_id,
         {"token_id": token_id, "from": iso(old_expiry) if old_expiry else None, "to": iso(new_expiry)},
     )
+    members.caller_still(tx, caller, Permission.MANAGE_TOKENS)
     try:
         tx.commit()
     except TransactionCancelled as exc:

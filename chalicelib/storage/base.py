@@ -188,27 +188,72 @@ def retry_races(
     raise Conflict() from last
 
 
+ItemKey = tuple[str, Any, Any]
+
+
+@dataclass
+class _Guard:
+    condition: Condition
+    refusal: Callable[[], Exception]
+    holds: Callable[[], bool]
+    merged: bool  # folded into another operation's condition on the same item
+
+
 class Tx:
     """An ordered TransactWriteItems builder (pynamodb groups by kind; we keep order).
 
     Order matters: cancellation reasons come back aligned with the items,
-    which is how bulk calls report one result per input.
+    which is how bulk calls report one result per input. Items are built at
+    ``commit``, so a guard (``guard``) can still fold its condition into an
+    operation already added on the same item (one operation per item).
     """
 
     MAX_ITEMS = 100
 
     def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
+        # (kind, item key, condition, build(condition) -> kwargs), in order.
+        self._ops: list[tuple[str, ItemKey, Condition | None, Callable[[Condition | None], dict[str, Any]]]] = []
+        self.guards: dict[int, _Guard] = {}
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self._ops)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The TransactItems as they would be sent now."""
+        return [{kind: build(condition)} for kind, _, condition, build in self._ops]
+
+    @staticmethod
+    def _key_of(model_cls: type[Model], hash_key: Any, range_key: Any) -> ItemKey:
+        return (str(model_cls.Meta.table_name), hash_key, range_key)
+
+    @classmethod
+    def _instance_key(cls, model: Model) -> ItemKey:
+        hash_attr = model._hash_key_attribute()
+        range_attr = model._range_key_attribute()
+        return cls._key_of(
+            type(model),
+            getattr(model, hash_attr.attr_name),
+            getattr(model, range_attr.attr_name) if range_attr is not None else None,
+        )
+
+    def _add(
+        self,
+        kind: str,
+        key: ItemKey,
+        condition: Condition | None,
+        build: Callable[[Condition | None], dict[str, Any]],
+    ) -> Tx:
+        self._ops.append((kind, key, condition, build))
+        return self
 
     def put(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
-        kwargs = model.get_save_kwargs_from_instance(
-            condition=condition, return_values_on_condition_failure="ALL_OLD" if return_old else None
-        )
-        self.items.append({"Put": kwargs})
-        return self
+        def build(cond: Condition | None) -> dict[str, Any]:
+            return model.get_save_kwargs_from_instance(
+                condition=cond, return_values_on_condition_failure="ALL_OLD" if return_old else None
+            )
+
+        return self._add("Put", self._instance_key(model), condition, build)
 
     def update(
         self,
@@ -217,33 +262,69 @@ class Tx:
         condition: Condition | None = None,
         return_old: bool = False,
     ) -> Tx:
-        kwargs = model.get_update_kwargs_from_instance(
-            actions=list(actions),
-            condition=condition,
-            return_values_on_condition_failure="ALL_OLD" if return_old else None,
-            add_version_condition=False,
-        )
-        self.items.append({"Update": kwargs})
-        return self
+        def build(cond: Condition | None) -> dict[str, Any]:
+            return model.get_update_kwargs_from_instance(
+                actions=list(actions),
+                condition=cond,
+                return_values_on_condition_failure="ALL_OLD" if return_old else None,
+                add_version_condition=False,
+            )
+
+        return self._add("Update", self._instance_key(model), condition, build)
 
     def delete(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
-        kwargs = model.get_delete_kwargs_from_instance(condition=condition, add_version_condition=False)
-        if return_old:
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        self.items.append({"Delete": kwargs})
-        return self
+        def build(cond: Condition | None) -> dict[str, Any]:
+            kwargs = model.get_delete_kwargs_from_instance(condition=cond, add_version_condition=False)
+            if return_old:
+                kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            return kwargs
+
+        return self._add("Delete", self._instance_key(model), condition, build)
 
     def check(self, model_cls: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> Tx:
-        kwargs = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
-        self.items.append({"ConditionCheck": kwargs})
+        def build(cond: Condition | None) -> dict[str, Any]:
+            return model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=cond)
+
+        return self._add("ConditionCheck", self._key_of(model_cls, hash_key, range_key), condition, build)
+
+    def guard(
+        self,
+        model_cls: type[Model],
+        hash_key: Any,
+        range_key: Any,
+        condition: Condition,
+        refusal: Callable[[], Exception],
+        holds: Callable[[], bool],
+    ) -> Tx:
+        """A precondition whose failure is an answer, not a race: ``commit`` raises ``refusal()``.
+
+        For preconditions about who is asking (the caller is still an admin,
+        ``services.members.caller_still``): when it fails, nothing of the
+        transaction is written and the caller gets that error, whatever else
+        failed with it; callers mapping other items' reasons never see it.
+        Usually its own ConditionCheck (the last item); when the transaction
+        already changes that item (an admin seating themselves), the
+        condition joins that operation's, and a failure there asks ``holds``
+        (a fresh read) whether it was the guard or the operation's own condition.
+        """
+        key = self._key_of(model_cls, hash_key, range_key)
+        for index, (kind, other, own, build) in enumerate(self._ops):
+            if other == key:
+                joined = condition if own is None else own & condition
+                self._ops[index] = (kind, other, joined, build)
+                self.guards[index] = _Guard(condition, refusal, holds, merged=True)
+                return self
+        self.check(model_cls, hash_key, range_key, condition)
+        self.guards[len(self._ops) - 1] = _Guard(condition, refusal, holds, merged=False)
         return self
 
     def commit(self, client_request_token: str | None = None) -> None:
-        if not self.items:
+        if not self._ops:
             return
-        if len(self.items) > self.MAX_ITEMS:
+        if len(self._ops) > self.MAX_ITEMS:
             raise ValueError(f"a transaction holds at most {self.MAX_ITEMS} items")
-        params: dict[str, Any] = {"TransactItems": self.items}
+        items = self.items
+        params: dict[str, Any] = {"TransactItems": items}
         if client_request_token:
             params["ClientRequestToken"] = client_request_token
         try:
@@ -255,8 +336,13 @@ class Tx:
             raw = getattr(exc, "cancellation_reasons", None) or []
             reasons = [CancelReason(code=r.code, item=r.raw_item) if r is not None else None for r in raw]
             # Some engines omit reasons; keep the list aligned with the items.
-            reasons += [None] * (len(self.items) - len(reasons))
-            raise TransactionCancelled(reasons) from exc
+            reasons += [None] * (len(items) - len(reasons))
+            cancelled = TransactionCancelled(reasons)
+            for index in cancelled.failed_indexes():
+                guard = self.guards.get(index)
+                if guard is not None and (not guard.merged or not guard.holds()):
+                    raise guard.refusal() from cancelled
+            raise cancelled from exc
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:

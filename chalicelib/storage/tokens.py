@@ -9,6 +9,10 @@ tokens, ``login#<account>`` for login codes.
 Access tokens stamp the member's ``seat_generation`` and ``joined_at``
 (``member_joined_at``) at issue: a token outlives neither its seat nor its
 membership, even when a seat or membership is granted again later.
+SCIM tokens name their maker: ``account_id`` is the admin who created one and
+``member_joined_at`` that admin's membership; the token works only while
+that membership still may manage SCIM (invariant 10). ``notice_pending``
+holds the revocation reason until the remaining admins were emailed about it.
 """
 
 from __future__ import annotations
@@ -62,5 +66,6 @@ class TokenModel(Model):
     seat_generation = NumberAttribute(null=True)
     member_joined_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
+    notice_pending = UnicodeAttribute(null=True)
 
     by_owner = TokensByOwner()
