@@ -193,6 +193,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "TokenDefaultDays": {"Type": "Number", "Default": str(_default("token_default_days")), "MinValue": 1},
     "TokenMaxDays": {"Type": "Number", "Default": str(_default("token_max_days")), "MinValue": 1},
+    "ApiKeyMaxDays": {
+        "Type": "Number",
+        "Default": str(_default("api_key_max_days")),
+        "MinValue": 1,
+        "Description": "Latest expiry (days from creation) a personal API key may be given.",
+    },
     "LoginLinkMinutes": {
         "Type": "Number",
         "Default": str(_default("login_link_minutes")),
@@ -214,6 +220,7 @@ ENVIRONMENT: dict[str, Any] = {
     "token_default_days": ref("TokenDefaultDays"),
     "token_max_days": ref("TokenMaxDays"),
     "login_link_minutes": ref("LoginLinkMinutes"),
+    "api_key_max_days": ref("ApiKeyMaxDays"),
     "public_base_url": ref("PublicBaseUrl"),
     "mail_backend": "ses",
     "mail_sender": ref("MailSender"),
