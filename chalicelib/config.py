@@ -33,6 +33,7 @@ class Settings(BaseModel):
     token_default_days: int = Field(default=365, ge=1)
     token_max_days: int = Field(default=365, ge=1)
     login_link_minutes: int = Field(default=15, ge=1, le=1440)
+    api_key_max_days: int = Field(default=365, ge=1)
 
     public_base_url: str = "http://127.0.0.1:8000"
     mail_backend: Literal["ses", "outbox", "memory"] = "ses"

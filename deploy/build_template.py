@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,30 @@ THROTTLING_RATE_LIMIT = 50
 THROTTLING_BURST_LIMIT = 100
 REST_API = "RestAPI"  # chalice's logical id for the API Gateway REST API
 
+# Per-client limits (AWS WAF, evaluated before API Gateway's throttling, so a blocked
+# request never uses up a token of the stage's buckets). Rate-based rules count
+# requests per source IP over a window of WAF_WINDOW_SECONDS.
+WAF_WINDOW_SECONDS = 300
+ANONYMOUS_RATE_LIMIT = 300  # per IP per 5 min on the sign-in and invitation routes
+VERIFY_RATE_LIMIT = 30000  # per IP per 5 min on /v1/tokens/verify (100 rps: a busy channel server)
+VERIFY_THROTTLING_RATE_LIMIT = 500
+VERIFY_THROTTLING_BURST_LIMIT = 1000
+VERIFY_ROUTE = ("/v1/tokens/verify", "POST")
+# The routes anyone may call without a credential (the console's sign-in and invitation pages, the
+# JSON API's sign-in link request and redeem, invitation preview and accept); a route here that the
+# app does not declare fails the build. OPTIONAL_ANONYMOUS_ROUTES are covered once the app has them.
+ANONYMOUS_ROUTES = [
+    "/v1/auth/login-link",
+    "/v1/auth/login-link/redeem",
+    "/v1/invitations/{invitation_token}",
+    "/v1/invitations/{invitation_token}/accept",
+    "/sign-in",
+    "/sign-in/{code}",
+    "/invitations/{token}",
+    "/invitations/{token}/accept",
+]
+OPTIONAL_ANONYMOUS_ROUTES = ["/v1/oauth/token"]
+
 PARAMETERS: dict[str, dict[str, Any]] = {
     "ApiThrottlingRateLimit": {
         "Type": "Number",
@@ -108,6 +133,37 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Default": str(THROTTLING_BURST_LIMIT),
         "MinValue": 1,
         "Description": "Burst size (requests) the API stage accepts above the steady rate.",
+    },
+    "VerifyThrottlingRateLimit": {
+        "Type": "Number",
+        "Default": str(VERIFY_THROTTLING_RATE_LIMIT),
+        "MinValue": 1,
+        "Description": "Steady-state requests per second POST /v1/tokens/verify accepts (its own bucket).",
+    },
+    "VerifyThrottlingBurstLimit": {
+        "Type": "Number",
+        "Default": str(VERIFY_THROTTLING_BURST_LIMIT),
+        "MinValue": 1,
+        "Description": "Burst size (requests) POST /v1/tokens/verify accepts above its steady rate.",
+    },
+    "WafAnonymousRateLimit": {
+        "Type": "Number",
+        "Default": str(ANONYMOUS_RATE_LIMIT),
+        "MinValue": 100,
+        "MaxValue": 2000000000,
+        "Description": f"Requests per source IP per {WAF_WINDOW_SECONDS} s on the sign-in and invitation routes.",
+    },
+    "WafVerifyRateLimit": {
+        "Type": "Number",
+        "Default": str(VERIFY_RATE_LIMIT),
+        "MinValue": 100,
+        "MaxValue": 2000000000,
+        "Description": f"Requests per source IP per {WAF_WINDOW_SECONDS} s on POST /v1/tokens/verify.",
+    },
+    "ChannelServerCidrs": {
+        "Type": "CommaDelimitedList",
+        "Default": "",
+        "Description": "Optional IPv4 CIDRs of the channel servers, exempt from WafVerifyRateLimit; empty for none.",
     },
     "MailSender": {
         "Type": "String",
@@ -137,6 +193,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "TokenDefaultDays": {"Type": "Number", "Default": str(_default("token_default_days")), "MinValue": 1},
     "TokenMaxDays": {"Type": "Number", "Default": str(_default("token_max_days")), "MinValue": 1},
+    "ApiKeyMaxDays": {
+        "Type": "Number",
+        "Default": str(_default("api_key_max_days")),
+        "MinValue": 1,
+        "Description": "Latest expiry (days from creation) a personal API key may be given.",
+    },
     "LoginLinkMinutes": {
         "Type": "Number",
         "Default": str(_default("login_link_minutes")),
@@ -158,6 +220,7 @@ ENVIRONMENT: dict[str, Any] = {
     "token_default_days": ref("TokenDefaultDays"),
     "token_max_days": ref("TokenMaxDays"),
     "login_link_minutes": ref("LoginLinkMinutes"),
+    "api_key_max_days": ref("ApiKeyMaxDays"),
     "public_base_url": ref("PublicBaseUrl"),
     "mail_backend": "ses",
     "mail_sender": ref("MailSender"),
@@ -507,7 +570,14 @@ def rest_api() -> dict[str, Any]:
                     "ResourcePath": "/*",
                     "ThrottlingRateLimit": ref("ApiThrottlingRateLimit"),
                     "ThrottlingBurstLimit": ref("ApiThrottlingBurstLimit"),
-                }
+                },
+                # Verification has its own bucket, sized for channel servers.
+                {
+                    "HttpMethod": VERIFY_ROUTE[1],
+                    "ResourcePath": method_setting_path(VERIFY_ROUTE[0]),
+                    "ThrottlingRateLimit": ref("VerifyThrottlingRateLimit"),
+                    "ThrottlingBurstLimit": ref("VerifyThrottlingBurstLimit"),
+                },
             ],
             "GatewayResponses": {
                 "THROTTLED": {
@@ -520,6 +590,124 @@ def rest_api() -> dict[str, Any]:
                     "StatusCode": "404",
                     "ResponseParameters": {"Headers": GATEWAY_PAGE_HEADERS},
                     "ResponseTemplates": {"application/json": not_found, "text/html": not_found_page()},
+                },
+            },
+        },
+    }
+
+
+def method_setting_path(path: str) -> str:
+    """A MethodSettings ResourcePath: ``/v1/x`` is written ``/~1v1~1x`` (CloudFormation's encoding)."""
+    return "/" + path.replace("/", "~1")
+
+
+def anonymous_routes() -> list[str]:
+    missing = [path for path in [*ANONYMOUS_ROUTES, VERIFY_ROUTE[0]] if path not in app.routes]
+    if missing:
+        raise SystemExit(f"deploy/build_template.py rate-limits routes the app does not declare: {missing}")
+    return ANONYMOUS_ROUTES + [path for path in OPTIONAL_ANONYMOUS_ROUTES if path in app.routes]
+
+
+def path_regex(paths: list[str]) -> str:
+    """One WAF regex for route templates: ``{param}`` is one path segment. The URI WAF sees
+    on the execute-api host starts with the stage (``/api``), behind a custom domain it does not."""
+    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["api_gateway_stage"]
+    alternatives = []
+    for path in paths:
+        parts = [("[^/]+" if p.startswith("{") else re.escape(p)) for p in path.strip("/").split("/")]
+        alternatives.append("/".join(parts))
+    return f"^(/{re.escape(stage)})?/({'|'.join(alternatives)})/?$"
+
+
+def _visibility(name: str) -> dict[str, Any]:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
+
+
+def _rate_rule(name: str, priority: int, limit: str, scope_down: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Action": {"Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "rate_limited"}}},
+        "Statement": {
+            "RateBasedStatement": {
+                "Limit": ref(limit),
+                "EvaluationWindowSec": WAF_WINDOW_SECONDS,
+                "AggregateKeyType": "IP",
+                "ScopeDownStatement": scope_down,
+            }
+        },
+        "VisibilityConfig": _visibility(name),
+    }
+
+
+def _path_match(paths: list[str]) -> dict[str, Any]:
+    return {
+        "RegexMatchStatement": {
+            "RegexString": path_regex(paths),
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+
+
+def waf_resources() -> dict[str, Any]:
+    """A regional WebACL on the API stage: per-IP rate rules on the anonymous routes and on verify.
+
+    Channel servers listed in ChannelServerCidrs are exempt from the verify rule; every other
+    client is held to WafVerifyRateLimit, so one anonymous flood is refused by WAF (429) and never
+    drains verification's own throttle bucket (VerifyThrottlingRateLimit) that channel servers share.
+    """
+    verify = _path_match([VERIFY_ROUTE[0]])
+    not_channel_server = {
+        "NotStatement": {"Statement": {"IPSetReferenceStatement": {"Arn": get_att("ChannelServerIpSet", "Arn")}}}
+    }
+    verify_scope = {
+        "Fn::If": [
+            "HasChannelServerCidrs",
+            {"AndStatement": {"Statements": [verify, not_channel_server]}},
+            verify,
+        ]
+    }
+    body = json.dumps(
+        {"error": {"code": "rate_limited", "message": "Too many requests from your address; retry later."}}
+    )
+    return {
+        "ChannelServerIpSet": {
+            "Type": "AWS::WAFv2::IPSet",
+            "Condition": "HasChannelServerCidrs",
+            "Properties": {
+                "Scope": "REGIONAL",
+                "IPAddressVersion": "IPV4",
+                "Addresses": ref("ChannelServerCidrs"),
+                "Description": "Channel servers: exempt from the per-IP limit on token verification.",
+            },
+        },
+        "ApiWebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Description": "Per-source-IP rate limits on the unauthenticated routes and on token verification.",
+                "CustomResponseBodies": {"rate_limited": {"ContentType": "APPLICATION_JSON", "Content": body}},
+                "Rules": [
+                    _rate_rule("AnonymousRoutesPerIp", 0, "WafAnonymousRateLimit", _path_match(anonymous_routes())),
+                    _rate_rule("TokenVerifyPerIp", 1, "WafVerifyRateLimit", verify_scope),
+                ],
+                "VisibilityConfig": _visibility("ApiWebAcl"),
+            },
+        },
+        "ApiWebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Properties": {
+                "WebACLArn": get_att("ApiWebAcl", "Arn"),
+                "ResourceArn": {
+                    "Fn::Join": [
+                        "",
+                        [
+                            sub("arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/"),
+                            ref(f"{REST_API}.Stage"),
+                        ],
+                    ]
                 },
             },
         },
@@ -543,9 +731,13 @@ def build() -> dict[str, Any]:
     for fn in functions():
         resources.update(function_resources(fn, models, env))
     resources[REST_API] = rest_api()
+    resources.update(waf_resources())
     return {
         "Parameters": PARAMETERS,
-        "Conditions": {"HasSesConfigurationSet": {"Fn::Not": [{"Fn::Equals": [ref("SesConfigurationSet"), ""]}]}},
+        "Conditions": {
+            "HasSesConfigurationSet": {"Fn::Not": [{"Fn::Equals": [ref("SesConfigurationSet"), ""]}]},
+            "HasChannelServerCidrs": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("ChannelServerCidrs")]}, ""]}]},
+        },
         "Resources": resources,
         "Outputs": {
             "AlarmTopicArn": {"Value": ref("AlarmTopic")},

@@ -5,6 +5,10 @@ response (deploy/build_template.py): 404 ``not_found`` in the JSON envelope,
 or the console's 404 page for a browser (Accept: text/html). ``chalice
 local`` answers 403 "Missing Authentication Token" instead; this wrapper
 makes the local stack answer as the deployed one does.
+
+Its access log (one line per request, on stderr) goes through
+``chalicelib.redact``: invitation and sign-in links carry their credential in
+the path, so the line shows ``/invitations/[redacted]``, never the link.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 from chalice import local
 from chalice.cli import main
+
+from chalicelib.redact import redact
 
 NOT_FOUND_JSON = json.dumps({"error": {"code": "not_found", "message": "Not found."}}).encode()
 
@@ -43,6 +49,13 @@ def _patch() -> None:
             raise NotFound({"Content-Type": "application/json"}, NOT_FOUND_JSON) from exc
 
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
+    local.ChaliceRequestHandler.log_message = log_message
+
+
+def log_message(self: Any, format: str, *args: Any) -> None:
+    """BaseHTTPRequestHandler.log_message (access log and errors), with credentials redacted."""
+    line = redact(format % args)
+    sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {line}\n")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ API_NOISE = (
     "Found credentials in environment variables.",
 )
 
+MAIL_LINE = "[mail] "
+
 PREFIXES = {"local.stack": "stack", "local.api": "api", "local.pump": "pump", "local.sched": "sched"}
 
 
@@ -74,6 +76,10 @@ class PrefixFormatter(logging.Formatter):
 def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(PrefixFormatter("%(message)s"))
+    from chalicelib.redact import RedactingFilter
+
+    # The app's own lines and the API server's; the stack's banner shows the demo key on purpose.
+    handler.addFilter(RedactingFilter(("chalicelib", "app", "local.api", "local.pump", "local.sched")))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -249,10 +255,14 @@ class Stack:
 
     @staticmethod
     def _relay_api_output(process: subprocess.Popen[str]) -> None:
+        from chalicelib.redact import redact
+
         assert process.stdout is not None
         for line in process.stdout:
-            if not line.startswith(API_NOISE):
-                api_log.info(line.rstrip())
+            if line.startswith(MAIL_LINE):
+                api_log.info(line.rstrip())  # the mailbox's mirror: its link is the point (README)
+            elif not line.startswith(API_NOISE):
+                api_log.info(redact(line.rstrip()))
 
     def _start_handlers(self) -> None:
         import boto3

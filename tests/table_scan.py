@@ -8,9 +8,13 @@ from typing import Any
 from chalicelib.storage import schema  # noqa: F401  (registers every model)
 from chalicelib.storage.base import client, registered_models
 
+# Use bookkeeping, not a change a request makes: an API key's or token's first use in an hour
+# records its time (at most one write per credential per hour), whatever the request then does.
+BOOKKEEPING = ("last_used_at",)
+
 
 def scan_all() -> dict[str, list[dict[str, Any]]]:
-    """Every item of every table, as raw DynamoDB JSON, sorted for comparison."""
+    """Every item of every table, as raw DynamoDB JSON (without BOOKKEEPING), sorted for comparison."""
     ddb = client()
     tables: dict[str, list[dict[str, Any]]] = {}
     for model in registered_models():
@@ -19,7 +23,7 @@ def scan_all() -> dict[str, list[dict[str, Any]]]:
         params: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
         while True:
             page = ddb.scan(**params)
-            items.extend(page.get("Items", []))
+            items.extend({k: v for k, v in i.items() if k not in BOOKKEEPING} for i in page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 break
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from botocore.client import BaseClient
 
+from chalicelib.clock import set_clock
+from chalicelib.config import get_settings
 from chalicelib.domain.roles import Role
+from chalicelib.mail.base import MemoryMailer
 from chalicelib.secrets import new_secret
+from chalicelib.services import keys
 
+from .console_support import Browser, sign_in
 from .helpers import Api, Person, Seed
 from .permission_table import new_person
 
@@ -114,3 +124,119 @@ def test_removed_member_keeps_their_account_key_but_loses_the_org(api: Api, seed
     assert api.get("/v1/me", person.key).body["memberships"] == []
     r = api.get(f"/v1/orgs/{seed.org_id}", person.key)
     assert r.status == 404 and set(r.body) == {"error"}
+
+
+# --- expiry and last use (issue 12, finding 12) -----------------------------------
+
+
+@pytest.fixture
+def dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """DynamoDB write calls by operation name, counted at the botocore client."""
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+    writes = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb" and operation_name in writes:
+            calls[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    yield calls
+
+
+def test_an_api_key_with_an_expiry_answers_401_once_it_has_passed(api: Api, seed: Seed) -> None:
+    start = datetime.now(UTC)
+    set_clock(lambda: start)
+    expires = start + timedelta(days=30)
+    made = api.post("/v1/me/api-keys", seed.member.key, {"name": "ci", "expires_at": expires.isoformat()})
+    assert made.status == 201, made.body
+    assert datetime.fromisoformat(made.body["expires_at"]) == expires
+    secret, key_id = made.body["secret"], made.body["key_id"]
+    assert api.get("/v1/me", secret).status == 200
+
+    set_clock(lambda: expires + timedelta(seconds=1))
+    refused = api.get("/v1/me", secret)
+    assert (refused.status, refused.code) == (401, "unauthenticated")
+    listed = {k["key_id"]: k for k in api.get("/v1/me/api-keys", seed.member.key).body["items"]}
+    assert listed[key_id]["status"] == "expired"
+    assert datetime.fromisoformat(listed[key_id]["expires_at"]) == expires
+
+    # Without expires_at a key never expires; the listing says so with null.
+    plain = api.post("/v1/me/api-keys", seed.member.key, {"name": "forever"})
+    assert plain.status == 201 and plain.body["expires_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "problem"),
+    [(timedelta(days=-1), "in_the_past"), (timedelta(days=366), "beyond_max_lifetime")],
+)
+def test_api_key_expiry_must_be_ahead_and_within_the_max_setting(
+    api: Api, seed: Seed, offset: timedelta, problem: str
+) -> None:
+    at = (datetime.now(UTC) + offset).isoformat()
+    r = api.post("/v1/me/api-keys", seed.member.key, {"name": "x", "expires_at": at})
+    assert (r.status, r.code) == (400, "invalid_request"), r.body
+    assert r.body["error"]["details"][0]["problem"] == problem
+    naive = api.post("/v1/me/api-keys", seed.member.key, {"name": "x", "expires_at": "2031-01-01T00:00:00"})
+    assert naive.status == 400
+
+
+def test_api_key_max_days_is_a_setting(api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "api_key_max_days", 7)
+    at = (datetime.now(UTC) + timedelta(days=8)).isoformat()
+    r = api.post("/v1/me/api-keys", seed.member.key, {"name": "x", "expires_at": at})
+    assert r.body["error"]["details"][0]["problem"] == "beyond_max_lifetime"
+
+
+def test_last_use_is_recorded_at_most_one_write_per_key_per_hour(
+    api: Api, seed: Seed, dynamodb_writes: Counter[str]
+) -> None:
+    start = datetime.now(UTC)
+    set_clock(lambda: start)
+    made = api.post("/v1/me/api-keys", seed.member.key, {"name": "hot"})
+    secret, key_id = made.body["secret"], made.body["key_id"]
+
+    def last_used() -> datetime | None:
+        items = api.get("/v1/me/api-keys", seed.member.key).body["items"]
+        value = next(k for k in items if k["key_id"] == key_id)["last_used_at"]
+        return datetime.fromisoformat(value) if value else None
+
+    assert last_used() is None
+    dynamodb_writes.clear()
+    for _ in range(20):
+        assert api.get("/v1/me", secret).status == 200
+    assert sum(dynamodb_writes.values()) == 1 and dynamodb_writes["UpdateItem"] == 1
+    assert last_used() == start
+
+    # 59 minutes on: still no write; an hour and a minute on: one more.
+    set_clock(lambda: start + timedelta(minutes=59))
+    dynamodb_writes.clear()
+    for _ in range(5):
+        assert api.get("/v1/me", secret).status == 200
+    assert sum(dynamodb_writes.values()) == 0
+    later = start + timedelta(minutes=61)
+    set_clock(lambda: later)
+    for _ in range(5):
+        assert api.get("/v1/me", secret).status == 200
+    assert dynamodb_writes["UpdateItem"] == 1 and sum(dynamodb_writes.values()) == 1
+    assert last_used() == later
+
+
+def test_the_profile_page_shows_expiry_and_last_use_of_each_key(seed: Seed, mailer: MemoryMailer) -> None:
+
+    start = datetime(2030, 3, 4, 5, 6, tzinfo=UTC)
+    set_clock(lambda: start)
+    expiring = keys.issue(seed.member.account_id, "expiring", expires_at=start + timedelta(days=10))[1]
+    keys.issue(seed.member.account_id, "forever")
+    keys.authenticate(expiring)
+    browser = Browser()
+    assert sign_in(browser, mailer, seed.member.email).status == 303
+    page = browser.get("/profile")
+    assert page.status == 200
+    assert "Expires" in page.text
+    # Name, Created, Expires, Last used, Status per row.
+    row = page.text.split("expiring", 1)[1].split("Revoke", 1)[0].split()
+    assert " ".join(row) == "04 Mar 2030 14 Mar 2030 04 Mar 2030, 05:06 UTC Active"
+    forever = page.text.split("forever", 1)[1].split("Revoke", 1)[0].split()
+    assert " ".join(forever) == "04 Mar 2030 Never Never Active"

@@ -385,6 +385,15 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         assert http("POST", f"{api}/v1/auth/login-link", body={"email": invitee})[0] == 202
         signin = mail_text(outbox, invitee, "Your sign-in link")
         assert f"{api}/sign-in/olc_" in signin and f"{api}/v1/auth/login-link/redeem" in signin
+        # The API server's access log names the routes but never the invitation link or the sign-in code.
+        token = page.rsplit("/invitations/", 1)[1]
+        code = re.findall(r"/sign-in/(olc_[A-Za-z0-9_-]+)", signin)[0]
+        with urllib.request.urlopen(f"{api}/sign-in/{code}", timeout=10) as opened:
+            assert opened.status == 200
+        output.wait_for(lambda text: "/sign-in/[redacted]" in text, 10, "the sign-in page's access-log line")
+        api_lines = "\n".join(line for line in output.text.splitlines() if line.startswith("api "))
+        assert "/v1/invitations/[redacted]/accept" in api_lines
+        assert token not in api_lines and code not in api_lines
         # A path no route declares: the gateway's 404, as JSON for clients and as a page for browsers.
         assert http("GET", f"{api}/no/such/page")[0] == 404
 

@@ -288,7 +288,7 @@ def test_cold_start_modules_ship_as_unchecked_bytecode(packaged: Path) -> None:
 def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[str, Any]) -> None:
     (api,) = resources(template, "AWS::Serverless::Api").values()
     props = api["Properties"]
-    (setting,) = props["MethodSettings"]
+    (setting,) = [s for s in props["MethodSettings"] if s["ResourcePath"] == "/*"]
     assert setting["HttpMethod"] == "*" and setting["ResourcePath"] == "/*"
     assert setting["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
     assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
@@ -305,3 +305,74 @@ def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[s
     unknown = props["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert unknown["StatusCode"] == "404"
     assert json.loads(unknown["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"
+
+
+def test_waf_rate_limits_each_source_ip_on_the_anonymous_routes_and_verify(template: dict[str, Any]) -> None:
+    import re
+
+    (acl_name, acl) = next(iter(resources(template, "AWS::WAFv2::WebACL").items()))
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL"
+    assert props["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in props["Rules"]}
+    anonymous = rules["AnonymousRoutesPerIp"]["Statement"]["RateBasedStatement"]
+    verify = rules["TokenVerifyPerIp"]["Statement"]["RateBasedStatement"]
+    assert anonymous["AggregateKeyType"] == verify["AggregateKeyType"] == "IP"
+    assert anonymous["Limit"] == {"Ref": "WafAnonymousRateLimit"}
+    assert verify["Limit"] == {"Ref": "WafVerifyRateLimit"}
+    params = template["Parameters"]
+    assert int(params["WafVerifyRateLimit"]["Default"]) > int(params["WafAnonymousRateLimit"]["Default"])
+    for rule in rules.values():
+        assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+
+    # The scope-down regexes, applied to the paths WAF sees (with and without the stage prefix).
+    anonymous_regex = re.compile(anonymous["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"])
+    scope = verify["ScopeDownStatement"]["Fn::If"]
+    assert scope[0] == "HasChannelServerCidrs"
+    plain_verify = scope[2]["RegexMatchStatement"]
+    assert scope[1]["AndStatement"]["Statements"][0]["RegexMatchStatement"] == plain_verify
+    exempt = scope[1]["AndStatement"]["Statements"][1]["NotStatement"]["Statement"]["IPSetReferenceStatement"]
+    assert exempt["Arn"] == {"Fn::GetAtt": ["ChannelServerIpSet", "Arn"]}
+    verify_regex = re.compile(plain_verify["RegexString"])
+    assert plain_verify["FieldToMatch"] == {"UriPath": {}}
+    anonymous_paths = [
+        "/v1/auth/login-link",
+        "/v1/auth/login-link/redeem",
+        "/v1/invitations/oin_abc",
+        "/v1/invitations/oin_abc/accept",
+        "/sign-in",
+        "/sign-in/olc_abc",
+        "/invitations/oin_abc",
+        "/invitations/oin_abc/accept",
+    ]
+    if "/v1/oauth/token" in app.routes:
+        anonymous_paths.append("/v1/oauth/token")
+    for path in anonymous_paths:
+        for seen in (path, "/api" + path):
+            assert anonymous_regex.search(seen), seen
+            assert not verify_regex.search(seen), seen
+    for seen in ("/v1/tokens/verify", "/api/v1/tokens/verify"):
+        assert verify_regex.search(seen) and not anonymous_regex.search(seen)
+    for authenticated in ("/v1/me", "/api/v1/orgs/org_1/invitations", "/orgs/org_1/invitations/inv_1/resend"):
+        assert not anonymous_regex.search(authenticated) and not verify_regex.search(authenticated)
+
+    (association,) = resources(template, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_name, "Arn"]}
+    arn = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    assert arn[0] == {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/"}
+    assert arn[1] == {"Ref": "RestAPI.Stage"}
+    (ip_set,) = resources(template, "AWS::WAFv2::IPSet").values()
+    assert ip_set["Condition"] == "HasChannelServerCidrs"
+    assert ip_set["Properties"]["Addresses"] == {"Ref": "ChannelServerCidrs"}
+    for name in ("WafAnonymousRateLimit", "WafVerifyRateLimit", "ChannelServerCidrs"):
+        assert name in params
+
+
+def test_verification_has_its_own_throttle_bucket(template: dict[str, Any]) -> None:
+    settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    (verify,) = [s for s in settings if s["ResourcePath"] == "/~1v1~1tokens~1verify"]
+    assert verify["HttpMethod"] == "POST"
+    assert verify["ThrottlingRateLimit"] == {"Ref": "VerifyThrottlingRateLimit"}
+    assert verify["ThrottlingBurstLimit"] == {"Ref": "VerifyThrottlingBurstLimit"}
+    params = template["Parameters"]
+    assert int(params["VerifyThrottlingRateLimit"]["Default"]) > int(params["ApiThrottlingRateLimit"]["Default"])

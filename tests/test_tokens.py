@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.clock import set_clock
+from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import client
 from chalicelib.storage.schema import registered_models
 
+from .console_support import Browser, sign_in
 from .helpers import Api, Seed
 
 
@@ -249,3 +251,34 @@ def test_verify_answers_503_when_dynamodb_throttles(api: Api, seed: Seed, monkey
     monkeypatch.setattr(token_service, "client", lambda: Throttled())
     r = api.post("/v1/tokens/verify", None, {"token": "oat_" + "A" * 43})
     assert r.status == 503 and r.code == "service_unavailable"
+
+
+def test_token_lists_say_who_issued_each_token(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    member = seed.member
+    seat(api, seed, member.account_id)
+    own = issue(api, seed, member.key, "mine")
+    by_admin = api.post(
+        f"/v1/orgs/{seed.org_id}/members/{member.account_id}/tokens", seed.admin.key, {"name": "from-admin"}
+    )
+    assert by_admin.status == 201, by_admin.body
+    assert by_admin.body["created_by"] == {"kind": "admin", "account_id": seed.admin.account_id}
+    assert own["created_by"] == {"kind": "self", "account_id": member.account_id}
+
+    for listing in (
+        api.get(f"/v1/orgs/{seed.org_id}/tokens", member.key),
+        api.get(f"/v1/orgs/{seed.org_id}/members/{member.account_id}/tokens", seed.admin.key),
+    ):
+        assert listing.status == 200, listing.body
+        issuers = {t["name"]: t["created_by"] for t in listing.body["items"]}
+        assert issuers == {
+            "mine": {"kind": "self", "account_id": member.account_id},
+            "from-admin": {"kind": "admin", "account_id": seed.admin.account_id},
+        }
+
+    # The member's own Token Access page says which one an admin minted for them.
+    browser = Browser()
+    assert sign_in(browser, mailer, member.email).status == 303
+    page = browser.get(f"/orgs/{seed.org_id}/tokens")
+    assert page.status == 200
+    assert page.text.count("issued by an admin") == 1
+    assert "from-admin issued by an admin" in " ".join(page.text.split())

@@ -28,8 +28,9 @@ _PATH_PARAM = re.compile(r"{([^}]+)}")
 RATE_LIMITED = "rate_limited"
 RATE_LIMIT_TEXT = (
     "API Gateway stage throttling (token bucket per stage: steady rate `ApiThrottlingRateLimit`, "
-    "burst `ApiThrottlingBurstLimit`; template parameters, defaults 50 rps / 100). "
-    "Wait for `Retry-After` seconds, then retry with backoff."
+    "burst `ApiThrottlingBurstLimit`; template parameters, defaults 50 rps / 100; `/v1/tokens/verify` has its own "
+    "bucket), or a per-source-address WAF rule on the unauthenticated routes (no `Retry-After`: retry after "
+    "a few minutes). Wait for `Retry-After` seconds, then retry with backoff."
 )
 LIMITS_TEXT = (
     "Request limits: JSON bodies at most {max_body} bytes (larger: 400 `invalid_request`, problem `too_large`); "

@@ -13,6 +13,7 @@ def api_key(key: ApiKey) -> schemas.ApiKeyOut:
         name=key.name,
         status=key.status,
         created_at=key.created_at,
+        expires_at=key.expires_at,
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
     )

@@ -41,7 +41,7 @@ def get_me(req: ApiRequest) -> schemas.MeOut:
 )
 def create_api_key(req: ApiRequest) -> schemas.ApiKeyCreated:
     assert req.principal is not None
-    key, secret = keys.issue(req.principal.account_id, req.body.name)
+    key, secret = keys.issue(req.principal.account_id, req.body.name, expires_at=req.body.expires_at)
     return schemas.ApiKeyCreated(**present.api_key(key).model_dump(), secret=secret)
 
 

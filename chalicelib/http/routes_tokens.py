@@ -36,7 +36,13 @@ def _out(token: tokens.AccessToken) -> schemas_tokens.TokenOut:
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
         revoked_reason=token.revoked_reason,
+        created_by=_issuer(token),
     )
+
+
+def _issuer(token: tokens.AccessToken) -> schemas_tokens.TokenIssuer | None:
+    issuer = token.issuer
+    return schemas_tokens.TokenIssuer(kind=issuer[0], account_id=issuer[1]) if issuer else None
 
 
 def _created(issued: tuple[tokens.AccessToken, str]) -> schemas_tokens.TokenCreated:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..domain.emails import normalize_email
 from ..domain.roles import Role
@@ -63,14 +63,21 @@ class ListQuery(QueryModel):
 
 class CreateApiKey(RequestModel):
     name: Name
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="Optional; at most the `API_KEY_MAX_DAYS` setting (365) ahead. Without it the key never expires.",
+    )
 
 
 class ApiKeyOut(BaseModel):
     key_id: str
     name: str
-    status: str
+    status: str = Field(description="active | expired | revoked")
     created_at: datetime
-    last_used_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, description="null: never expires; after it the key gets 401")
+    last_used_at: datetime | None = Field(
+        default=None, description="Last authenticated request, recorded at most once an hour (so up to an hour old)"
+    )
     revoked_at: datetime | None = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -22,6 +23,13 @@ class TokenQuery(ListQuery):
     pass
 
 
+class TokenIssuer(BaseModel):
+    kind: Literal["self", "admin"] = Field(description="self: the member issued it; admin: an admin of the org did")
+    account_id: str | None = Field(
+        default=None, description="The issuing account; null when an org credential (SCIM) issued it"
+    )
+
+
 class TokenOut(BaseModel):
     token_id: str
     org_id: str
@@ -35,6 +43,7 @@ class TokenOut(BaseModel):
     revoked_reason: str | None = Field(
         default=None, description="revoked_by_owner | revoked_by_admin | seat_revoked | member_removed"
     )
+    created_by: TokenIssuer | None = Field(default=None, description="Who issued the token; null if not recorded")
 
 
 class TokenCreated(TokenOut):

@@ -129,14 +129,10 @@ def check_body_values(body: dict[str, Any]) -> None:
         pending.extend((child, depth + 1) for child in children)
 
 
-def base_url_of(request: Request) -> str:
-    headers = request.headers
-    host = headers.get("host") or "localhost"
-    local = host.startswith(("localhost", "127.0.0.1"))
-    proto = headers.get("x-forwarded-proto") or ("http" if local else "https")
-    stage = (request.context or {}).get("stage")
-    prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
-    return f"{proto}://{host}{prefix}/scim/v2"
+def base_url() -> str:
+    """The SCIM base URL of every ``meta.location`` and ``Location``: the configured public base
+    URL, never the request's ``Host`` or ``X-Forwarded-Proto`` (which any client can forge)."""
+    return f"{get_settings().public_base_url.rstrip('/')}/scim/v2"
 
 
 def dispatch(name: str, request: Request, params: dict[str, str]) -> Response:
@@ -145,7 +141,7 @@ def dispatch(name: str, request: Request, params: dict[str, str]) -> Response:
     try:
         actor = scim_tokens.authenticate(bearer_secret(request), request_id)
         with IDP_POLICY:
-            return HANDLERS[name](ScimRequest(request, request_id, actor, base_url_of(request)), **params)
+            return HANDLERS[name](ScimRequest(request, request_id, actor, base_url()), **params)
     except Exception as exc:
         return error_response(exc, request_id)
 

@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException, UpdateError
@@ -54,6 +54,17 @@ class AccessToken:
     revoked_at: datetime | None
     revoked_reason: str | None
     created_by: str | None
+
+    @property
+    def issuer(self) -> tuple[Literal["self", "admin"], str | None] | None:
+        """Who minted the token: ``("self", account)``, ``("admin", account)`` for an admin of the
+        org, ``("admin", None)`` for an org credential acting as admin; None when not recorded."""
+        if not self.created_by:
+            return None
+        kind, _, ident = self.created_by.partition(":")
+        if kind == "account" and ident:
+            return ("self" if ident == self.account_id else "admin", ident)
+        return ("admin", None)
 
     def status(self, at: datetime | None = None) -> str:
         if self.revoked_at is not None:
