@@ -9,7 +9,7 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from chalicelib.domain.models import Actor
+from chalicelib.domain.models import Actor, Member
 from chalicelib.domain.roles import Role
 from chalicelib.services import bootstrap, domains, keys, members
 
@@ -110,6 +110,17 @@ def verify_domain(org_id: str, admin: Person, domain: str) -> domains.Domain:
     claimed = domains.claim(org_id, admin_actor(admin), domain)
     publish(claimed.record_name, claimed.record_value)
     return domains.verify(org_id, admin_actor(admin), domain)
+
+
+def verify_domain_of(org_id: str, account_id: str, domain: str) -> None:
+    """``verify_domain`` for an org made in a test (its admin's account id)."""
+    verify_domain(org_id, Person(account_id, "", ""), domain)
+
+
+def added(outcome: members.AddOutcome) -> Member:
+    """The member of a direct add (an invitation here means the test forgot to verify the domain)."""
+    assert outcome.member is not None, f"{outcome.email} was invited, not added: verify its domain first"
+    return outcome.member
 
 
 def add_person(org_id: str, admin: Person, email: str, role: Role) -> Person:
