@@ -150,3 +150,15 @@ def seed_org(api: Api | None = None, capacity: int = 10) -> Seed:
         other_org_id=other.org_id,
         secrets=[admin.key, billing.key, member.key, outsider.key],
     )
+
+
+# The domains SCIM tests provision users on (SCIM create acts only on verified domains).
+SCIM_TEST_DOMAINS = ("example.com", "corp.example", "okta.example", "entra.example", "work.example", "other.example")
+
+
+def scim_seed(api: Api | None = None, capacity: int = 10) -> Seed:
+    """``seed_org`` whose org has also verified ``SCIM_TEST_DOMAINS`` (through the service and DNS)."""
+    seed = seed_org(api, capacity)
+    for domain in SCIM_TEST_DOMAINS:
+        verify_domain(seed.org_id, seed.admin, domain)
+    return seed

@@ -136,7 +136,7 @@ def _require_verified_domain(org_id: str, email: str) -> None:
         raise AlreadyMember("A user with this userName already exists in the organization.")
     raise DomainNotVerified(
         f"The domain of userName ({domain}) is not verified by this organization: verify it"
-        " (POST /v1/orgs/{org_id}/domains) or invite the person instead."
+        f" (POST /v1/orgs/{org_id}/domains) or invite the person instead."
     )
 
 
