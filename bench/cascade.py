@@ -20,7 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .common import RequestCounter, local_backend
+from .common import RequestCounter, local_backend, verify_domain
 
 
 def main() -> None:
@@ -43,9 +43,11 @@ def main() -> None:
 
         boot = bootstrap.bootstrap("Bench", "admin@bench.test", seat_capacity=5)
         actor = Actor(actor=f"account:{boot.account_id}", request_id="bench", account_id=boot.account_id)
+        verify_domain(boot.org_id, boot.account_id, "bench.test")
 
         def member_with_tokens(email: str) -> str:
-            member, _ = members.add_member(boot.org_id, actor, email, Role.MEMBER)
+            member = members.add_member(boot.org_id, actor, email, Role.MEMBER).member
+            assert member is not None
             seats.assign(boot.org_id, actor, member.account_id, notify=False)
             for i in range(args.tokens):
                 tokens.issue_for(boot.org_id, actor, member.account_id, f"t{i}")

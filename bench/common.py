@@ -138,3 +138,31 @@ def table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def verify_domain(org_id: str, account_id: str, domain: str) -> None:
+    """Verify ``domain`` for a bench org the real way: claim, TXT record on an embedded DNS responder, verify.
+
+    Direct adds act only on an org's verified domains (invariant 9).
+    """
+    from chalicelib.config import reset_settings
+    from chalicelib.domain.models import Actor
+    from chalicelib.services import domains
+    from local.dns_server import DnsResponder, RecordStore
+
+    responder = DnsResponder(RecordStore()).start()
+    before = os.environ.get("DNS_RESOLVER")
+    os.environ["DNS_RESOLVER"] = responder.address
+    reset_settings()
+    try:
+        actor = Actor(actor=f"account:{account_id}", request_id="bench", account_id=account_id)
+        claimed = domains.claim(org_id, actor, domain)
+        responder.store.set(claimed.record_name, claimed.record_value)
+        domains.verify(org_id, actor, domain)
+    finally:
+        responder.stop()
+        if before is None:
+            os.environ.pop("DNS_RESOLVER", None)
+        else:
+            os.environ["DNS_RESOLVER"] = before
+        reset_settings()

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from .common import RequestCounter, local_backend, percentiles
+from .common import RequestCounter, local_backend, percentiles, verify_domain
 
 
 def main() -> None:
@@ -39,9 +39,11 @@ def main() -> None:
 
         boot = bootstrap.bootstrap("Bench", "admin@bench.test", seat_capacity=args.tokens)
         actor = Actor(actor=f"account:{boot.account_id}", request_id="bench", account_id=boot.account_id)
+        verify_domain(boot.org_id, boot.account_id, "bench.test")
         secrets: list[str] = []
         for i in range(args.tokens):
-            member, _ = members.add_member(boot.org_id, actor, f"user{i}@bench.test", Role.MEMBER)
+            member = members.add_member(boot.org_id, actor, f"user{i}@bench.test", Role.MEMBER).member
+            assert member is not None
             seats.assign(boot.org_id, actor, member.account_id, notify=False)
             secrets.append(tokens.issue_for(boot.org_id, actor, member.account_id, "bench")[1])
         unknown = [new_secret("oat") for _ in range(args.n)]

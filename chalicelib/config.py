@@ -51,6 +51,10 @@ class Settings(BaseModel):
     invitations_stream_arn: str = PLACEHOLDER_STREAM_ARN
     sessions_stream_arn: str = PLACEHOLDER_STREAM_ARN
 
+    # DNS server for domain verification, "host" or "host:port" (local stack, tests);
+    # unset: the system resolver (/etc/resolv.conf, as in Lambda).
+    dns_resolver: str | None = None
+
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
 

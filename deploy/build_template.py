@@ -241,6 +241,7 @@ NOT_IN_LAMBDA: dict[str, str] = {
     "aws_region": "AWS_REGION is set by the Lambda runtime (a reserved variable)",
     "dynamodb_endpoint": "local stack only; in AWS the regional endpoint is used",
     "outbox_dir": "outbox mail backend only (local stack)",
+    "dns_resolver": "local stack and tests only; in AWS the function's own resolver is used",
     "link_signing_key": "a secret: read from SSM via link_signing_key_parameter",
 }
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m local run`` and ``python -m local bootstrap --org NAME --admin-email EMAIL``."""
+"""Command line: ``python -m local run``, ``python -m local bootstrap --org NAME --admin-email EMAIL``,
+``python -m local dns set NAME VALUE`` (also ``dns list``, ``dns remove NAME``)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("--org", required=True, help="organization name")
     boot.add_argument("--admin-email", required=True, help="email of its first account_admin")
     boot.add_argument("--seats", type=int, default=0, help="purchased seat capacity (default 0)")
+    dns = commands.add_parser("dns", help="TXT records of the local stack's DNS responder ($LOCAL_DIR/dns.json)")
+    dns.add_argument("action", choices=("set", "list", "remove"))
+    dns.add_argument("name", nargs="?", help="e.g. _orgs-challenge.acme.test")
+    dns.add_argument("value", nargs="?", help="the TXT text, e.g. orgs-verification=...")
     args = parser.parse_args(argv)
     if args.command == "run":
         from .stack import run
 
         return run()
+    if args.command == "dns":
+        from .dns_cmd import main as dns_main
+
+        return dns_main(args.action, args.name, args.value)
     from .bootstrap_cmd import main as bootstrap_main
 
     return bootstrap_main(args.org, args.admin_email, args.seats)

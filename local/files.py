@@ -54,6 +54,11 @@ class StackFiles:
     def pump_dir(self) -> Path:
         return self.root / "pump"
 
+    @property
+    def dns_json(self) -> Path:
+        """The embedded DNS responder's TXT records: ``{"<name>": ["<text>", ...]}``."""
+        return self.root / "dns.json"
+
 
 def write_json(path: Path, data: dict[str, Any], *, private: bool = False) -> None:
     """Write atomically (readers never see half a file); ``private`` files are 0600 from the start."""

@@ -22,6 +22,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from .dns_cmd import verify_local_domain
+from .dns_server import DnsResponder, RecordStore
 from .dynamodb_local import DynamoDBLocal, DynamoDBLocalError, die_with_parent, java_available
 from .files import (
     REGION,
@@ -42,6 +44,7 @@ api_log = logging.getLogger("local.api")
 
 DEMO_ORG = "Demo Org"
 DEMO_ADMIN = "demo-admin@example.com"
+DEMO_DOMAIN = "example.com"
 DEMO_SEATS = 10
 BACKENDS = ("dynamodb-local", "moto")
 
@@ -113,6 +116,7 @@ class Stack:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.table_prefix = ""
+        self.dns: DnsResponder | None = None
 
     # -- start --------------------------------------------------------------
 
@@ -126,6 +130,7 @@ class Stack:
             if self.backend == "moto"
             else (DynamoDBLocal(db_path=self.files.dynamodb_dir, log_path=self.files.dynamodb_log))
         )
+        self._start_dns()
         self._configure_environment()
         self._start_api()
         self._start_database()
@@ -147,6 +152,15 @@ class Stack:
         self._record()
         log.info("database on %s (port chosen freely, recorded in %s)", self.db.endpoint, self.files.stack_json)
 
+    def _start_dns(self) -> None:
+        """The embedded DNS responder (TXT records from dns.json) that domain verification asks."""
+        port = int(os.environ.get("DNS_PORT") or 0)
+        try:
+            self.dns = DnsResponder(RecordStore(self.files.dns_json), port=port).start()
+        except OSError as exc:
+            raise StackError(f"DNS_PORT={port} cannot be bound ({exc}); choose another one or leave it unset") from exc
+        log.info("DNS responder on %s (TXT records from %s)", self.dns.address, self.files.dns_json)
+
     def _configure_environment(self) -> None:
         assert self.db is not None
         env = stage_environment()
@@ -158,6 +172,8 @@ class Stack:
             PUBLIC_BASE_URL=self.api_url,
             PYTHONUNBUFFERED="1",
         )
+        if self.dns is not None:
+            env["DNS_RESOLVER"] = self.dns.address
         apply_environment(env)
         from chalicelib.config import reset_settings
 
@@ -192,10 +208,12 @@ class Stack:
             try:
                 orgs.load(str(saved["org_id"]))
                 keys.authenticate(str(saved["api_key"]))
+                verify_local_domain(self.files, str(saved["org_id"]), str(saved["account_id"]), DEMO_DOMAIN)
                 return saved, False
             except (DomainError, KeyError):
                 log.info("the demo org of %s is not in this database; creating it again", self.files.demo_json)
         boot = bootstrap.bootstrap(DEMO_ORG, DEMO_ADMIN, seat_capacity=DEMO_SEATS, key_name="demo")
+        verify_local_domain(self.files, boot.org_id, boot.account_id, DEMO_DOMAIN)
         demo = {
             "org_name": DEMO_ORG,
             "org_id": boot.org_id,
@@ -317,6 +335,7 @@ class Stack:
                 "region": REGION,
                 "api_url": self.api_url,
                 "api_port": self.port,
+                "dns_resolver": self.dns.address if self.dns else None,
                 "pids": pids,
             },
         )
@@ -327,7 +346,8 @@ class Stack:
             f"console    {self.api_url}/      (sign in as {demo['admin_email']}: the link lands in the outbox)",
             f"API        {self.api_url}/v1    (try: curl {self.api_url}/v1/health)",
             f"demo org   {demo['org_name']}  {demo['org_id']}" + ("  (created now)" if created else ""),
-            f"admin      {demo['admin_email']}",
+            f"admin      {demo['admin_email']}  (domain {DEMO_DOMAIN} verified for the demo org)",
+            f"DNS        {self.dns.address if self.dns else '-'}  (TXT records: python -m local dns set NAME VALUE)",
             f"API key    {demo['api_key']}",
             f"           (kept in {self.files.demo_json}; send it as 'Authorization: Bearer <key>')",
             f"mail       {self.files.outbox_dir}/*.eml",
@@ -358,6 +378,8 @@ class Stack:
         if self.db is not None:
             self.db.stop()
             log.info("database stopped")
+        if self.dns is not None:
+            self.dns.stop()
         saved = read_json(self.files.stack_json)
         if saved and saved.get("pids", {}).get("stack") == os.getpid():
             self.files.stack_json.unlink(missing_ok=True)

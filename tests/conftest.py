@@ -19,6 +19,11 @@ os.environ["MAIL_BACKEND"] = "memory"
 os.environ["LINK_SIGNING_KEY"] = "test-signing-key"
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 
+from .dns_support import responder
+
+# Domain verification asks this process's embedded DNS responder (a real UDP query).
+os.environ["DNS_RESOLVER"] = responder().address
+
 import botocore.session
 import pytest
 from moto import mock_aws

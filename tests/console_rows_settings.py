@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from chalicelib.services import scim_tokens
+import itertools
+
+from chalicelib.services import domains, scim_tokens
 
 from .console_matrix import Ctx, Row, admin_of
+from .dns_support import publish
+
+_n = itertools.count()
 
 
 def by_role(admin: int, billing: int, member: int, outsider: int = 404, anonymous: int = 303) -> dict[str, int]:
@@ -19,6 +24,13 @@ def by_role(admin: int, billing: int, member: int, outsider: int = 404, anonymou
 
 def scim_token(ctx: Ctx) -> str:
     return scim_tokens.issue(ctx.seed.org_id, admin_of(ctx.seed), "matrix")[0].token_id
+
+
+def claimed_domain(ctx: Ctx) -> str:
+    """A domain the seeded org has claimed, its TXT record published (so Verify succeeds)."""
+    claimed = domains.claim(ctx.seed.org_id, admin_of(ctx.seed), f"page{next(_n)}.claims.test")
+    publish(claimed.record_name, claimed.record_value)
+    return claimed.domain
 
 
 ROWS = [
@@ -50,6 +62,27 @@ ROWS = [
         "/orgs/{org_id}/settings/scim-tokens/{token_id}/revoke",
         by_role(303, 403, 403, anonymous=401),
         lambda c: f"/orgs/{c.seed.org_id}/settings/scim-tokens/{scim_token(c)}/revoke",
+        lambda c: {"confirmed": "yes"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/domains",
+        by_role(201, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/domains",
+        lambda c: {"domain": f"new{next(_n)}.claims.test"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/domains/{domain}/verify",
+        by_role(200, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/domains/{claimed_domain(c)}/verify",
+        lambda c: {},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/domains/{domain}/remove",
+        by_role(303, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/domains/{claimed_domain(c)}/remove",
         lambda c: {"confirmed": "yes"},
     ),
 ]

@@ -9,9 +9,11 @@ from typing import Any
 from chalice.test import Client
 
 from app import app
-from chalicelib.domain.models import Actor
+from chalicelib.domain.models import Actor, Member
 from chalicelib.domain.roles import Role
-from chalicelib.services import bootstrap, keys, members
+from chalicelib.services import bootstrap, domains, keys, members
+
+from .dns_support import publish
 
 
 @dataclass
@@ -81,7 +83,11 @@ class Person:
 
 @dataclass
 class Seed:
-    """An org with one person per role, plus an outsider with an org of their own."""
+    """An org with one person per role, plus an outsider with an org of their own.
+
+    The org has verified ``acme.test`` (through the domains service and a real
+    DNS query), so its people are added directly; other domains are invited.
+    """
 
     org_id: str
     admin: Person
@@ -95,9 +101,33 @@ class Seed:
         return {"account_admin": self.admin, "billing_manager": self.billing, "member": self.member}[role]
 
 
+def admin_actor(admin: Person) -> Actor:
+    return Actor(actor=f"account:{admin.account_id}", request_id="seed", account_id=admin.account_id)
+
+
+def verify_domain(org_id: str, admin: Person, domain: str) -> domains.Domain:
+    """Claim ``domain`` for the org, publish its TXT challenge on the test DNS responder, verify it."""
+    claimed = domains.claim(org_id, admin_actor(admin), domain)
+    publish(claimed.record_name, claimed.record_value)
+    return domains.verify(org_id, admin_actor(admin), domain)
+
+
+def verify_domain_of(org_id: str, account_id: str, domain: str) -> None:
+    """``verify_domain`` for an org made in a test (its admin's account id)."""
+    verify_domain(org_id, Person(account_id, "", ""), domain)
+
+
+def added(outcome: members.AddOutcome) -> Member:
+    """The member of a direct add (an invitation here means the test forgot to verify the domain)."""
+    assert outcome.member is not None, f"{outcome.email} was invited, not added: verify its domain first"
+    return outcome.member
+
+
 def add_person(org_id: str, admin: Person, email: str, role: Role) -> Person:
-    actor = Actor(actor=f"account:{admin.account_id}", request_id="seed", account_id=admin.account_id)
-    member, _ = members.add_member(org_id, actor, email, role)
+    """A direct add: the email must be on a verified domain of the org (acme.test in the seed)."""
+    outcome = members.add_member(org_id, admin_actor(admin), email, role)
+    member = outcome.member
+    assert member is not None, f"{email} was invited, not added: verify its domain first"
     _, secret = keys.issue(member.account_id, "seed")
     return Person(member.account_id, member.email, secret)
 
@@ -105,10 +135,12 @@ def add_person(org_id: str, admin: Person, email: str, role: Role) -> Person:
 def seed_org(api: Api | None = None, capacity: int = 10) -> Seed:
     boot = bootstrap.bootstrap("Acme", "admin@acme.test", seat_capacity=capacity)
     admin = Person(boot.account_id, "admin@acme.test", boot.api_key)
+    verify_domain(boot.org_id, admin, "acme.test")
     billing = add_person(boot.org_id, admin, "billing@acme.test", Role.BILLING_MANAGER)
     member = add_person(boot.org_id, admin, "member@acme.test", Role.MEMBER)
     other = bootstrap.bootstrap("Globex", "boss@globex.test")
     outsider = Person(other.account_id, "boss@globex.test", other.api_key)
+    verify_domain(other.org_id, outsider, "globex.test")
     return Seed(
         org_id=boot.org_id,
         admin=admin,
@@ -118,3 +150,15 @@ def seed_org(api: Api | None = None, capacity: int = 10) -> Seed:
         other_org_id=other.org_id,
         secrets=[admin.key, billing.key, member.key, outsider.key],
     )
+
+
+# The domains SCIM tests provision users on (SCIM create acts only on verified domains).
+SCIM_TEST_DOMAINS = ("example.com", "corp.example", "okta.example", "entra.example", "work.example", "other.example")
+
+
+def scim_seed(api: Api | None = None, capacity: int = 10) -> Seed:
+    """``seed_org`` whose org has also verified ``SCIM_TEST_DOMAINS`` (through the service and DNS)."""
+    seed = seed_org(api, capacity)
+    for domain in SCIM_TEST_DOMAINS:
+        verify_domain(seed.org_id, seed.admin, domain)
+    return seed

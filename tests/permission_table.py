@@ -31,11 +31,22 @@ from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.mail import get_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import invitation_links, invitations, keys, login_links, members, scim_tokens, seats, tokens
+from chalicelib.services import (
+    domains,
+    invitation_links,
+    invitations,
+    keys,
+    login_links,
+    members,
+    scim_tokens,
+    seats,
+    tokens,
+)
 from chalicelib.storage.invitations import InvitationModel
 from chalicelib.storage.orgs import OrgModel
 
 from .console_support import deliver_signins
+from .dns_support import publish
 from .helpers import Api, Person, Seed
 
 ROLES = ("account_admin", "billing_manager", "member")
@@ -127,7 +138,8 @@ def new_person(seed: Seed, role: Role, stem: str) -> Person:
     """A new member of the seeded org with ``role`` and an API key."""
     admin = seed.admin
     actor = Actor(actor=f"account:{admin.account_id}", request_id="perm-setup", account_id=admin.account_id)
-    member, _ = members.add_member(seed.org_id, actor, f"{stem}{next(_counter)}@acme.test", role)
+    member = members.add_member(seed.org_id, actor, f"{stem}{next(_counter)}@acme.test", role).member
+    assert member is not None
     _, secret = keys.issue(member.account_id, "perm")
     return Person(member.account_id, member.email, secret)
 
@@ -231,6 +243,17 @@ def _own_token(ctx: Ctx) -> dict[str, str]:
     else:
         owner = ctx.seated(ctx.fresh_member())
     return {"org_id": ctx.org_id, "token_id": ctx.token_of(owner)}
+
+
+def _new_domain(ctx: Ctx) -> str:
+    return f"d{next(_counter)}.claims.test"
+
+
+def _claimed_domain(ctx: Ctx) -> dict[str, str]:
+    """A domain the seeded org has claimed, with its TXT challenge published (so verifying succeeds)."""
+    claimed = domains.claim(ctx.org_id, ctx.admin_actor(), _new_domain(ctx))
+    publish(claimed.record_name, claimed.record_value)
+    return {"org_id": ctx.org_id, "domain": claimed.domain}
 
 
 def _scim_token(ctx: Ctx) -> dict[str, str]:
@@ -362,6 +385,11 @@ CASES: list[Case] = [
     Case("POST", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only, body=lambda ctx: {"name": "okta"}),
     Case("GET", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only),
     Case("DELETE", "/v1/orgs/{org_id}/scim-tokens/{token_id}", ADMIN, params=_scim_token),
+    # --- domains -------------------------------------------------------------------
+    Case("POST", "/v1/orgs/{org_id}/domains", ADMIN, params=org_only, body=lambda ctx: {"domain": _new_domain(ctx)}),
+    Case("GET", "/v1/orgs/{org_id}/domains", ADMIN, params=org_only),
+    Case("POST", "/v1/orgs/{org_id}/domains/{domain}/verify", ADMIN, params=_claimed_domain),
+    Case("DELETE", "/v1/orgs/{org_id}/domains/{domain}", ADMIN, params=_claimed_domain),
     # --- audit and operations -------------------------------------------------
     Case("GET", "/v1/orgs/{org_id}/audit-log", ADMIN, params=org_only),
     Case("GET", "/v1/health", EVERYONE),

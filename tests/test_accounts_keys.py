@@ -16,7 +16,8 @@ from chalicelib.config import get_settings
 from chalicelib.domain.roles import Role
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.secrets import new_secret
-from chalicelib.services import keys
+from chalicelib.services import invitation_links, keys
+from chalicelib.storage.invitations import InvitationModel
 
 from .console_support import Browser, sign_in
 from .helpers import Api, Person, Seed
@@ -28,7 +29,11 @@ def test_me_lists_every_membership_with_its_role(api: Api, seed: Seed) -> None:
     # The member is also billing manager at Globex and admin of an org of their own.
     add = {"email": m.email, "role": "billing_manager"}
     r = api.post(f"/v1/orgs/{seed.other_org_id}/members", seed.outsider.key, add)
-    assert r.status == 201 and r.body["account_created"] is False, r.body
+    assert r.status == 202 and r.body["status"] == "invited", r.body  # not Globex's domain: an invitation
+    item = InvitationModel.get(seed.other_org_id, r.body["invitation_id"])
+    assert item.link_nonce is not None
+    token = invitation_links.token_for(item.org_id, item.invitation_id, item.link_nonce)
+    assert api.post(f"/v1/invitations/{token}/accept", m.key).status == 200
     r = api.post("/v1/orgs", m.key, {"name": "Side Project"})
     assert r.status == 201, r.body
     own_org = r.body["org_id"]

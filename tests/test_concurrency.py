@@ -32,6 +32,8 @@ from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 
+from .helpers import verify_domain_of
+
 THREADS = 20
 # What a losing request may get: the rule held, the target is gone, the caller lost its rights, or retry later.
 EXPECTED_REFUSALS = (LastAdmin, NotFound, Forbidden, CannotChangeOwnRole, Conflict)
@@ -67,9 +69,10 @@ def real_counts(org_id: str) -> tuple[int, int, int]:
 @pytest.mark.parametrize("round_no", range(3))
 def test_two_admins_never_lose_the_last_one(local_tables: str, round_no: int) -> None:
     boot = bootstrap.bootstrap(f"Race {round_no}", f"a{round_no}@race.test")
+    verify_domain_of(boot.org_id, boot.account_id, "race.test")
     org = boot.org_id
     a = boot.account_id
-    b = members.add_member(org, actor(a, 0), f"b{round_no}@race.test", Role.ACCOUNT_ADMIN)[0].account_id
+    b = members.add_member(org, actor(a, 0), f"b{round_no}@race.test", Role.ACCOUNT_ADMIN).member.account_id
     for i in range(3):
         members.add_member(org, actor(a, 0), f"m{round_no}-{i}@race.test", Role.MEMBER)
     assert real_counts(org)[:2] == (2, 2)
@@ -103,6 +106,7 @@ def test_two_admins_never_lose_the_last_one(local_tables: str, round_no: int) ->
 
 def test_concurrent_adds_of_one_email_make_one_member(local_tables: str) -> None:
     boot = bootstrap.bootstrap("Adds", "admin@adds.test")
+    verify_domain_of(boot.org_id, boot.account_id, "adds.test")
     org = boot.org_id
     emails = ["same@adds.test", "SAME@adds.test", " same@ADDS.test "] * 4
     results = run_together(
@@ -127,6 +131,7 @@ def test_concurrent_adds_of_one_email_make_one_member(local_tables: str) -> None
 
 def test_concurrent_adds_of_different_emails_count_exactly(local_tables: str) -> None:
     boot = bootstrap.bootstrap("Many", "admin@many.test")
+    verify_domain_of(boot.org_id, boot.account_id, "many.test")
     org = boot.org_id
     results = run_together(
         [
@@ -148,8 +153,9 @@ def test_an_admin_demoted_mid_request_cannot_finish_it(
     """A is authorized as admin, then demoted by B before A's change commits: the change is refused."""
     boot = bootstrap.bootstrap("Stale", "a@stale.test")
     org, a = boot.org_id, boot.account_id
-    b = members.add_member(org, actor(a, 0), "b@stale.test", Role.ACCOUNT_ADMIN)[0].account_id
-    target = members.add_member(org, actor(a, 0), "t@stale.test", Role.MEMBER)[0].account_id
+    verify_domain_of(org, a, "stale.test")
+    b = members.add_member(org, actor(a, 0), "b@stale.test", Role.ACCOUNT_ADMIN).member.account_id
+    target = members.add_member(org, actor(a, 0), "t@stale.test", Role.MEMBER).member.account_id
     audit_before = len(list(AuditModel.query(org, consistent_read=True)))
 
     # Demote A at the moment A's request reads its target (after A's authorization).

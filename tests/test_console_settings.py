@@ -7,9 +7,10 @@ import re
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import members, orgs, scim_tokens, seats
+from chalicelib.services import domains, members, orgs, scim_tokens, seats
 
 from .console_support import Browser, sign_in
+from .dns_support import publish
 from .helpers import Api, Seed
 from .table_scan import scan_all
 
@@ -99,3 +100,40 @@ def test_rename_and_scim_tokens(api: Api, seed: Seed, mailer: MemoryMailer) -> N
     done = browser.post(f"/orgs/{seed.org_id}/settings/scim-tokens/{token.token_id}/revoke", {"confirmed": "yes"})
     assert done.status == 303
     assert api.get("/scim/v2/Users", headers={"Authorization": f"Bearer {secret}"}).status == 401
+
+
+def test_domains_claim_verify_and_remove_in_words(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    browser = signed_in(seed, mailer, seed.admin.email)
+    base = f"/orgs/{seed.org_id}/settings"
+    page = browser.get(base)
+    assert "Domains" in page.text and "acme.test" in page.text and "Verified" in page.text
+
+    bad = browser.post(f"{base}/domains", {"domain": "https://nope"})
+    assert bad.status == 400 and "not a domain name" in bad.text
+
+    made = browser.post(f"{base}/domains", {"domain": "Corp.Example"})
+    assert made.status == 201, made.text
+    claim = next(d for d in domains.list_domains(seed.org_id, admin_actor(seed)) if d.domain == "corp.example")
+    assert "_orgs-challenge.corp.example" in made.text and claim.record_value in made.text
+    again = browser.post(f"{base}/domains", {"domain": "corp.example"})
+    assert again.status == 409 and "already in the list" in again.text
+
+    missing = browser.post(f"{base}/domains/corp.example/verify")
+    assert missing.status == 409 and "Not verified yet" in missing.text and claim.record_value in missing.text
+    publish(claim.record_name, claim.record_value)
+    ok = browser.post(f"{base}/domains/corp.example/verify")
+    assert ok.status == 200 and "corp.example is verified" in ok.text
+    assert domains.is_verified(seed.org_id, "corp.example")
+
+    asked = browser.post(f"{base}/domains/corp.example/remove")
+    assert asked.status == 200 and "Remove corp.example?" in asked.text
+    assert domains.is_verified(seed.org_id, "corp.example")  # nothing until confirmed
+    done = browser.post(f"{base}/domains/corp.example/remove", {"confirmed": "yes"})
+    assert done.status == 303
+    assert not domains.is_verified(seed.org_id, "corp.example")
+    assert "corp.example" not in browser.get(base).text
+
+
+def test_domains_section_is_for_admins_only(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    page = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
+    assert page.status == 200 and "domains-title" not in page.text

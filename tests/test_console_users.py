@@ -11,7 +11,7 @@ from chalicelib.services import members, orgs, seats, sessions, tokens
 from chalicelib.storage.orgs import OrgModel
 
 from .console_support import Browser, Page
-from .helpers import Api, Seed
+from .helpers import Api, Seed, added
 
 
 def admin_actor(seed: Seed) -> Actor:
@@ -32,7 +32,7 @@ def admin_browser(seed: Seed) -> Browser:
 
 
 def add(seed: Seed, email: str, role: Role = Role.MEMBER) -> str:
-    return members.add_member(seed.org_id, admin_actor(seed), email, role)[0].account_id
+    return added(members.add_member(seed.org_id, admin_actor(seed), email, role)).account_id
 
 
 def row_of(page: Page, email: str) -> str:

@@ -17,11 +17,12 @@ from pynamodb.connection.base import Connection
 
 from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import all_error_types
+from chalicelib.domain.errors import DnsUnavailable, all_error_types
 from chalicelib.http.openapi import RATE_LIMITED, document
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import CancelReason, TransactionCancelled, Tx
 
+from .dns_support import publish
 from .helpers import Api, Resp, Seed
 from .invitation_support import links_to, run_stream, stream_batch
 
@@ -223,6 +224,51 @@ def _service_unavailable(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: M
 
     mp.setattr(Connection, "_make_api_call", throttled)
     return "GET", "/v1/me", api.get("/v1/me", seed.admin.key)
+
+
+DOMAINS = ORG + "/domains"
+VERIFY = DOMAINS + "/{domain}/verify"
+
+
+def _claim(api: Api, seed: Seed, domain: str) -> Resp:
+    return api.post(f"/v1/orgs/{seed.org_id}/domains", seed.admin.key, {"domain": domain})
+
+
+@scenario("invalid_domain")
+def _invalid_domain(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    return "POST", DOMAINS, _claim(api, seed, "not a domain")
+
+
+@scenario("domain_already_claimed")
+def _domain_already_claimed(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    return "POST", DOMAINS, _claim(api, seed, "acme.test")  # the seed verified it
+
+
+@scenario("domain_not_verified")
+def _domain_not_verified(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    assert _claim(api, seed, "unpublished.example").status == 201
+    return "POST", VERIFY, api.post(f"/v1/orgs/{seed.org_id}/domains/unpublished.example/verify", seed.admin.key)
+
+
+@scenario("domain_taken")
+def _domain_taken(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    claimed = api.post(f"/v1/orgs/{seed.other_org_id}/domains", seed.outsider.key, {"domain": "acme.test"})
+    publish(claimed.body["record"]["name"], claimed.body["record"]["value"])
+    r = api.post(f"/v1/orgs/{seed.other_org_id}/domains/acme.test/verify", seed.outsider.key)
+    return "POST", VERIFY, r
+
+
+@scenario("dns_unavailable")
+def _dns_unavailable(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    from chalicelib.services import domains
+
+    assert _claim(api, seed, "quiet.example").status == 201
+
+    def no_answer(name: str) -> list[str]:
+        raise DnsUnavailable()
+
+    mp.setattr(domains, "lookup_txt", no_answer)  # the real resolver failure is in test_domains.py
+    return "POST", VERIFY, api.post(f"/v1/orgs/{seed.org_id}/domains/quiet.example/verify", seed.admin.key)
 
 
 def documented_codes() -> dict[str, int]:

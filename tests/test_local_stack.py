@@ -33,6 +33,9 @@ from local.dynamodb_local import DynamoDBLocal, free_port
 from local.files import pid_alive
 from local.pump import StreamPump
 
+from .helpers import added as direct_member
+from .helpers import verify_domain_of
+
 ROOT = Path(__file__).resolve().parent.parent
 # Variables the tests' own backends set; a stack or the bootstrap command must not inherit them.
 TEST_ONLY = ("DYNAMODB_ENDPOINT", "TABLE_PREFIX", "MAIL_BACKEND", "MEMBERS_STREAM_ARN", "INVITATIONS_STREAM_ARN")
@@ -99,7 +102,9 @@ def test_pump_delivers_member_changes_in_lambda_shape(
     # the app's handler decoded the event and processed it
     assert [r["records"] for r in handler.results] == [1]
 
-    member, _ = members.add_member(boot.org_id, admin_actor(boot.account_id), "pumped@example.com", Role.MEMBER)
+    verify_domain_of(boot.org_id, boot.account_id, "example.com")
+    outcome = members.add_member(boot.org_id, admin_actor(boot.account_id), "pumped@example.com", Role.MEMBER)
+    member = direct_member(outcome)
     members.change_role(boot.org_id, admin_actor(boot.account_id), member.account_id, Role.BILLING_MANAGER)
     assert pump.poll_once() == 2
     added, changed = handler.records[1:]
@@ -128,6 +133,7 @@ def test_pump_retries_a_failed_batch_whole_and_resumes_after_restart(
     later = Recorder()
     restarted = members_pump(dynamodb_local.endpoint, later, state)
     assert restarted.poll_once() == 0
+    verify_domain_of(boot.org_id, boot.account_id, "example.com")
     members.add_member(boot.org_id, admin_actor(boot.account_id), "later@example.com", Role.MEMBER)
     assert restarted.poll_once() == 1
     [record] = later.records

@@ -149,7 +149,8 @@ def test_no_seat_email_when_not_asked(moto_tables: str, seed: Seed, mailer: Memo
 
 
 def test_member_inserted_with_a_seat_gets_the_email(moto_tables: str, seed: Seed, mailer: MemoryMailer) -> None:
-    added, _ = members.add_member(seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER, seat=True)
+    added = members.add_member(seed.org_id, admin_actor(seed), "fresh@acme.test", Role.MEMBER, seat=True).member
+    assert added is not None
     insert = record(None, raw_member(seed.org_id, added.account_id))
     assert deliver(insert)["seat_emails"] == 1
     assert deliver(insert)["seat_emails"] == 0

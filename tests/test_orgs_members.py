@@ -185,23 +185,24 @@ def test_get_member(api: Api, seed: Seed) -> None:
 
 def test_direct_add(api: Api, seed: Seed) -> None:
     path = f"/v1/orgs/{seed.org_id}/members"
-    r = api.post(path, seed.admin.key, {"email": "  New.Person@Example.COM ", "role": "billing_manager"})
+    # On the org's verified domain (acme.test): added at once, the account created.
+    r = api.post(path, seed.admin.key, {"email": "  New.Person@Acme.TEST ", "role": "billing_manager"})
     assert r.status == 201, r.body
-    assert r.body["email"] == "new.person@example.com" and r.body["role"] == "billing_manager"
-    assert r.body["account_created"] is True and r.body["seat"] is False
+    assert r.body["status"] == "added" and r.body["account_id"]
+    assert r.body["email"] == "new.person@acme.test" and r.body["role"] == "billing_manager"
+    assert r.body["seat"] is False and "account_created" not in r.body
     # The same address in another case is the same account: already a member.
-    r2 = api.post(path, seed.admin.key, {"email": "new.person@EXAMPLE.com"})
+    r2 = api.post(path, seed.admin.key, {"email": "new.person@ACME.test"})
     assert r2.status == 409 and r2.code == "already_member"
-    # An existing account (the outsider) is added, not duplicated.
+    # An existing account off the verified domains (the outsider) is invited, not attached.
     r3 = api.post(path, seed.admin.key, {"email": seed.outsider.email})
-    assert r3.status == 201 and r3.body["account_created"] is False
-    assert r3.body["account_id"] == seed.outsider.account_id and r3.body["role"] == "member"
+    assert r3.status == 202 and r3.body["status"] == "invited" and r3.body["account_id"] is None, r3.body
     roles = {(m["org_id"], m["role"]) for m in api.get("/v1/me", seed.outsider.key).body["memberships"]}
-    assert roles == {(seed.org_id, "member"), (seed.other_org_id, "account_admin")}
-    assert org_counts(seed.org_id) == (1, 5)
-    # The new account exists once, found by email in the other org too.
-    r4 = api.post(f"/v1/orgs/{seed.other_org_id}/members", seed.outsider.key, {"email": "NEW.person@example.com"})
-    assert r4.status == 201 and r4.body["account_id"] == r.body["account_id"] and r4.body["account_created"] is False
+    assert roles == {(seed.other_org_id, "account_admin")}
+    assert org_counts(seed.org_id) == (1, 4)
+    # Another org cannot attach that account either (acme.test is not its domain).
+    r4 = api.post(f"/v1/orgs/{seed.other_org_id}/members", seed.outsider.key, {"email": "NEW.person@acme.test"})
+    assert r4.status == 202 and r4.body["account_id"] is None and r4.body["status"] == "invited"
 
 
 def test_role_changes_keep_admin_count(api: Api, seed: Seed) -> None:

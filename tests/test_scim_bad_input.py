@@ -20,13 +20,19 @@ from botocore.client import BaseClient
 from chalicelib.scim.api import MAX_BODY_DEPTH
 from chalicelib.scim.filters import MAX_FILTER_CHARS, MAX_FILTER_TERMS
 
-from .helpers import Api, Resp, Seed, seed_org
+from .helpers import Api, Resp, Seed, scim_seed
 from .scim_helpers import PATCH_OP, SCIM, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
 from .table_scan import scan_all
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+@pytest.fixture
+def seed(api: Api) -> Seed:
+    """The seeded org with the SCIM test domains verified (SCIM create acts only on verified domains)."""
+    return scim_seed(api)
 
 
 @pytest.fixture
@@ -147,7 +153,7 @@ def test_empty_filter_values_follow_the_filter_semantics(request: pytest.Fixture
     """sw "" matches every userName; eq "" matches none; neither reaches DynamoDB as an empty key value."""
     request.getfixturevalue("moto_tables" if engine == "moto" else "local_tables")
     api = Api()
-    seed = seed_org(api)
+    seed = scim_seed(api)
     scim = Scim(api, issue_scim_token(seed)[1])
     assert scim.create_user("off@acme.test", active=False).status == 201
     everyone = {u["userName"]: u["active"] for u in scim.get("/Users?count=200").body["Resources"]}
@@ -230,7 +236,7 @@ def test_lone_surrogates_are_refused_before_any_write(scim: Scim, user_id: str, 
 def test_lone_surrogates_are_refused_on_dynamodb_local(local_tables: str) -> None:
     """The real engine stored them (201): nothing may be written, not even the account."""
     api = Api()
-    seed = seed_org(api)
+    seed = scim_seed(api)
     scim = Scim(api, issue_scim_token(seed)[1])
     before = scan_all()
     body = '{"schemas": ["' + USER_SCHEMA + '"], "userName": "s@acme.test", "displayName": "a\\ud800"}'

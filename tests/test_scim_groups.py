@@ -7,10 +7,16 @@ import pytest
 from chalicelib.services import members
 from chalicelib.storage.orgs import OrgModel
 
-from .helpers import Api, Seed
+from .helpers import Api, Seed, scim_seed
 from .scim_helpers import Scim, issue_scim_token
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+@pytest.fixture
+def seed(api: Api) -> Seed:
+    """The seeded org with the SCIM test domains verified (SCIM create acts only on verified domains)."""
+    return scim_seed(api)
 
 
 @pytest.fixture

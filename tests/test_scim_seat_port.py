@@ -12,6 +12,8 @@ from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 
+from .helpers import added, verify_domain_of
+
 
 def scim_actor(org_id: str) -> Actor:
     """What a SCIM token of the org acts as."""
@@ -20,9 +22,11 @@ def scim_actor(org_id: str) -> Actor:
 
 def org_with_members(count: int, capacity: int) -> tuple[str, list[str]]:
     boot = bootstrap.bootstrap("Seats", "admin@seats.example", seat_capacity=capacity)
+    verify_domain_of(boot.org_id, boot.account_id, "seats.example")
     admin = Actor(actor=f"account:{boot.account_id}", request_id="seed", account_id=boot.account_id)
     ids = [
-        members.add_member(boot.org_id, admin, f"p{i}@seats.example", Role.MEMBER)[0].account_id for i in range(count)
+        added(members.add_member(boot.org_id, admin, f"p{i}@seats.example", Role.MEMBER)).account_id
+        for i in range(count)
     ]
     return boot.org_id, ids
 

@@ -21,9 +21,15 @@ import scim2_tester.filling as filling
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
-from .helpers import Api, Seed
+from .helpers import Api, Seed, scim_seed
 from .scim_helpers import issue_scim_token
 from .scim_wsgi import chalice_wsgi
+
+
+@pytest.fixture
+def seed(api: Api) -> Seed:
+    """The seeded org with the SCIM test domains verified (SCIM create acts only on verified domains)."""
+    return scim_seed(api)
 
 
 @pytest.fixture

@@ -17,10 +17,16 @@ from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.tokens import TokenModel
 
-from .helpers import Api, Seed, seed_org
+from .helpers import Api, Seed, scim_seed
 from .scim_helpers import PATCH_OP, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.fixture
+def seed(api: Api) -> Seed:
+    """The seeded org with the SCIM test domains verified (SCIM create acts only on verified domains)."""
+    return scim_seed(api)
 
 
 @pytest.fixture
@@ -420,7 +426,7 @@ def test_a_token_of_one_org_never_touches_another(api: Api, seed: Seed, scim: Sc
 def test_okta_flow_and_one_query_lookup_on_dynamodb_local(local_tables: str, dynamodb_calls: Counter[str]) -> None:
     """The same flow on DynamoDB Local: LSI consistent reads, transactions, the query count."""
     api = Api()
-    seed = seed_org(api)
+    seed = scim_seed(api)
     scim = Scim(api, issue_scim_token(seed)[1])
     test_okta_flow(scim, seed)
     dynamodb_calls.clear()
@@ -448,7 +454,7 @@ def test_an_oversized_profile_is_refused_before_the_seat_changes(scim: Scim, see
 def test_overlong_ids_and_filter_values_are_not_found_on_the_real_engine(local_tables: str) -> None:
     """DynamoDB refuses keys over 1 KB; such values cannot name anything of ours."""
     api = Api()
-    seed = seed_org(api)
+    seed = scim_seed(api)
     scim = Scim(api, issue_scim_token(seed)[1])
     long_name = "a" * 1500 + "@x.test"
     for query in (f'userName eq "{long_name}"', f'userName sw "{"a" * 1500}"'):

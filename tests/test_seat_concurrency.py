@@ -12,11 +12,16 @@ from chalicelib.domain.roles import Role
 from chalicelib.services import bootstrap, members, orgs, seats
 from chalicelib.storage.members import MemberModel
 
+from .helpers import added, verify_domain_of
+
 
 def org_with_members(n: int, capacity: int) -> tuple[str, Actor, list[str]]:
     boot = bootstrap.bootstrap("Acme", "admin@acme.test", seat_capacity=capacity)
     actor = Actor(actor=f"account:{boot.account_id}", request_id="test", account_id=boot.account_id)
-    ids = [members.add_member(boot.org_id, actor, f"user{i}@acme.test", Role.MEMBER)[0].account_id for i in range(n)]
+    verify_domain_of(boot.org_id, boot.account_id, "acme.test")
+    ids = [
+        added(members.add_member(boot.org_id, actor, f"user{i}@acme.test", Role.MEMBER)).account_id for i in range(n)
+    ]
     return boot.org_id, actor, ids
 
 

@@ -1,4 +1,5 @@
-"""Page: the organization's Settings: name (admin), seat capacity (admin, billing manager), SCIM tokens (admin)."""
+"""Page: the organization's Settings: name (admin), seat capacity (admin, billing manager), SCIM tokens and
+domains (admin)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ from typing import Any
 
 from chalice import Blueprint
 
-from ..domain.errors import CapacityBelowUsage
+from ..domain.errors import (
+    CapacityBelowUsage,
+    DnsUnavailable,
+    DomainAlreadyClaimed,
+    DomainNotVerified,
+    DomainTaken,
+    InvalidDomain,
+)
 from ..domain.roles import Permission, allows
 from ..http.schemas import RenameOrg, SetCapacity
-from ..services import orgs, scim_tokens
+from ..services import domains, orgs, scim_tokens
 from . import forms
 from .org_pages import OrgPage, open_org
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
@@ -21,6 +29,7 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
     role = org.member.role
     loaded = orgs.load(org.member.org_id)
     may_scim = allows(role, Permission.MANAGE_SCIM)
+    may_domains = allows(role, Permission.MANAGE_DOMAINS)
     context = org.context(
         "settings",
         "Settings",
@@ -28,6 +37,13 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
         may_rename=allows(role, Permission.UPDATE_ORG),
         may_scim=may_scim,
         scim_tokens=scim_tokens.list_tokens(loaded.org_id, req.actor) if may_scim else [],
+        may_domains=may_domains,
+        domains=domains.list_domains(loaded.org_id, req.actor) if may_domains else [],
+        domain_name="",
+        domain_error=None,
+        domain_result=None,
+        domain_failed=False,
+        new_domain=None,
         name=loaded.name,
         capacity=str(loaded.seat_capacity),
         name_error=None,
@@ -99,4 +115,57 @@ def revoke_scim_token(req: PageRequest, org_id: str, token_id: str) -> Page | Re
     if question is not None:
         return question
     scim_tokens.revoke(org_id, req.actor, token_id)
+    return Redirect(f"/orgs/{org_id}/settings")
+
+
+@page_route(bp, "/orgs/{org_id}/settings/domains", "POST", summary="Claim a domain (shows the DNS TXT record)")
+def claim_domain(req: PageRequest, org_id: str) -> Page:
+    org = open_org(req, org_id, Permission.MANAGE_DOMAINS)
+    typed = req.value("domain").strip()
+    try:
+        claimed = domains.claim(org_id, req.actor, typed)
+    except InvalidDomain:
+        error = "That is not a domain name. Type one like acme.example (no @, no https://)."
+        return settings_page(req, org, 400, domain_name=typed, domain_error=error)
+    except DomainAlreadyClaimed:
+        error = f"{typed} is already in the list below. Nothing was changed."
+        return settings_page(req, org, 409, domain_name=typed, domain_error=error)
+    return settings_page(req, org, 201, new_domain=claimed)
+
+
+@page_route(bp, "/orgs/{org_id}/settings/domains/{domain}/verify", "POST", summary="Verify a domain by DNS")
+def verify_domain(req: PageRequest, org_id: str, domain: str) -> Page:
+    org = open_org(req, org_id, Permission.MANAGE_DOMAINS)
+    try:
+        done = domains.verify(org_id, req.actor, domain)
+    except DomainNotVerified as exc:
+        details = exc.details or {}
+        result = (
+            f"Not verified yet: no TXT record {details.get('expected_value')} was found at "
+            f"{details.get('record_name')}. Add it at your DNS provider, wait a few minutes, and press Verify again."
+        )
+        return settings_page(req, org, 409, domain_result=result, domain_failed=True)
+    except DomainTaken:
+        result = "Not verified: another organization has verified this domain. Nothing was changed."
+        return settings_page(req, org, 409, domain_result=result, domain_failed=True)
+    except DnsUnavailable:
+        result = "The DNS lookup did not complete. Nothing was changed; try again in a minute."
+        return settings_page(req, org, 503, domain_result=result, domain_failed=True)
+    result = f"{done.domain} is verified: people with addresses there can be added directly."
+    return settings_page(req, org, domain_result=result)
+
+
+@page_route(bp, "/orgs/{org_id}/settings/domains/{domain}/remove", "POST", summary="Remove a domain")
+def remove_domain(req: PageRequest, org_id: str, domain: str) -> Page | Redirect:
+    open_org(req, org_id, Permission.MANAGE_DOMAINS)
+    question = confirm_first(
+        req,
+        title="Remove domain?",
+        question=f"Remove {domain}? People already added stay; new addresses there get an invitation instead.",
+        button="Remove",
+        cancel=f"/orgs/{org_id}/settings",
+    )
+    if question is not None:
+        return question
+    domains.release(org_id, req.actor, domain)
     return Redirect(f"/orgs/{org_id}/settings")

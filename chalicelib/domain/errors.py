@@ -175,6 +175,40 @@ class ServiceUnavailable(DomainError):
     default_message = "The service is temporarily unavailable; retry shortly."
 
 
+class InvalidDomain(DomainError):
+    code = "invalid_domain"
+    status = 400
+    default_message = "That is not a domain name (e.g. acme.example)."
+
+
+class DomainAlreadyClaimed(DomainError):
+    code = "domain_already_claimed"
+    status = 409
+    default_message = "This organization has already claimed that domain."
+
+
+class DomainNotVerified(DomainError):
+    """The DNS TXT challenge was not found; ``details`` says which record was expected."""
+
+    code = "domain_not_verified"
+    status = 409
+    default_message = "The DNS TXT record of the challenge was not found."
+
+
+class DomainTaken(DomainError):
+    code = "domain_taken"
+    status = 409
+    default_message = "Another organization has verified this domain."
+
+
+class DnsUnavailable(DomainError):
+    """The resolver did not answer in time; nothing changed, safe to retry."""
+
+    code = "dns_unavailable"
+    status = 503
+    default_message = "The DNS lookup did not complete; retry shortly."
+
+
 def all_error_types() -> list[type[DomainError]]:
     """Every concrete error type (for documentation and tests)."""
     found: list[type[DomainError]] = []

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     READ_AUDIT = "read_audit"
     MANAGE_SCIM = "manage_scim"
+    MANAGE_DOMAINS = "manage_domains"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

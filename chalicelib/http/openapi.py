@@ -144,10 +144,11 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
         op["requestBody"] = _request_body(route)
     responses: dict[str, Any] = {}
     if route.response is not None:
-        responses[str(route.status)] = {
-            "description": "Success",
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=route.response.__name__)}}},
-        }
+        for success in (route.status, *route.also):
+            responses[str(success)] = {
+                "description": "Success",
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=route.response.__name__)}}},
+            }
     elif route.produces is not None:
         media, schema = route.produces
         responses[str(route.status)] = {"description": "Success", "content": {media: {"schema": schema}}}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from ..services import members
 from . import present, schemas
-from .routing import ApiRequest, api_route
+from .routing import ApiRequest, api_route, to_response
 
 bp = Blueprint(__name__)
 
@@ -32,16 +32,26 @@ def list_members(req: ApiRequest, org_id: str) -> schemas.MemberList:
     bp,
     "/v1/orgs/{org_id}/members",
     "POST",
-    summary="Add a member directly, creating the account when absent",
+    summary="Add a member: directly (201) on the org's verified domains, else by invitation (202)",
     body=schemas.AddMember,
     response=schemas.MemberAdded,
     status=201,
+    also=(202,),
     errors=("not_found", "forbidden", "already_member", "seat_limit_reached"),
 )
-def add_member(req: ApiRequest, org_id: str) -> schemas.MemberAdded:
+def add_member(req: ApiRequest, org_id: str) -> Response:
     b: schemas.AddMember = req.body
-    member, created = members.add_member(org_id, req.actor, b.email, b.role, seat=b.assign_seat)
-    return schemas.MemberAdded(**present.member(member).model_dump(), account_created=created)
+    outcome = members.add_member(org_id, req.actor, b.email, b.role, seat=b.assign_seat, principal=req.principal)
+    body = schemas.MemberAdded(
+        status=outcome.status,  # type: ignore[arg-type]
+        org_id=org_id,
+        email=outcome.email,
+        role=outcome.role,
+        seat=bool(outcome.member and outcome.member.has_seat),
+        account_id=outcome.member.account_id if outcome.member else None,
+        invitation_id=outcome.invitation_id,
+    )
+    return to_response(body, 201 if outcome.member else 202)
 
 
 @api_route(

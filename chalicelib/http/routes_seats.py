@@ -84,7 +84,6 @@ def _onboarded(result: onboarding.Onboarded) -> schemas_seats.OnboardItem:
         email=result.email,
         status=result.status,
         account_id=result.account_id,
-        account_created=result.account_created,
         seat=result.seat,
         token=token,
     )

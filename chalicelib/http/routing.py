@@ -40,6 +40,8 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    # Other success statuses with the same response model (e.g. 201 added / 202 invited).
+    also: tuple[int, ...] = ()
     errors: tuple[str, ...] = ()
     content_types: tuple[str, ...] = ("application/json",)
     tags: tuple[str, ...] = field(default_factory=tuple)
@@ -145,6 +147,7 @@ def api_route(
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
+    also: tuple[int, ...] = (),
     errors: tuple[str, ...] = (),
     content_types: tuple[str, ...] = ("application/json",),
     parse_body: bool = True,
@@ -164,6 +167,7 @@ def api_route(
                 query=query,
                 response=response,
                 status=status,
+                also=also,
                 errors=errors,
                 content_types=content_types,
                 tags=(handler.__module__.rsplit(".", 1)[-1].removeprefix("routes_"),),

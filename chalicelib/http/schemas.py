@@ -7,7 +7,7 @@ OpenAPI document.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -167,8 +167,16 @@ class MemberOut(BaseModel):
     updated_at: datetime
 
 
-class MemberAdded(MemberOut):
-    account_created: bool
+class MemberAdded(BaseModel):
+    """A direct add: ``added`` (201) on a verified domain of the org, else ``invited`` / ``already_invited`` (202)."""
+
+    status: Literal["added", "invited", "already_invited"]
+    org_id: str
+    email: str
+    role: Role
+    seat: bool = False
+    account_id: str | None = Field(default=None, description="Only when added (the email's domain is verified).")
+    invitation_id: str | None = Field(default=None, description="Only when invited.")
 
 
 class MemberList(BaseModel):

@@ -60,11 +60,11 @@ class OnboardItem(BaseModel):
     email: str
     status: str = Field(
         description="onboarded | already_member | invalid_email | seat_limit_reached (added without seat)"
+        " | invited / already_invited (the email is not on a verified domain of the org: invited instead)"
         " | duplicate_in_request | conflict (kept losing races: retry this email)"
         " | forbidden (the caller stopped being an admin during the call)"
     )
-    account_id: str | None = None
-    account_created: bool = False
+    account_id: str | None = Field(default=None, description="Only for emails on the org's verified domains.")
     seat: bool = False
     token: OnboardedToken | None = None
 

@@ -32,6 +32,8 @@ DOMAIN_ERRORS: dict[str, tuple[int, str | None]] = {
     # Out of seats: a request the org cannot satisfy now; RFC 7644 has no scimType for quotas.
     "seat_limit_reached": (400, None),
     "last_admin": (409, None),
+    # SCIM create acts directly, so only on the org's verified domains.
+    "domain_not_verified": (400, "invalidValue"),
 }
 
 

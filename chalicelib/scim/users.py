@@ -28,11 +28,12 @@ from scim2_models import (
 )
 
 from ..clock import now
+from ..domain.domains import domain_of_email
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.errors import AlreadyMember, InvalidRequest, NotFound, SeatLimitReached
+from ..domain.errors import AlreadyMember, DomainNotVerified, InvalidRequest, NotFound, SeatLimitReached
 from ..domain.models import Actor
 from ..domain.roles import Role
-from ..services import accounts, audit, members
+from ..services import accounts, audit, domains, members
 from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.members import MemberModel
 from . import seat_port
@@ -121,11 +122,30 @@ def _profile_json(user: User) -> str | None:
     return text
 
 
+def _require_verified_domain(org_id: str, email: str) -> None:
+    """SCIM acts directly, so only for emails on the org's verified domains (invariant 9).
+
+    A person already in the org (say, by an accepted invitation) is a
+    uniqueness conflict as before, whatever the domain; anyone else off the
+    verified domains is 400 invalidValue: invite them instead.
+    """
+    domain = domain_of_email(email)
+    if domains.is_verified(org_id, domain):
+        return
+    if any(True for _ in MemberModel.by_email.query(org_id, MemberModel.email == email, consistent_read=True)):
+        raise AlreadyMember("A user with this userName already exists in the organization.")
+    raise DomainNotVerified(
+        f"The domain of userName ({domain}) is not verified by this organization: verify it"
+        f" (POST /v1/orgs/{org_id}/domains) or invite the person instead."
+    )
+
+
 def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) -> User:
     """Create the account when absent and the membership; then the seat when ``active`` and one is free."""
     wanted: User[Any] = UserResource.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     email = _email(wanted)
     profile = _profile_json(wanted)  # validated before anything is written
+    _require_verified_domain(org_id, email)
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
     account, _ = accounts.get_or_create(email, display)
     extra = {"external_id": wanted.external_id, "scim_profile": profile}

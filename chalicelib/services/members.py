@@ -9,12 +9,15 @@ times against fresh state, then reported as 409 ``conflict``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, QueryError
 from pynamodb.expressions.condition import Condition
 
 from ..clock import now
+from ..domain.domains import domain_of_email
+from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import (
     AlreadyMember,
     CannotChangeOwnRole,
@@ -24,13 +27,13 @@ from ..domain.errors import (
     NotFound,
     SeatLimitReached,
 )
-from ..domain.models import Actor, Member, Page
+from ..domain.models import Actor, Member, Page, Principal
 from ..domain.roles import Permission, Role, allows, require, roles_with
 from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, key_fits, page, retry_races
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
-from . import accounts, audit
+from . import accounts, audit, domains, invitations
 
 T = TypeVar("T")
 
@@ -254,18 +257,53 @@ def add_membership_to(
     return item
 
 
-def add_member(org_id: str, actor: Actor, email: str, role: Role, *, seat: bool = False) -> tuple[Member, bool]:
-    """Direct add (managed onboarding): creates the account when absent.
+@dataclass(frozen=True)
+class AddOutcome:
+    """What a direct add did: ``added`` (``member`` set) or ``invited`` / ``already_invited`` (``invitation_id``)."""
 
-    With ``seat`` the member joins holding a seat, or not at all: 402
+    status: str
+    email: str
+    role: Role
+    member: Member | None = None
+    invitation_id: str | None = None
+
+
+ADDED, INVITED, ALREADY_INVITED = "added", "invited", "already_invited"
+
+
+def add_member(
+    org_id: str,
+    actor: Actor,
+    email: str,
+    role: Role,
+    *,
+    seat: bool = False,
+    principal: Principal | None = None,
+) -> AddOutcome:
+    """Direct add (managed onboarding) for an email on one of the org's verified domains; else an invitation.
+
+    On a verified domain the account is created when absent and joins at
+    once; with ``seat`` it joins holding a seat, or not at all: 402
     ``seat_limit_reached`` when none is free (nothing changes, the account
-    created for the email aside). Returns the member and whether the account
-    was created.
+    created for the email aside). Any other email is invited instead
+    (``invitations.invite``; ``seat`` does not apply), whether or not an
+    account has it, so the answer never tells (invariant 9).
     """
     caller = authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     if caller is not None and seat:
         require(caller.role, Permission.MANAGE_SEATS)
-    account, created = accounts.get_or_create(email)
+    try:
+        address = normalize_email(email)
+    except InvalidEmail as exc:
+        raise InvalidRequest("The email is not valid.", details=[{"field": "email", "problem": str(exc)}]) from exc
+    if not domains.is_verified(org_id, domain_of_email(address)):
+        outcome = invitations.invite(org_id, actor, [invitations.InviteItem(address, role.value)], role, principal)
+        result = outcome.results[0]
+        if result.status == "already_member":
+            raise AlreadyMember()
+        status = INVITED if result.status == INVITED else ALREADY_INVITED
+        return AddOutcome(status, address, role, invitation_id=result.invitation_id)
+    account, _ = accounts.get_or_create(address)
 
     def attempt() -> Member:
         tx = Tx()
@@ -287,7 +325,7 @@ def add_member(org_id: str, actor: Actor, email: str, role: Role, *, seat: bool 
             raise  # another transaction held the org item: try again
         return to_member(item)
 
-    return retry_races(attempt), created
+    return AddOutcome(ADDED, address, role, member=retry_races(attempt))
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:

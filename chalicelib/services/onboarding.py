@@ -9,6 +9,12 @@ order. Token secrets appear only in the returned results, so once an item
 has committed the call never fails as a whole: an item that keeps losing
 races answers ``conflict`` (retry it), and if the caller stops being an
 admin midway the remaining items answer ``forbidden``.
+
+Only emails on the org's verified domains are onboarded directly. Every
+other email is invited instead (``invitations.invite``, in one bulk call
+after the direct ones): ``invited`` or ``already_invited``, whether or not
+an account has it, and without an account id, so no item tells whether an
+account exists (invariant 9).
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.errors import Conflict, Forbidden
+from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role, require
 from ..storage.base import TransactionCancelled, Tx, retry_races
-from . import accounts, audit, members, tokens
+from . import accounts, audit, domains, invitations, members, tokens
 
 MAX_EMAILS = 500
 
@@ -32,6 +38,8 @@ SEAT_LIMIT_REACHED = "seat_limit_reached"
 DUPLICATE_IN_REQUEST = "duplicate_in_request"
 CONFLICT = "conflict"
 FORBIDDEN = "forbidden"
+INVITED = "invited"
+ALREADY_INVITED = "already_invited"
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,6 @@ class Onboarded:
     email: str
     status: str
     account_id: str | None = None
-    account_created: bool = False
     seat: bool = False
     token: tokens.AccessToken | None = None
     secret: str | None = None
@@ -82,7 +89,6 @@ def _onboard_one(
     actor: Actor,
     caller: Member | None,
     account: accounts.Account,
-    created: bool,
     role: Role,
     seat: bool,
     token: TokenRequest | None,
@@ -96,14 +102,14 @@ def _onboard_one(
     except TransactionCancelled as exc:
         failed = exc.failed_indexes()
         if 0 in failed:
-            return Onboarded(account.email, ALREADY_MEMBER, account.account_id, created)
+            return Onboarded(account.email, ALREADY_MEMBER, account.account_id)
         if seat and failed == [1]:  # the seats ran out: join without one
-            return _onboard_one(org_id, actor, caller, account, created, role, False, token, expires_at)
+            return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
         raise
     except Conflict:
-        return Onboarded(account.email, CONFLICT, account.account_id, created)
+        return Onboarded(account.email, CONFLICT, account.account_id)
     status = ONBOARDED if seat else SEAT_LIMIT_REACHED
-    return Onboarded(account.email, status, account.account_id, created, seat, issued, secret)
+    return Onboarded(account.email, status, account.account_id, seat, issued, secret)
 
 
 def onboard(
@@ -117,7 +123,9 @@ def onboard(
             require(caller.role, Permission.MANAGE_TOKENS)
     # Validate the lifetime once, before any change (400 changes nothing).
     expires_at = tokens.expiry(token.expires_at if token else None)
-    results: list[Onboarded] = []
+    results: list[Onboarded | None] = []
+    to_invite: list[tuple[int, str]] = []
+    verified = domains.DomainCheck(org_id)
     seen: set[str] = set()
     seats_left = True
     stopped = False
@@ -134,9 +142,13 @@ def onboard(
         if stopped:
             results.append(Onboarded(email=email, status=FORBIDDEN))
             continue
-        account, created = accounts.get_or_create(email)
+        if not verified(email):
+            to_invite.append((len(results), email))
+            results.append(None)
+            continue
+        account, _ = accounts.get_or_create(email)
         try:
-            result = _onboard_one(org_id, actor, caller, account, created, role, seats_left, token, expires_at)
+            result = _onboard_one(org_id, actor, caller, account, role, seats_left, token, expires_at)
         except Forbidden:
             stopped = True
             results.append(Onboarded(email=email, status=FORBIDDEN, account_id=account.account_id))
@@ -144,7 +156,41 @@ def onboard(
         if result.status == SEAT_LIMIT_REACHED:
             seats_left = False
         results.append(result)
-    return results
+    _invite(org_id, actor, role, to_invite, results, stopped)
+    return [r for r in results if r is not None]
+
+
+def _invite(
+    org_id: str,
+    actor: Actor,
+    role: Role,
+    to_invite: list[tuple[int, str]],
+    results: list[Onboarded | None],
+    stopped: bool,
+) -> None:
+    """Invite the emails off the org's verified domains, filling their places in ``results``."""
+    if not to_invite:
+        return
+    if stopped:
+        for index, email in to_invite:
+            results[index] = Onboarded(email=email, status=FORBIDDEN)
+        return
+    try:
+        outcome = invitations.invite(org_id, actor, [invitations.InviteItem(e, role.value) for _, e in to_invite], role)
+    except (Forbidden, NotFound):  # the caller stopped being an admin (or a member) during the call
+        for index, email in to_invite:
+            results[index] = Onboarded(email=email, status=FORBIDDEN)
+        return
+    except Conflict:
+        for index, email in to_invite:
+            results[index] = Onboarded(email=email, status=CONFLICT)
+        return
+    for (index, email), invited in zip(to_invite, outcome.results, strict=True):
+        if invited.status == "already_member":
+            results[index] = Onboarded(email=email, status=ALREADY_MEMBER, account_id=invited.account_id)
+        else:
+            status = INVITED if invited.status == INVITED else ALREADY_INVITED
+            results[index] = Onboarded(email=email, status=status)
 
 
 def summarize(results: list[Onboarded]) -> dict[str, int]:
