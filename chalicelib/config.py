@@ -55,6 +55,18 @@ class Settings(BaseModel):
     # unset: the system resolver (/etc/resolv.conf, as in Lambda).
     dns_resolver: str | None = None
 
+    # Abuse limits (README "Abuse limits"): per UTC day, counted when an invitation is written.
+    # An org younger than new_org_days gets the *_new_org limits; the inviting account's limit
+    # counts its invitations in every org.
+    invitations_per_org_day: int = Field(default=2000, ge=0)
+    invitations_per_new_org_day: int = Field(default=200, ge=0)
+    invitations_per_account_day: int = Field(default=2000, ge=0)
+    resends_per_org_day: int = Field(default=1000, ge=0)
+    resends_per_new_org_day: int = Field(default=100, ge=0)
+    resends_per_account_day: int = Field(default=1000, ge=0)
+    new_org_days: int = Field(default=7, ge=0)
+    resend_cooldown_seconds: int = Field(default=600, ge=0)
+
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
 

@@ -230,6 +230,19 @@ ENVIRONMENT: dict[str, Any] = {
     "invitations_stream_arn": get_att(table_logical_id("invitations"), "StreamArn"),
     "sessions_stream_arn": get_att(table_logical_id("sessions"), "StreamArn"),
     "max_body_bytes": str(_default("max_body_bytes")),
+    **{
+        name: str(_default(name))
+        for name in (
+            "invitations_per_org_day",
+            "invitations_per_new_org_day",
+            "invitations_per_account_day",
+            "resends_per_org_day",
+            "resends_per_new_org_day",
+            "resends_per_account_day",
+            "new_org_days",
+            "resend_cooldown_seconds",
+        )
+    },
     "log_level": ref("LogLevel"),
 }
 

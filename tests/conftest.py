@@ -18,6 +18,23 @@ os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 os.environ["MAIL_BACKEND"] = "memory"
 os.environ["LINK_SIGNING_KEY"] = "test-signing-key"
 os.environ.pop("DYNAMODB_ENDPOINT", None)
+# Tests invite and resend far more than a day's abuse limits allow a new org; the tests of
+# those limits (test_abuse_limits.py) set small ones themselves. The cooldown is kept at 0
+# here for the same reason (tests resend what they have just invited).
+os.environ.update(
+    dict.fromkeys(
+        (
+            "INVITATIONS_PER_ORG_DAY",
+            "INVITATIONS_PER_NEW_ORG_DAY",
+            "INVITATIONS_PER_ACCOUNT_DAY",
+            "RESENDS_PER_ORG_DAY",
+            "RESENDS_PER_NEW_ORG_DAY",
+            "RESENDS_PER_ACCOUNT_DAY",
+        ),
+        "1000000",
+    )
+)
+os.environ["RESEND_COOLDOWN_SECONDS"] = "0"
 
 from .dns_support import responder
 

@@ -5,7 +5,6 @@ Rows live in ``tests/test_console_permissions.py`` (the pages of part 1) and
 them all and fails when a registered page has no row.
 """
 
-
 from __future__ import annotations
 
 import uuid
@@ -79,5 +78,3 @@ def each(status: int, **overrides: int) -> dict[str, int]:
 
 def in_org(roles: int, outsider: int = 404, anonymous: int = 303) -> dict[str, int]:
     return {**dict.fromkeys(ROLES, roles), "outsider": outsider, "anonymous": anonymous}
-
-

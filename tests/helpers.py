@@ -162,3 +162,17 @@ def scim_seed(api: Api | None = None, capacity: int = 10) -> Seed:
     for domain in SCIM_TEST_DOMAINS:
         verify_domain(seed.org_id, seed.admin, domain)
     return seed
+
+
+def set_limits(monkeypatch: Any, **values: int) -> None:
+    """Set abuse-limit settings (e.g. ``RESEND_COOLDOWN_SECONDS=600``) for one test.
+
+    The settings are read again at once: read later, inside a Chalice test client
+    call, they would see the stage's environment instead of the test's tables.
+    """
+    from chalicelib.config import get_settings, reset_settings
+
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
+    reset_settings()
+    get_settings()

@@ -70,7 +70,6 @@ ROWS = [
 ]
 
 
-
 # Each admin area's rows live beside its tests: tests/console_rows_<area>.py defines ROWS.
 for module in pkgutil.iter_modules(tests_path):
     if module.name.startswith("console_rows_"):

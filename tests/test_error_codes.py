@@ -23,7 +23,7 @@ from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import CancelReason, TransactionCancelled, Tx
 
 from .dns_support import publish
-from .helpers import Api, Resp, Seed
+from .helpers import Api, Resp, Seed, set_limits
 from .invitation_support import links_to, run_stream, stream_batch
 
 # (method, path template or None when the code is not tied to one declared operation, response)
@@ -269,6 +269,27 @@ def _dns_unavailable(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: Memor
 
     mp.setattr(domains, "lookup_txt", no_answer)  # the real resolver failure is in test_domains.py
     return "POST", VERIFY, api.post(f"/v1/orgs/{seed.org_id}/domains/quiet.example/verify", seed.admin.key)
+
+
+@scenario("org_name_not_allowed")
+def _org_name_not_allowed(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    return "POST", "/v1/orgs", api.post("/v1/orgs", seed.admin.key, {"name": "Sign in at evil.example"})
+
+
+@scenario("resend_too_soon")
+def _resend_too_soon(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    set_limits(mp, RESEND_COOLDOWN_SECONDS=600)
+    invitation_id, _ = invitation_link(api, seed, mailer, "soon@example.com")
+    r = api.post(f"/v1/orgs/{seed.org_id}/invitations/{invitation_id}/resend", seed.admin.key)
+    return "POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend", r
+
+
+@scenario("resend_quota_exceeded")
+def _resend_quota_exceeded(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    set_limits(mp, RESENDS_PER_NEW_ORG_DAY=0)
+    invitation_id, _ = invitation_link(api, seed, mailer, "again@example.com")
+    r = api.post(f"/v1/orgs/{seed.org_id}/invitations/{invitation_id}/resend", seed.admin.key)
+    return "POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend", r
 
 
 def documented_codes() -> dict[str, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.models import Actor
 from chalicelib.services import bootstrap, invitation_links, invitations
@@ -63,3 +65,27 @@ def test_concurrent_invites_of_one_email_make_one_pending_invitation(local_table
     assert item.status == "pending" and item.issue == 1
     created = [a for a in AuditModel.query(boot.org_id) if a.action == "invitation.created"]
     assert len(created) == 11  # one for the shared email, one per distinct other email
+
+
+def test_concurrent_bulk_invites_never_pass_the_daily_quota(local_tables: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four bulk calls of 60 (two transactions each) race for a quota of 100: exactly 100 get in."""
+    from chalicelib.storage.quotas import QuotaModel
+
+    from .helpers import set_limits
+
+    set_limits(monkeypatch, INVITATIONS_PER_NEW_ORG_DAY=100)
+    boot = bootstrap.bootstrap("Race", "admin@race.test")
+    actor = admin_of(boot)
+
+    def attempt(i: int) -> list[str]:
+        items = [InviteItem(f"c{i}-{n}@race.test") for n in range(60)]
+        return [r.status for r in invitations.invite(boot.org_id, actor, items).results]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = [s for call in pool.map(attempt, range(4)) for s in call]
+    assert outcomes.count("invited") == 100, outcomes
+    assert outcomes.count("invitation_quota_exceeded") == 140
+    pending = [i for i in InvitationModel.query(boot.org_id, consistent_read=True) if i.status == "pending"]
+    assert len(pending) == 100
+    counters = {q.quota_id.split("#")[0]: int(q.used) for q in QuotaModel.scan(consistent_read=True)}
+    assert counters == {"org": 100, "account": 100}

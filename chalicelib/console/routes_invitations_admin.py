@@ -43,6 +43,7 @@ INVITE_WORDS = {
     "invalid_email": "not an email",
     "invalid_role": "not a role",
     "duplicate_in_request": "duplicate",
+    "invitation_quota_exceeded": "over today's invitation limit (try again tomorrow)",
 }
 RESEND_WORDS = {
     "resent": "resent",
@@ -50,6 +51,8 @@ RESEND_WORDS = {
     "already_member": "already a member",
     "not_found": "not found",
     "duplicate_in_request": "duplicate",
+    "resend_too_soon": "sent a moment ago (wait a few minutes)",
+    "resend_quota_exceeded": "over today's resend limit (try again tomorrow)",
 }
 REMOVE_WORDS = {
     "removed": "removed",

@@ -84,6 +84,19 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "no_seat": ("No seat", "This member has no seat."),
     "seat_already_assigned": ("Already has a seat", "This member already has a seat."),
     "token_revoked": ("Token revoked", "This token was revoked and cannot be changed."),
+    "org_name_not_allowed": (
+        "Choose another name",
+        "An organization name may not contain a web address, a domain name (like example.com), "
+        "a scheme (like https:) or a line break, because it is shown in every email the organization sends.",
+    ),
+    "resend_too_soon": (
+        "Sent a moment ago",
+        "This invitation was sent a moment ago, so it was not sent again.",
+    ),
+    "resend_quota_exceeded": (
+        "Today's resend limit is reached",
+        "No more invitations can be resent today, so it was not sent again.",
+    ),
 }
 
 
@@ -92,4 +105,8 @@ def describe(error: DomainError) -> tuple[str, str]:
     title, sentence = SENTENCES.get(error.code, ("Something is not right", error.message))
     if error.code == "invalid_request" and error.message and error.message != "The request is not valid.":
         sentence = f"{error.message} Nothing was changed."
+    if error.retry_after is not None:
+        from ..services.abuse_limits import in_words
+
+        sentence = f"{sentence} Try again {in_words(error.retry_after)}."
     return title, sentence

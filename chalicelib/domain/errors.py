@@ -17,10 +17,12 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     default_message: ClassVar[str] = "The request could not be completed."
 
-    def __init__(self, message: str | None = None, details: Any = None) -> None:
+    def __init__(self, message: str | None = None, details: Any = None, *, retry_after: int | None = None) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.details = details
+        # Seconds until the same request may succeed (429s): sent as the Retry-After header.
+        self.retry_after = retry_after
 
 
 class InvalidRequest(DomainError):
@@ -165,6 +167,27 @@ class TooManyRows(DomainError):
     code = "too_many_rows"
     status = 413
     default_message = "Too many rows in one request."
+
+
+class OrgNameNotAllowed(DomainError):
+    code = "org_name_not_allowed"
+    status = 400
+    default_message = (
+        "An organization name may not contain a web address, a domain name (like example.com), "
+        "a scheme (like https:) or a line break."
+    )
+
+
+class ResendQuotaExceeded(DomainError):
+    code = "resend_quota_exceeded"
+    status = 429
+    default_message = "The daily resend limit is reached; try again tomorrow (see Retry-After)."
+
+
+class ResendTooSoon(DomainError):
+    code = "resend_too_soon"
+    status = 429
+    default_message = "This invitation was sent a moment ago; wait before sending it again (see Retry-After)."
 
 
 class ServiceUnavailable(DomainError):

@@ -2,7 +2,9 @@
 
 Domain errors carry their status and code; validation errors become 400
 ``invalid_request`` with one detail per field; DynamoDB throttling and
-internal errors become 503 ``service_unavailable`` (retryable); anything
+internal errors become 503 ``service_unavailable`` (retryable, ``Retry-After:
+1``); an error that knows when to come back (``retry_after``, the 429s of the
+abuse limits) sends it as ``Retry-After`` in seconds; anything
 else is logged and answered 500 without a stack trace.
 """
 
@@ -71,7 +73,9 @@ def error_response(exc: Exception, request_id: str) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="orgmembers"'
-    if error.status == 503:
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    elif error.status == 503:
         headers["Retry-After"] = "1"
     if error.status >= 500:
         log.warning("dependency failure %s (request %s): %s", error.code, request_id, exc)

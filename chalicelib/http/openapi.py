@@ -162,9 +162,13 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
             responses[str(status)] = _error_response(
                 codes, "A dependency (DynamoDB, SES) is throttling or failing; nothing was changed.", RETRY_AFTER
             )
+        elif status == 429:
+            continue  # merged with API Gateway's 429 below
         else:
             responses[str(status)] = _error_response(codes, "Error.")
-    responses["429"] = _error_response([RATE_LIMITED], RATE_LIMIT_TEXT, RETRY_AFTER)
+    limits = route_errors(route).get(429, [])
+    text = RATE_LIMIT_TEXT + (" Or an abuse limit of this call (a daily quota, a cooldown)." if limits else "")
+    responses["429"] = _error_response([*limits, RATE_LIMITED], text, RETRY_AFTER)
     op["responses"] = responses
     op["security"] = [] if route.auth == "none" else [{"bearer": []}]
     if route.auth == "optional":

@@ -41,7 +41,8 @@ def _invitation(value: Invitation) -> s.InvitationOut:
 def _bulk_ids(outcome: BulkOutcome) -> s.BulkIdResponse:
     return s.BulkIdResponse(
         results=[
-            s.IdResultOut(invitation_id=r.invitation_id, status=r.status, message=r.message) for r in outcome.results
+            s.IdResultOut(invitation_id=r.invitation_id, status=r.status, message=r.message, retry_after=r.retry_after)
+            for r in outcome.results
         ],
         summary=outcome.summary,
     )
@@ -140,7 +141,7 @@ def get_invitation(req: ApiRequest, org_id: str, invitation_id: str) -> s.Invita
     "POST",
     summary="Reissue: new link, expires a full period from now, status pending, email sent again",
     response=s.InvitationOut,
-    errors=(*ADMIN_ERRORS, "already_accepted", "already_member"),
+    errors=(*ADMIN_ERRORS, "already_accepted", "already_member", "resend_too_soon", "resend_quota_exceeded"),
 )
 def resend(req: ApiRequest, org_id: str, invitation_id: str) -> s.InvitationOut:
     return _invitation(invitations.resend(org_id, req.actor, invitation_id, req.principal))

@@ -19,6 +19,7 @@ bp = Blueprint(__name__)
     body=schemas.CreateOrg,
     response=schemas.OrgOut,
     status=201,
+    errors=("org_name_not_allowed",),
 )
 def create_org(req: ApiRequest) -> schemas.OrgOut:
     assert req.principal is not None
@@ -48,7 +49,7 @@ def get_org(req: ApiRequest, org_id: str) -> schemas.OrgOut:
     summary="Rename an organization",
     body=schemas.RenameOrg,
     response=schemas.OrgOut,
-    errors=("not_found", "forbidden"),
+    errors=("not_found", "forbidden", "org_name_not_allowed"),
 )
 def rename_org(req: ApiRequest, org_id: str) -> schemas.OrgOut:
     org, caller = orgs.rename(org_id, req.actor, req.body.name)

@@ -37,12 +37,16 @@ class InviteResultOut(BaseModel):
         "invalid_role",
         "duplicate_in_request",
         "forbidden",
+        "invitation_quota_exceeded",
     ] = Field(description="forbidden: the caller stopped being an admin during the call (not written)")
     line: int | None = Field(default=None, description="CSV uploads: the line of the file this row starts on.")
     role: Role | None = None
     invitation_id: str | None = None
     account_id: str | None = Field(default=None, description="already_member: the member's account.")
     message: str | None = None
+    retry_after: int | None = Field(
+        default=None, description="invitation_quota_exceeded: seconds until the daily quota starts again."
+    )
 
 
 class InviteResponse(BaseModel):
@@ -89,6 +93,10 @@ class IdResultOut(BaseModel):
     invitation_id: str
     status: str
     message: str | None = None
+    retry_after: int | None = Field(
+        default=None,
+        description="resend_too_soon / resend_quota_exceeded: seconds until this item may be resent.",
+    )
 
 
 class BulkIdResponse(BaseModel):

@@ -1,7 +1,9 @@
 """The mailer interface and the three senders.
 
-Header injection is impossible by construction: every header value is
-stripped of CR/LF and other control characters before it reaches a
+Header injection is impossible by construction: every header value (From
+and its display name, To, Subject) goes through ``header_safe``, which turns
+every Unicode line break (CR, LF, VT, FF, U+001C..U+001E, U+0085, U+2028,
+U+2029) and every other control character into a space before it reaches a
 message, and addresses are validated emails.
 """
 
@@ -18,13 +20,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import Settings, get_settings
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+from ..domain.org_names import one_line
 
 
 def header_safe(value: str, limit: int = 200) -> str:
-    """A single-line header value: control characters (CR, LF, ...) become spaces."""
-    return _CONTROL.sub(" ", value).strip()[:limit]
+    """The one way to a header value: one line (every Unicode line break and control -> space), at most ``limit``."""
+    return one_line(value)[:limit].strip()
 
 
 class MailError(Exception):
@@ -163,4 +164,4 @@ def reset_mailer(mailer: Mailer | None = None) -> None:
 
 def sender_address(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
-    return formataddr(("Org Members", settings.mail_sender))
+    return formataddr((header_safe("Org Members"), header_safe(settings.mail_sender)))

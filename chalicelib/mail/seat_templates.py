@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
-from .base import Message, header_safe
+from ..domain import org_names
+from .base import Message
 
 
 def seat_assigned(to: str, org_name: str, tokens_url: str) -> Message:
-    org = header_safe(org_name, limit=120) or "your organization"
+    org = org_names.for_mail(org_name) or "your organization"
     text = (
         f"You have been assigned a seat in {org}.\n\n"
         "With a seat you can issue yourself an organization access token to use the "

@@ -2,7 +2,10 @@
 
 Every value that came from a user (org names, inviter names, emails) is
 flattened to one line for the subject and text, and HTML-escaped for the
-HTML part; header values are made safe once more by the senders.
+HTML part; header values are made safe once more by the senders. Org names
+go through ``org_names.for_mail``: a stored name that looks like a link
+(saved before names were checked) is defanged (``evil[.]example``,
+``https[:]//``), so no mail client turns it into a link.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
+from ..domain import org_names
 from .base import Message, header_safe
 
 
@@ -25,7 +29,7 @@ def invitation(
     *, to: str, org_name: str | None, inviter: str | None, role: str, accept_url: str, expires_at: datetime
 ) -> Message:
     """The invitation email: who invites you to which org, as what, the page to accept on, and until when."""
-    org = _line(org_name, "an organization")
+    org = org_names.for_mail(org_name or "") or "an organization"
     who = _line(inviter, "An administrator")
     role_name = role.replace("_", " ")
     until = _when(expires_at)

@@ -8,11 +8,19 @@ the reasons (with the old item, ``return_old``) say which emails were
 ``already_member`` / ``already_invited``; those are dropped and the rest of
 the chunk is retried. No prior reads, so 1,000 new emails cost 20 requests.
 Emails are sent later by the Invitations stream (``invitation_delivery``).
+
+Abuse limits (``abuse_limits``): invitations and resends are counted against
+daily quotas of the org and of the inviting account, charged in the first
+transaction that writes one (so concurrent calls never pass a limit); items
+over a quota get the per-item status ``invitation_quota_exceeded`` /
+``resend_quota_exceeded``. A resend within ``resend_cooldown_seconds`` of the
+last (re)issue is refused by its own condition (``resend_too_soon``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,13 +45,15 @@ from ..domain.errors import (
     InvitationExpired,
     InvitationRevoked,
     NotFound,
+    ResendQuotaExceeded,
+    ResendTooSoon,
     TooManyRows,
 )
 from ..domain.models import Actor, Member, Page, Principal
 from ..domain.roles import Permission, Role
 from ..storage.base import TransactionCancelled, Tx, connection, decode_cursor, error_code, page
 from ..storage.invitations import NO_INVITATION, PENDING_SHARDS, InvitationModel, pending_shard_of, slot_id
-from . import accounts, audit, invitation_links, keys, members, orgs, sessions
+from . import abuse_limits, accounts, audit, invitation_links, keys, members, orgs, sessions
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +151,17 @@ class _Op:
     add: Callable[[Tx], None]
     applied: bool = False
     failed: bool = False
-    refused: bool = False  # the caller's check failed: not written
     old: InvitationModel | None = None
+    refused: abuse_limits.Charge | None = None  # over this quota: not attempted
+    forbidden: bool = False  # the caller's check failed: not written
+
+
+class _QuotaRefused(Exception):
+    """The quota updates of a transaction failed their condition (reasons aligned with the charges)."""
+
+    def __init__(self, reasons: list[Any]) -> None:
+        super().__init__("quota refused")
+        self.reasons = reasons
 
 
 Guard = Callable[[Tx], None]
@@ -154,32 +173,41 @@ def _caller_guard(caller: Member | None) -> Guard:
     return lambda tx: members.caller_still(tx, caller, Permission.MANAGE_INVITATIONS)
 
 
+def _refuse_if_forbidden(ops: Sequence[_Op]) -> None:
+    """A call whose caller lost the power before anything was written is refused whole (403, nothing changed)."""
+    if any(op.forbidden for op in ops) and not any(op.applied for op in ops):
+        raise Forbidden(members.NO_LONGER_ALLOWED)
+
+
 def _commit_ops(ops: Sequence[_Op], guard: Guard | None = None) -> None:
     """Run ops in transactions of ``OPS_PER_TX``, the chunks in parallel (they touch disjoint items).
 
-    ``guard`` adds the caller's check to every chunk's transaction. A chunk it
-    refuses writes nothing and marks its ops ``refused``; when no op of the
-    call was applied the whole call is refused (403, nothing changed).
+    ``guard`` adds the caller's check to every chunk's transaction; a chunk it
+    refuses writes nothing and marks its ops ``forbidden``.
     """
     chunks = [list(ops[i : i + OPS_PER_TX]) for i in range(0, len(ops), OPS_PER_TX)]
 
     def commit(chunk: list[_Op]) -> None:
-        _commit_chunk(chunk, guard)
+        _commit_chunk(chunk, guard=guard)
 
     if len(chunks) <= 1:
         for chunk in chunks:
             commit(chunk)
-    else:
-        connection().client  # noqa: B018  (create the shared client before the threads use it)
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_TX, len(chunks))) as pool:
-            list(pool.map(commit, chunks))
-    if any(op.refused for op in ops) and not any(op.applied for op in ops):
-        raise Forbidden(members.NO_LONGER_ALLOWED)
+        return
+    connection().client  # noqa: B018  (create the shared client before the threads use it)
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_TX, len(chunks))) as pool:
+        list(pool.map(commit, chunks))
 
 
-def _commit_chunk(chunk: list[_Op], guard: Guard | None = None) -> None:
-    """One transaction for the chunk; ops whose condition fails are dropped and the rest retried."""
-    pending = chunk
+def _commit_chunk(chunk: list[_Op], extra: Callable[[Tx], None] | None = None, guard: Guard | None = None) -> bool:
+    """One transaction for the chunk; ops whose condition fails are dropped and the rest retried.
+
+    ``extra`` adds items after the ops (the quota charge); when one of them fails
+    its condition, ``_QuotaRefused`` is raised. True when a commit carried ``extra``.
+    ``guard`` (the caller's check) goes last; when it fails the chunk's ops are
+    marked ``forbidden`` and nothing is written.
+    """
+    pending = [op for op in chunk if not op.failed]
     conflicts = 0
     while pending:
         tx = Tx()
@@ -187,15 +215,21 @@ def _commit_chunk(chunk: list[_Op], guard: Guard | None = None) -> None:
         for op in pending:
             firsts.append(len(tx))
             op.add(tx)
+        extra_at = len(tx)
+        if extra is not None:
+            extra(tx)
         if guard is not None:
             guard(tx)
         try:
             tx.commit()
         except Forbidden:
             for op in pending:
-                op.refused = True
-            return
+                op.forbidden = True
+            return False
         except TransactionCancelled as exc:
+            tail = exc.reasons[extra_at:]
+            if extra is not None and any(r is not None and r.code == "ConditionalCheckFailed" for r in tail):
+                raise _QuotaRefused(tail) from exc
             dropped = 0
             for op, first in zip(pending, firsts, strict=True):
                 reason = exc.reasons[first]
@@ -213,7 +247,69 @@ def _commit_chunk(chunk: list[_Op], guard: Guard | None = None) -> None:
             continue
         for op in pending:
             op.applied = True
-        pending = []
+        return extra is not None
+    return False
+
+
+def _charging(charges: list[abuse_limits.Charge], n: int) -> Callable[[Tx], None]:
+    def add(tx: Tx) -> None:
+        for charge in charges:
+            abuse_limits.add_to(tx, charge, n)
+
+    return add
+
+
+def _commit_charged(
+    ops: list[_Op], charges: list[abuse_limits.Charge], guard: Guard | None = None, second_pass: bool = False
+) -> None:
+    """Commit ops within daily quotas: those over a quota are marked ``refused`` and not attempted.
+
+    The charge for every op still to write rides on the first chunk that commits
+    anything (chunks whose ops all fail their own conditions are charged nothing);
+    the later chunks run in parallel under it, and the unused part is given back.
+    A refused charge says how much room is left (the old counter): the ops beyond
+    it are refused and the chunk is tried again. Ops refused while others then
+    failed their own conditions (and so used no room) get one more pass.
+    """
+    if not charges:
+        _commit_ops(ops, guard)
+        return
+    allowed = list(ops)
+
+    def refuse_from(keep: int, charge: abuse_limits.Charge) -> None:
+        for op in allowed[keep:]:
+            op.refused = charge
+        del allowed[keep:]
+
+    smallest = abuse_limits.tightest(charges)
+    refuse_from(max(0, smallest.limit), smallest)
+    start, charged_from, charged = 0, 0, 0
+    refusals = 0
+    while start < len(allowed) and not charged:
+        chunk = allowed[start : start + OPS_PER_TX]
+        n = len(allowed) - start
+        try:
+            if _commit_chunk(chunk, _charging(charges, n), guard):
+                charged_from, charged = start, n
+            start += len(chunk)
+        except _QuotaRefused as exc:
+            refusals += 1
+            if refusals > CONFLICT_RETRIES * 2:
+                raise Conflict() from exc
+            left, short = abuse_limits.room(charges, exc.reasons, n)
+            refuse_from(start + left, short)
+    unused = 0
+    try:
+        _commit_ops(allowed[start:], guard)
+    finally:
+        if charged:
+            unused = charged - sum(1 for op in allowed[charged_from:] if op.applied)
+            abuse_limits.give_back(charges, unused)
+    refused = [op for op in ops if op.refused is not None]
+    if refused and not second_pass and any(op.failed for op in allowed):
+        for op in refused:
+            op.refused = None
+        _commit_charged(refused, charges, guard, second_pass=True)
 
 
 def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp: datetime) -> list[Any]:
@@ -227,6 +323,7 @@ def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp:
         InvitationModel.link_nonce.set(invitation_links.new_nonce()),
         InvitationModel.invited_by.set(actor.actor),
         InvitationModel.updated_at.set(stamp),
+        InvitationModel.issued_at.set(iso(stamp)),
         InvitationModel.delivery_status.set(QUEUED),
         InvitationModel.delivery_error.remove(),
         InvitationModel.delivered_at.remove(),
@@ -269,6 +366,7 @@ class InviteResult:
     invitation_id: str | None = None
     account_id: str | None = None
     message: str | None = None
+    retry_after: int | None = None
 
 
 @dataclass
@@ -302,6 +400,7 @@ INVITE_STATUSES = (
     "invalid_email",
     "invalid_role",
     "duplicate_in_request",
+    "invitation_quota_exceeded",
 )
 
 
@@ -357,11 +456,17 @@ def invite(
         first_seen[email] = result
         results.append(result)
         ops.append((_invite_op(org_id, actor, email, role, inviter, stamp), result))
-    _commit_ops([op for op, _ in ops], _caller_guard(caller))
+    charges = abuse_limits.charges(org_id, actor, abuse_limits.INVITATIONS, stamp) if ops else []
+    _commit_charged([op for op, _ in ops], charges, _caller_guard(caller))
+    _refuse_if_forbidden([op for op, _ in ops])
     for op, result in ops:
         result.invitation_id = op.key[1]
-        if op.refused:
-            result.status = FORBIDDEN
+        if op.forbidden:
+            result.status, result.invitation_id = FORBIDDEN, None
+        elif op.refused is not None:
+            result.status, result.message = op.refused.status, op.refused.message
+            result.retry_after = op.refused.retry_after
+            result.invitation_id = None
         elif op.failed:
             old = op.old
             if old is not None and old.member_account_id:
@@ -394,6 +499,7 @@ def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str |
         inviter=inviter,
         created_at=stamp,
         updated_at=stamp,
+        issued_at=iso(stamp),
         delivery_status=QUEUED,
     )
     # Free slot: never used, or no member and no live pending invitation (an expired one may be replaced).
@@ -464,9 +570,18 @@ class IdResult:
     invitation_id: str
     status: str
     message: str | None = None
+    retry_after: int | None = None
 
 
-RESEND_STATUSES = ("resent", "already_accepted", "already_member", "not_found", "duplicate_in_request")
+RESEND_STATUSES = (
+    "resent",
+    "already_accepted",
+    "already_member",
+    "not_found",
+    "duplicate_in_request",
+    "resend_too_soon",
+    "resend_quota_exceeded",
+)
 REMOVE_STATUSES = ("removed", "already_removed", "already_accepted", "not_found", "duplicate_in_request")
 
 
@@ -482,9 +597,16 @@ def _update_op(
     return _Op(key=(org_id, invitation_id), add=add)
 
 
+def _cooldown_cutoff(stamp: datetime) -> str:
+    return iso(stamp - timedelta(seconds=get_settings().resend_cooldown_seconds))
+
+
 def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | None, stamp: datetime) -> _Op:
+    # Resendable, and not (re)issued within the cooldown (items from before issued_at existed pass).
     condition = (
-        InvitationModel.status.is_in(PENDING, EXPIRED, REVOKED) & InvitationModel.member_account_id.does_not_exist()
+        InvitationModel.status.is_in(PENDING, EXPIRED, REVOKED)
+        & InvitationModel.member_account_id.does_not_exist()
+        & (InvitationModel.issued_at.does_not_exist() | (InvitationModel.issued_at <= _cooldown_cutoff(stamp)))
     )
     actions = _issue_actions(invitation_id, actor, inviter, stamp)
     return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
@@ -495,7 +617,17 @@ def _resend_failure(old: InvitationModel | None) -> str:
         return "not_found"
     if old.status == ACCEPTED:
         return "already_accepted"
-    return "already_member"
+    if old.member_account_id:
+        return "already_member"
+    return "resend_too_soon"
+
+
+def _cooldown_left(old: InvitationModel | None, stamp: datetime) -> int:
+    """Seconds until an invitation may be resent again (at least 1)."""
+    if old is None or not old.issued_at:
+        return 1
+    ready = parse_iso(old.issued_at) + timedelta(seconds=get_settings().resend_cooldown_seconds)
+    return max(1, math.ceil((ready - stamp).total_seconds()))
 
 
 def _remove_op(org_id: str, actor: Actor, invitation_id: str, stamp: datetime) -> _Op:
@@ -525,6 +657,8 @@ def _bulk_by_id(
     done: str,
     failure: Callable[[InvitationModel | None], str],
     statuses: Sequence[str],
+    charges: list[abuse_limits.Charge] | None = None,
+    stamp: datetime | None = None,
 ) -> BulkOutcome:
     results: list[IdResult] = []
     seen: set[str] = set()
@@ -540,12 +674,20 @@ def _bulk_by_id(
         result = IdResult(invitation_id, done)
         results.append(result)
         ops.append((make(invitation_id), result))
-    _commit_ops([op for op, _ in ops], _caller_guard(caller))
+    _commit_charged([op for op, _ in ops], charges or [], _caller_guard(caller))
+    _refuse_if_forbidden([op for op, _ in ops])
     for op, result in ops:
-        if op.refused:
+        if op.forbidden:
             result.status = FORBIDDEN
+        elif op.refused is not None:
+            result.status, result.message = op.refused.status, op.refused.message
+            result.retry_after = op.refused.retry_after
         elif op.failed:
             result.status = failure(op.old)
+            if result.status == "resend_too_soon":
+                result.retry_after = _cooldown_left(op.old, stamp or now())
+                when = abuse_limits.in_words(result.retry_after)
+                result.message = f"It was sent a moment ago; it can be sent again {when}."
     return BulkOutcome(results=results, summary=_summary(results, statuses))
 
 
@@ -563,6 +705,8 @@ def resend_many(
         "resent",
         _resend_failure,
         RESEND_STATUSES,
+        abuse_limits.charges(org_id, actor, abuse_limits.RESENDS, stamp) if invitation_ids else [],
+        stamp,
     )
 
 
@@ -581,10 +725,15 @@ def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> Bul
     )
 
 
-def _raise_for(status: str) -> None:
+def _raise_for(result: IdResult) -> None:
     """The error of a single-item call whose bulk result is not a success."""
+    status = result.status
     if status == FORBIDDEN:
         raise Forbidden(members.NO_LONGER_ALLOWED)
+    if status == "resend_too_soon":
+        raise ResendTooSoon(result.message, retry_after=result.retry_after)
+    if status == "resend_quota_exceeded":
+        raise ResendQuotaExceeded(result.message, retry_after=result.retry_after)
     if status in ("not_found", "duplicate_in_request"):
         raise NotFound("No such invitation.")
     if status == "already_accepted":
@@ -596,14 +745,14 @@ def _raise_for(status: str) -> None:
 def resend(org_id: str, actor: Actor, invitation_id: str, principal: Principal | None = None) -> Invitation:
     """Reissue one invitation (409 ``already_accepted`` once accepted)."""
     outcome = resend_many(org_id, actor, [invitation_id], principal)
-    _raise_for(outcome.results[0].status)
+    _raise_for(outcome.results[0])
     return to_invitation(_visible(org_id, invitation_id))
 
 
 def remove(org_id: str, actor: Actor, invitation_id: str) -> None:
     """Remove one invitation; removing a removed one changes nothing."""
     outcome = remove_many(org_id, actor, [invitation_id])
-    _raise_for(outcome.results[0].status)
+    _raise_for(outcome.results[0])
 
 
 # --- public link: preview and accept ---------------------------------------------

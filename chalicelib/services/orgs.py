@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
-from ..domain.errors import CapacityBelowUsage, NotFound
+from ..domain import org_names
+from ..domain.errors import CapacityBelowUsage, NotFound, OrgNameNotAllowed
 from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
@@ -33,8 +36,20 @@ def load(org_id: str) -> Organization:
         raise NotFound("No such organization.") from exc
 
 
+def check_name(name: str) -> str:
+    """An org name may carry no link and no line break into mail (``domain.org_names``): else 400."""
+    why = org_names.problem(name)
+    if why is not None:
+        raise OrgNameNotAllowed(
+            f"An organization name may not contain {why}: it is shown in every email the organization sends.",
+            details=[{"field": "name", "problem": "org_name_not_allowed"}],
+        )
+    return name
+
+
 def create_org(actor: Actor, name: str, *, admin: accounts.Account, seat_capacity: int = 0) -> Organization:
     """Create an org whose first account_admin is ``admin`` (one transaction)."""
+    check_name(name)
     stamp = now()
     org = OrgModel(
         new_id("org"),
@@ -68,6 +83,7 @@ def get_org(org_id: str, actor: Actor) -> tuple[Organization, Member | None]:
 def rename(org_id: str, actor: Actor, name: str) -> tuple[Organization, Member | None]:
     """Rename; returns the org and the caller's membership (None for org-bound credentials)."""
     caller = members.authorize(org_id, actor, Permission.UPDATE_ORG)
+    check_name(name)
     old = load(org_id)
     tx = Tx()
     tx.update(OrgModel(org_id), [OrgModel.name.set(name), OrgModel.updated_at.set(now())], OrgModel.org_id.exists())
@@ -104,3 +120,11 @@ def name_of(org_id: str) -> str | None:
         return str(OrgModel.get(org_id, attributes_to_get=["name"]).name)
     except DoesNotExist:
         return None
+
+
+def created_at(org_id: str) -> datetime:
+    """When an org was created (quotas are smaller for a young org)."""
+    try:
+        return OrgModel.get(org_id, attributes_to_get=["created_at"]).created_at
+    except DoesNotExist as exc:
+        raise NotFound("No such organization.") from exc

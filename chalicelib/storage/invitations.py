@@ -17,7 +17,8 @@ The link secret is never stored: ``link_nonce`` is the random part of the
 current link, and the secret part is HMAC(server key, org, id, nonce), derived
 again when needed (see ``services.invitation_links``). A new nonce on every
 (re)issue retires the previous link at once.
-``issue`` counts (re)issues; ``delivered_issue`` records which issue was claimed
+``issued_at`` is when the current issue was made (the resend cooldown is a
+condition on it). ``issue`` counts (re)issues; ``delivered_issue`` records which issue was claimed
 for emailing, so a replayed stream batch sends no second email.
 """
 
@@ -81,6 +82,7 @@ class InvitationModel(Model):
     revoked_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    issued_at = UnicodeAttribute(null=True)  # ISO 8601 UTC of the last (re)issue: the resend cooldown
     accepted_at = UTCDateTimeAttribute(null=True)
     accepted_by = UnicodeAttribute(null=True)
     delivery_status = UnicodeAttribute(null=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from . import accounts, audit, domains, invitations, members, orgs, sessions, tokens  # noqa: F401  (register models)
+from . import accounts, audit, domains, invitations, members, orgs, quotas, sessions, tokens  # noqa: F401  (register models)
 from .base import client, registered_models
 
 

@@ -1,0 +1,156 @@
+"""Abuse limits: daily quotas on invitations and resends, per org and per inviting account.
+
+A quota is one atomic counter per (scope, kind, UTC day) in the Quotas table
+(``storage.quotas``). A bulk call charges it inside a transaction that writes
+invitations: ``ADD used n`` conditioned on ``used <= limit - n``, so two
+concurrent calls can never together pass the limit. ``n`` is what the call
+has still to write, charged once in the first transaction that commits an
+invitation; the other chunks of the call (in parallel) write under that
+charge, and what did not get written (already invited, cooldown, a lost
+race) is given back at the end in one transaction. If the process dies in
+between, the count stays too high for the rest of the day, never too low.
+An org younger than ``new_org_days`` gets the smaller ``*_new_org_*`` limit.
+The settings are in ``chalicelib/config.py``; README "Abuse limits".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time as _time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..clock import now
+from ..config import get_settings
+from ..domain.models import Actor
+from ..storage.base import CancelReason, Tx
+from ..storage.quotas import QuotaModel, quota_id
+from . import orgs
+
+log = logging.getLogger(__name__)
+
+INVITATIONS, RESENDS = "invitations", "resends"
+QUOTA_TTL_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One quota a call must fit in: its counter, its limit, and how a refusal is said."""
+
+    quota_id: str
+    limit: int
+    status: str  # per-item status and error code when refused
+    message: str
+    retry_after: int  # seconds until the quota's day ends
+
+
+def day_of(stamp: datetime) -> str:
+    return stamp.strftime("%Y-%m-%d")
+
+
+def seconds_to_next_day(stamp: datetime) -> int:
+    """Seconds until the next UTC midnight (at least 1): when a daily quota starts again."""
+    midnight = (stamp + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((midnight - stamp).total_seconds()))
+
+
+def in_words(seconds: int) -> str:
+    """ "in 5 hours", "in 10 minutes", "in 30 seconds" (rounded up)."""
+    if seconds >= 3600:
+        n, unit = math.ceil(seconds / 3600), "hour"
+    elif seconds >= 60:
+        n, unit = math.ceil(seconds / 60), "minute"
+    else:
+        n, unit = max(seconds, 1), "second"
+    return f"in {n} {unit}{'s' if n != 1 else ''}"
+
+
+def _is_new(org_id: str, stamp: datetime) -> bool:
+    days = get_settings().new_org_days
+    return days > 0 and orgs.created_at(org_id) > stamp - timedelta(days=days)
+
+
+def charges(org_id: str, actor: Actor, kind: str, stamp: datetime | None = None) -> list[Charge]:
+    """The quotas an invitation (``INVITATIONS``) or resend (``RESENDS``) call of ``actor`` must fit in."""
+    settings = get_settings()
+    stamp = stamp or now()
+    day, wait = day_of(stamp), seconds_to_next_day(stamp)
+    if kind == INVITATIONS:
+        org_limit = settings.invitations_per_new_org_day if _is_new(org_id, stamp) else settings.invitations_per_org_day
+        account_limit, status, noun = settings.invitations_per_account_day, "invitation_quota_exceeded", "invitation"
+    else:
+        org_limit = settings.resends_per_new_org_day if _is_new(org_id, stamp) else settings.resends_per_org_day
+        account_limit, status, noun = settings.resends_per_account_day, "resend_quota_exceeded", "resend"
+    found = [
+        Charge(
+            quota_id("org", org_id, kind, day),
+            org_limit,
+            status,
+            f"The organization's daily {noun} limit ({org_limit}) is reached; try again {in_words(wait)}.",
+            wait,
+        )
+    ]
+    if actor.account_id:
+        found.append(
+            Charge(
+                quota_id("account", actor.account_id, kind, day),
+                account_limit,
+                status,
+                f"Your daily {noun} limit ({account_limit}, all organizations) is reached; try again {in_words(wait)}.",
+                wait,
+            )
+        )
+    return found
+
+
+def tightest(found: Sequence[Charge]) -> Charge:
+    return min(found, key=lambda c: c.limit)
+
+
+def add_to(tx: Tx, charge: Charge, n: int) -> None:
+    """Count ``n`` more in the transaction, refused (condition) if that passes the limit (needs ``n <= limit``)."""
+    expires = int(_time.time()) + QUOTA_TTL_DAYS * 86400 + charge.retry_after
+    tx.update(
+        QuotaModel(charge.quota_id),
+        [QuotaModel.used.add(n), QuotaModel.expires_ttl.set(expires)],
+        condition=QuotaModel.used.does_not_exist() | (QuotaModel.used <= charge.limit - n),
+        return_old=True,
+    )
+
+
+def room(found: Sequence[Charge], reasons: Sequence[CancelReason | None], n: int) -> tuple[int, Charge]:
+    """After a refusal (reasons aligned with ``found``): how many still fit, and the quota that is short."""
+    best, short = n, None
+    for charge, reason in zip(found, reasons, strict=False):
+        if reason is None or reason.code != "ConditionalCheckFailed":
+            continue
+        used = int(reason.item["used"]["N"]) if reason.item and "used" in reason.item else _used(charge)
+        left = max(0, charge.limit - used)
+        if short is None or left < best:
+            best, short = min(best, left), charge
+    return best, short or found[0]
+
+
+def _used(charge: Charge) -> int:
+    """The counter as it stands (when an engine returned no old item with the refusal)."""
+    try:
+        return int(QuotaModel.get(charge.quota_id, consistent_read=True).used or 0)
+    except DoesNotExist:
+        return 0
+
+
+def give_back(found: Sequence[Charge], n: int) -> None:
+    """Return ``n`` charged but unused (one transaction); a failure only leaves the count too high."""
+    if n <= 0 or not found:
+        return
+    tx = Tx()
+    for charge in found:
+        tx.update(QuotaModel(charge.quota_id), [QuotaModel.used.add(-n)])
+    try:
+        tx.commit()
+    except Exception:  # conservative: an unreturned charge refuses more, never fewer
+        log.warning("could not give back %d unused quota", n, exc_info=True)
