@@ -298,9 +298,7 @@ def test_bulk_seats_refused_in_a_later_chunk_keep_the_earlier_ones(
 
     OrgModel(seed.org_id).update(actions=[OrgModel.seat_capacity.set(200)])
     caller = add_person(seed.org_id, seed.admin, "bulk-admin@acme.test", Role.ACCOUNT_ADMIN)
-    people = [
-        members.add_member(seed.org_id, actor_of(seed.admin), f"p{i}@acme.test", Role.MEMBER)[0] for i in range(60)
-    ]
+    people = [add_person(seed.org_id, seed.admin, f"p{i}@acme.test", Role.MEMBER) for i in range(60)]
     real = seats.Tx.commit
     commits = {"n": 0}
 
