@@ -36,7 +36,8 @@ def granted_dynamodb_actions() -> set[str]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             action = node.get("Action")
-            if action is not None:
+            # IAM statements name actions as strings; a WAF rule's Action is an object (Block, Allow).
+            if isinstance(action, str | list):
                 found.update(action if isinstance(action, list) else [action])
             for value in node.values():
                 walk(value)
