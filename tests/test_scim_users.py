@@ -12,12 +12,14 @@ import pytest
 from botocore.client import BaseClient
 
 from chalicelib.domain.models import Actor
-from chalicelib.services import members, tokens
+from chalicelib.mail.base import MemoryMailer
+from chalicelib.services import accounts, members, tokens
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.tokens import TokenModel
 
 from .helpers import Api, Seed, scim_seed
+from .invitation_support import links_to, run_stream, stream_batch
 from .scim_helpers import PATCH_OP, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -467,3 +469,32 @@ def test_overlong_ids_and_filter_values_are_not_found_on_the_real_engine(local_t
 
 def admin_of(seed: Seed) -> Actor:
     return Actor(actor=f"account:{seed.admin.account_id}", request_id="t", account_id=seed.admin.account_id)
+
+
+# --- names: one org's IdP cannot name a person for every org (finding 9) -----------
+
+
+def test_an_orgs_scim_name_stays_on_its_membership(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    """Globex provisions a new email with its own text as the name; Acme, joined later, never shows it."""
+    globex = Scim(api, issue_scim_token(seed, seed.other_org_id)[1])
+    lure = "IT desk: your mailbox is full, sign in at evil.example"
+    email = "newhire@globex.test"  # on Globex's verified domain: SCIM creates the account
+    created = globex.create_user(email, displayName=lure)
+    assert created.status == 201 and created.body["displayName"] == lure, created.body
+    account_id = created.body["id"]
+    # Globex's own views keep its name for the person.
+    assert globex.get(f"/Users/{account_id}").body["displayName"] == lure
+    theirs = api.get(f"/v1/orgs/{seed.other_org_id}/members/{account_id}", seed.outsider.key)
+    assert theirs.status == 200 and theirs.body["name"] == lure, theirs.body
+
+    # Acme invites the same address; the person accepts and joins Acme.
+    invited = api.post(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key, {"emails": [email]})
+    assert invited.status == 200, invited.body
+    run_stream(stream_batch(seed.org_id))
+    assert api.post(f"/v1/invitations/{links_to(mailer, email)[-1]}/accept").status == 200
+    ours = api.get(f"/v1/orgs/{seed.org_id}/members/{account_id}", seed.admin.key)
+    assert ours.status == 200 and ours.body["name"] != lure, ours.body
+    listed = api.get(f"/v1/orgs/{seed.org_id}/members", seed.admin.key)
+    assert lure not in repr(listed.body)
+    assert accounts.find_by_email(email) is not None
+    assert accounts.find_by_email(email).name is None  # type: ignore[union-attr]

@@ -146,9 +146,13 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
     email = _email(wanted)
     profile = _profile_json(wanted)  # validated before anything is written
     _require_verified_domain(org_id, email)
+    # The IdP's name for the person is this org's word only: it goes on the
+    # membership, never on the account that every org of that person shares.
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
-    account, _ = accounts.get_or_create(email, display)
-    extra = {"external_id": wanted.external_id, "scim_profile": profile}
+    account, _ = accounts.get_or_create(email)
+    extra: dict[str, Any] = {"external_id": wanted.external_id, "scim_profile": profile}
+    if display:
+        extra["name"] = display
 
     def attempt() -> None:
         tx = Tx()

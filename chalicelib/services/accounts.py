@@ -47,22 +47,22 @@ def new_account_items(email: str, name: str | None = None) -> tuple[Account, lis
     return account, [item, claim]
 
 
-def add_account_to(tx: Tx, email: str, name: str | None = None) -> Account:
+def add_account_to(tx: Tx, email: str) -> Account:
     """Add a new account (and its unique email claim) to a transaction."""
-    account, items = new_account_items(email, name)
+    account, items = new_account_items(email)
     for item in items:
         tx.put(item, condition=AccountModel.account_id.does_not_exist())
     return account
 
 
-def get_or_create(email: str, name: str | None = None) -> tuple[Account, bool]:
-    """The account for an email, created if absent; safe under concurrent calls."""
+def get_or_create(email: str) -> tuple[Account, bool]:
+    """The account for an email, created if absent (nameless: only its person names it); race-safe."""
     for _ in range(CREATE_ATTEMPTS):
         existing = find_by_email(email)
         if existing:
             return existing, False
         tx = Tx()
-        account = add_account_to(tx, email, name)
+        account = add_account_to(tx, email)
         try:
             tx.commit()
         except TransactionCancelled as exc:

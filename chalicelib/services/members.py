@@ -182,20 +182,24 @@ def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
 def new_member_item(
     org_id: str, account: accounts.Account, role: Role, *, seat: bool = False, extra: dict[str, Any] | None = None
 ) -> MemberModel:
-    """``extra``: further member attributes set at creation (SCIM externalId and profile)."""
+    """``extra``: further member attributes set at creation (SCIM externalId, profile, the IdP's name).
+
+    The member's name starts as the account's own; an ``extra`` name (from an
+    identity provider) is this org's alone and replaces it on this membership.
+    """
     stamp = now()
+    attributes: dict[str, Any] = {"name": account.name, **(extra or {})}
     return MemberModel(
         org_id,
         account.account_id,
         email=account.email,
-        name=account.name,
         role=role.value,
         has_seat=seat,
         seat_generation=0,
         seat_assigned_at=stamp if seat else None,
         joined_at=stamp,
         updated_at=stamp,
-        **(extra or {}),
+        **attributes,
     )
 
 
