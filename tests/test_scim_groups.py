@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.services import members
+from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 
 from .helpers import Api, Seed, scim_seed
@@ -148,3 +149,68 @@ def test_unknown_member_is_refused(scim: Scim, seed: Seed) -> None:
         "/Groups/seat-holders", [{"op": "add", "path": "members", "value": [{"value": "acc_unknown"}]}]
     )
     assert response.status == 400 and response.body["scimType"] == "invalidValue"
+
+
+def seat_counter_exact(seed: Seed) -> int:
+    seated = sum(1 for m in MemberModel.query(seed.org_id, consistent_read=True) if m.has_seat)
+    org = OrgModel.get(seed.org_id, consistent_read=True)
+    assert org.seats_used == seated <= org.seat_capacity
+    admins = sum(1 for m in MemberModel.query(seed.org_id, consistent_read=True) if m.role == "account_admin")
+    assert org.admin_count == admins
+    return seated
+
+
+def test_a_seat_change_the_org_cannot_take_changes_nothing(scim: Scim, seed: Seed) -> None:
+    """Two members join Seat Holders with one seat free: refused whole, naming both; no seat moves."""
+    org = OrgModel.get(seed.org_id, consistent_read=True)
+    OrgModel(seed.org_id).update(actions=[OrgModel.seat_capacity.set(org.seats_used + 1)])
+    before = scim.get("/Groups/seat-holders")
+    response = scim.patch(
+        "/Groups/seat-holders",
+        [
+            {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": seed.member.account_id}, {"value": seed.billing.account_id}],
+            }
+        ],
+    )
+    assert response.status == 400, response.body
+    assert response.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert "out of seats" in response.body["detail"]
+    assert seed.member.email in response.body["detail"] and seed.billing.email in response.body["detail"]
+    assert not has_seat(seed, seed.member.account_id) and not has_seat(seed, seed.billing.account_id)
+    assert scim.get("/Groups/seat-holders").body == before.body
+    assert seat_counter_exact(seed) == org.seats_used
+    # With both seats free the same change is applied whole.
+    OrgModel(seed.org_id).update(actions=[OrgModel.seat_capacity.set(org.seats_used + 2)])
+    again = scim.patch(
+        "/Groups/seat-holders",
+        [
+            {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": seed.member.account_id}, {"value": seed.billing.account_id}],
+            }
+        ],
+    )
+    assert again.status == 200, again.body
+    assert has_seat(seed, seed.member.account_id) and has_seat(seed, seed.billing.account_id)
+    assert seat_counter_exact(seed) == org.seats_used + 2
+
+
+def test_emptying_the_admins_changes_nothing(scim: Scim, seed: Seed) -> None:
+    """PUT account-admins with no members while there are two admins: 409, both stay admins."""
+    promoted = scim.patch(
+        "/Groups/account-admins", [{"op": "add", "path": "members", "value": [{"value": seed.member.account_id}]}]
+    )
+    assert promoted.status == 200
+    response = scim.put(
+        "/Groups/account-admins", {"schemas": [GROUP_SCHEMA], "displayName": "Account Admins", "members": []}
+    )
+    assert response.status == 409, response.body
+    assert "admin" in response.body["detail"] and "Nothing was changed" in response.body["detail"]
+    assert seed.admin.email in response.body["detail"] and seed.member.email in response.body["detail"]
+    assert role_of(seed, seed.admin.account_id) == "account_admin"
+    assert role_of(seed, seed.member.account_id) == "account_admin"
+    seat_counter_exact(seed)

@@ -6,29 +6,29 @@ leaving demotes to member. "Seat Holders" is the seat: joining assigns one
 renamed or deleted (403). The member rules still hold through the
 services: the last admin cannot leave (409), capacity is never exceeded.
 
-A PATCH or PUT that changes several members applies one transaction per
-member (joins, then leaves); when one is refused (last admin, out of
-seats), the error answers and the changes before it stay, each consistent
-and audited. Identity providers send one member per operation in practice.
+A PATCH or PUT is one group change (services/group_access.py): refused
+whole when the org cannot take it (400 out of seats, 409 last admin, the
+members concerned named in the detail), else applied whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import Context, Group, MutabilityException
 
-from ..domain.errors import InvalidRequest, NotFound, SeatLimitReached
+from ..domain.errors import InvalidRequest, NotFound
 from ..domain.models import Actor
 from ..domain.roles import Role
-from ..services import members
+from ..services import group_access
+from ..storage.base import key_fits
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
-from . import seat_port
 from .filters import names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group
-from .users import OUT_OF_SEATS, check_version, patched
+from .users import check_version, patched
 
 BUILT_IN = "Groups are built in (Account Admins, Billing Managers, Seat Holders); they cannot be created or deleted."
 
@@ -97,47 +97,72 @@ def patch(
     org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
 ) -> Group:
     """Apply the operations to the group's member list, then make the difference real."""
-    current = get(org_id, group_id, base_url)
-    wanted = patched(current, payload, if_match)
-    return _converge(org_id, actor, base_url, current, wanted)
+    _check_id(group_id)
+    return _converge_built_in(org_id, actor, base_url, group_id, lambda current: patched(current, payload, if_match))
 
 
 def replace(
     org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
 ) -> Group:
-    current = get(org_id, group_id, base_url)
-    check_version(current, if_match)
+    _check_id(group_id)
     wanted = Group.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    if wanted.display_name is None:
-        wanted.display_name = current.display_name
-    return _converge(org_id, actor, base_url, current, wanted)
+
+    def replaced(current: Group) -> Group:
+        check_version(current, if_match)
+        if wanted.display_name is None:
+            wanted.display_name = current.display_name
+        return wanted
+
+    return _converge_built_in(org_id, actor, base_url, group_id, replaced)
 
 
 def _ids(group: Group) -> set[str]:
     return {m.value for m in group.members or [] if m.value}
 
 
-def _converge(org_id: str, actor: Actor, base_url: str, current: Group, wanted: Group) -> Group:
-    """Joins first, then leaves: replacing the admins never passes through zero admins."""
-    group_id = current.id or ""
-    if wanted.display_name != current.display_name:
-        raise MutabilityException(detail="Built-in groups cannot be renamed.")
-    joining = sorted(_ids(wanted) - _ids(current))
-    leaving = sorted(_ids(current) - _ids(wanted))
-    for account_id in joining:
-        if members.get_item(org_id, account_id) is None:
-            raise InvalidRequest(f"No such user: {account_id}.")
+def _built_in_change(group_id: str, item: MemberModel, joining: bool) -> group_access.Change:
+    """A built-in group is a fixed mapping: joining gives its role or seat, leaving takes it back."""
     role = BUILT_IN_GROUPS[group_id][1]
-    for account_id in joining:
-        if role is not None:
-            members.change_role(org_id, actor, account_id, role)
-        elif not seat_port.assign(org_id, actor, account_id):
-            raise SeatLimitReached(OUT_OF_SEATS)
-    for account_id in leaving:
-        if role is None:
-            seat_port.revoke(org_id, actor, account_id)
-            continue
-        item = members.get_item(org_id, account_id)
-        if item is not None and item.role == role.value:
-            members.change_role(org_id, actor, account_id, Role.MEMBER)
+    wanted_role, seat = Role(item.role), bool(item.has_seat)
+    if role is None:
+        seat = joining
+    elif joining:
+        wanted_role = role
+    elif item.role == role.value:
+        wanted_role = Role.MEMBER
+    return group_access.Change(item, wanted_role, seat)
+
+
+def _read_members(org_id: str, account_ids: set[str]) -> dict[str, MemberModel]:
+    keys = [(org_id, a) for a in sorted(account_ids) if key_fits(a)]
+    found = {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)} if keys else {}
+    unknown = sorted(account_ids - set(found))
+    if unknown:
+        raise InvalidRequest(f"No such user: {', '.join(unknown[:10])}.")
+    return found
+
+
+def _converge_built_in(
+    org_id: str, actor: Actor, base_url: str, group_id: str, wanted_of: Callable[[Group], Group]
+) -> Group:
+    """Make the built-in group's members the wanted ones, all or nothing (services/group_access.py)."""
+
+    def build() -> group_access.Plan:
+        current = get(org_id, group_id, base_url)
+        wanted = wanted_of(current)
+        if wanted.display_name != current.display_name:
+            raise MutabilityException(detail="Built-in groups cannot be renamed.")
+        joining = _ids(wanted) - _ids(current)
+        leaving = _ids(current) - _ids(wanted)
+        items = _read_members(org_id, joining | leaving)
+        changes = [_built_in_change(group_id, items[a], a in joining) for a in sorted(items)]
+        return group_access.Plan(
+            changes=changes,
+            redo=lambda item: _built_in_change(group_id, item, item.account_id in joining),
+            action="group.members_changed",
+            target=group_id,
+            details={"group": current.display_name, "added": sorted(joining), "removed": sorted(leaving)},
+        )
+
+    group_access.apply(org_id, actor, build)
     return get(org_id, group_id, base_url)

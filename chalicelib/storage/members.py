@@ -9,6 +9,8 @@ Indexes:
 issue, so a token issued before a revoke stays dead after a re-assign.
 ``seat_notify`` tells the stream handler whether to email a new seat holder;
 ``seat_notified_generation`` is its claim (one email per assignment).
+``group_ids``: the member's pushed SCIM groups, changed only together with
+the group membership items and conditioned on ``updated_at``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -63,6 +66,8 @@ class MemberModel(Model):
     external_id = UnicodeAttribute(null=True)
     # SCIM name/displayName/emails as the IdP sent them (JSON), for round-trips.
     scim_profile = UnicodeAttribute(null=True)
+    # The SCIM groups (storage/groups.py) the member is in; absent when none.
+    group_ids = UnicodeSetAttribute(null=True)
     joined_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
