@@ -1,4 +1,4 @@
-"""SCIM Groups: the built-in role and seat groups, their membership rules."""
+"""SCIM Groups: the built-in role and seat groups and their rules (pushed groups: test_scim_pushed_groups.py)."""
 
 from __future__ import annotations
 
@@ -135,10 +135,11 @@ def test_seat_holders_assign_and_revoke_within_capacity(scim: Scim, seed: Seed) 
     assert after.seats_used == org.seats_used - 1
 
 
-def test_built_in_groups_cannot_be_created_renamed_or_deleted(scim: Scim) -> None:
-    created = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Engineers"})
-    assert created.status == 403 and "built in" in created.body["detail"]
-    assert scim.delete("/Groups/seat-holders").status == 403
+def test_built_in_groups_cannot_be_taken_renamed_or_deleted(scim: Scim) -> None:
+    created = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "seat holders"})
+    assert created.status == 409 and created.body["scimType"] == "uniqueness"
+    deleted = scim.delete("/Groups/seat-holders")
+    assert deleted.status == 403 and "Built-in" in deleted.body["detail"]
     renamed = scim.patch("/Groups/seat-holders", [{"op": "replace", "path": "displayName", "value": "Seats"}])
     assert renamed.status == 400
     assert scim.get("/Groups/seat-holders").body["displayName"] == "Seat Holders"

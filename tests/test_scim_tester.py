@@ -4,9 +4,9 @@ Every check must end at SUCCESS. Two narrow, documented accommodations:
 - userName is the account's email address here, and scim2-tester fills
   userName with random uuid strings; its value generator is taught to fill
   userName with random email addresses (nothing else about the tool changes).
-- The Group resource type holds only the three built-in groups, which cannot
-  be created or deleted, so the create/replace/delete lifecycle checks are
-  run for Users; Groups are covered by tests/test_scim_groups.py.
+- Both resource types run every check: Groups are created, patched,
+  replaced and deleted as an identity provider pushes them (members carry
+  value, $ref and type; a ``display`` is not stored, hence not published).
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ def test_scim2_tester_passes_every_check(api: Api, seed: Seed, email_user_names:
     client = WSGISCIMClient(
         chalice_wsgi(api.client), base_url="http://localhost/scim/v2", headers={"Authorization": f"Bearer {secret}"}
     )
-    results = check_server(client, resource_types=["User"])
+    results = check_server(client, resource_types=["User", "Group"])
     titles = {r.title for r in results}
     assert {"object_creation", "check_replace_attribute", "search_with_attributes", "random_url"} <= titles
+    group_checks = {r.title for r in results if str(getattr(r, "resource_type", "")) == "Group"}
+    assert {"object_creation", "object_replacement", "object_deletion", "check_add_attribute"} <= group_checks
+    assert {"check_remove_attribute", "check_replace_attribute", "object_query_with_attributes"} <= group_checks
     failures = [f"{r.status.name} {r.title}: {r.reason}" for r in results if r.status is not Status.SUCCESS]
     assert not failures, "\n".join(failures)

@@ -38,7 +38,7 @@ from scim2_models import (
 )
 
 from ..config import get_settings
-from ..domain.errors import Forbidden, MethodNotAllowed
+from ..domain.errors import MethodNotAllowed
 from ..domain.models import Actor
 from ..http.routing import bearer_secret, request_id_of
 from ..services import scim_tokens
@@ -357,8 +357,14 @@ def replace_group(req: ScimRequest, group_id: str) -> Response:
     return _resource(group, 200, ResponseParameters())
 
 
-def refuse_group_change(req: ScimRequest, **_: str) -> Response:
-    raise Forbidden(groups.BUILT_IN)
+def create_group(req: ScimRequest) -> Response:
+    group = groups.create(req.org_id, req.actor, req.base_url, req.body())
+    return _resource(group, 201, ResponseParameters(), location=True)
+
+
+def delete_group(req: ScimRequest, group_id: str) -> Response:
+    groups.delete(req.org_id, req.actor, req.base_url, group_id, req.if_match)
+    return scim_response(None, 204)
 
 
 HANDLERS: dict[str, Callable[..., Response]] = {
@@ -384,6 +390,7 @@ HANDLERS: dict[str, Callable[..., Response]] = {
         get_group,
         patch_group,
         replace_group,
-        refuse_group_change,
+        create_group,
+        delete_group,
     )
 }

@@ -1,14 +1,18 @@
-"""SCIM Groups: the three built-in groups of every org.
+"""SCIM Groups: the groups the org's identity provider pushes, and three built-in ones.
 
-"Account Admins" and "Billing Managers" are roles: joining sets the role,
-leaving demotes to member. "Seat Holders" is the seat: joining assigns one
-(400 when none is free), leaving revokes it. Groups cannot be created,
-renamed or deleted (403). The member rules still hold through the
-services: the last admin cannot leave (409), capacity is never exceeded.
+Pushed groups (POST, PUT, PATCH, DELETE) are stored per org
+(services/groups.py): displayName unique per org in any letter case (409
+uniqueness), externalId, members. What a group grants (a role, a seat) is
+the admin's mapping (/v1/orgs/{org_id}/scim/group-mappings), not SCIM's.
 
-A PATCH or PUT is one group change (services/group_access.py): refused
-whole when the org cannot take it (400 out of seats, 409 last admin, the
-members concerned named in the detail), else applied whole.
+The built-in groups are fixed mappings kept for existing integrations:
+"Account Admins" and "Billing Managers" are roles (joining sets the role,
+leaving demotes to member), "Seat Holders" is the seat (joining assigns one,
+leaving revokes it). They cannot be created, renamed or deleted.
+
+Every PATCH, PUT or DELETE is one group change (services/group_access.py):
+refused whole when the org cannot take it (400 out of seats, 409 last
+admin, the members concerned named in the detail), else applied whole.
 """
 
 from __future__ import annotations
@@ -17,20 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Context, Group, MutabilityException
+from scim2_models import Context, Group, MutabilityException, NotFoundException, UniquenessException
 
-from ..domain.errors import InvalidRequest, NotFound
+from ..domain.errors import Forbidden, InvalidRequest, NotFound
 from ..domain.models import Actor
 from ..domain.roles import Role
-from ..services import group_access
+from ..services import group_access, groups
 from ..storage.base import key_fits
+from ..storage.groups import GroupModel, name_key
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from .filters import names_attribute, parse_group_filter
-from .resources import BUILT_IN_GROUPS, group_holds, to_group
+from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
 
-BUILT_IN = "Groups are built in (Account Admins, Billing Managers, Seat Holders); they cannot be created or deleted."
+BUILT_IN = "Built-in groups (Account Admins, Billing Managers, Seat Holders) cannot be created, renamed or deleted."
 
 
 @dataclass(frozen=True)
@@ -49,75 +54,63 @@ def _holders(org_id: str, group_id: str) -> list[MemberModel]:
     return [i for i in MemberModel.query(org_id, consistent_read=True) if group_holds(group_id, i)]
 
 
-def _check_id(group_id: str) -> None:
-    if group_id not in BUILT_IN_GROUPS:
+def _pushed(org_id: str, group_id: str) -> GroupModel:
+    group = groups.find(org_id, group_id)
+    if group is None:
         raise NotFound("No such group.")
+    return group
 
 
 def get(org_id: str, group_id: str, base_url: str, with_members: bool = True) -> Group:
-    _check_id(group_id)
-    holders = _holders(org_id, group_id) if with_members else None
-    return to_group(group_id, holders, _created(org_id), base_url)
+    if group_id in BUILT_IN_GROUPS:
+        holders = _holders(org_id, group_id) if with_members else None
+        return to_group(group_id, holders, _created(org_id), base_url)
+    group = _pushed(org_id, group_id)
+    return to_pushed_group(group, groups.members_of(org_id, group_id) if with_members else None, base_url)
 
 
 def search(
     org_id: str, base_url: str, filter_text: str | None, start_index: int, count: int, with_members: bool
 ) -> GroupPage:
-    """Filtered, 1-based page of the built-in groups.
+    """Filtered, 1-based page: the built-in groups, then the pushed ones by name.
 
-    The org's members are read only when the filter names members (or meta),
-    or when the page holds a group and the client wants members: a filter
-    such as ``userName eq "x"`` on /.search matches no group and reads none.
+    Members are read only when the filter names members (or meta, whose
+    version of a built-in group digests its members), or for the groups on
+    the page when the client wants members: a filter such as
+    ``userName eq "x"`` on /.search matches no group and reads no member.
     """
     scim_filter = parse_group_filter(filter_text)
-    # meta.version is a digest of the members, so a filter on meta needs them too.
     filter_needs_members = names_attribute(scim_filter, "members", "meta")
-    everyone = list(MemberModel.query(org_id, consistent_read=True)) if filter_needs_members else None
-    created = _created(org_id)
+    pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
+    everyone: list[MemberModel] | None = None
+    created: Any = None
 
-    def build(gid: str) -> Group:
-        holders = [i for i in everyone if group_holds(gid, i)] if everyone is not None else None
-        return to_group(gid, holders, created, base_url)
+    def build(gid: str, members: bool) -> Group:
+        nonlocal everyone, created
+        if gid in BUILT_IN_GROUPS:
+            if created is None:
+                created = _created(org_id)
+            if members and everyone is None:
+                everyone = list(MemberModel.query(org_id, consistent_read=True))
+            holders = [i for i in everyone if group_holds(gid, i)] if members and everyone is not None else None
+            return to_group(gid, holders, created, base_url)
+        group = by_id[gid]
+        return to_pushed_group(group, groups.members_of(org_id, gid) if members else None, base_url)
 
-    groups = [build(gid) for gid in BUILT_IN_GROUPS]
+    by_id = {g.group_id: g for g in pushed}
+    ids = [*BUILT_IN_GROUPS, *by_id]
     if scim_filter is not None:
-        groups = [g for g in groups if scim_filter.match(g)]
+        ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if scim_filter.match(g)]
     first = max(start_index, 1) - 1
-    page = groups[first : first + count]
-    if with_members and page and everyone is None:
-        everyone = list(MemberModel.query(org_id, consistent_read=True))
-        page = [build(g.id or "") for g in page]
-    if not with_members:
-        for group in page:
-            group.members = None
-    return GroupPage(total=len(groups), start_index=first + 1, groups=page)
-
-
-def patch(
-    org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
-) -> Group:
-    """Apply the operations to the group's member list, then make the difference real."""
-    _check_id(group_id)
-    return _converge_built_in(org_id, actor, base_url, group_id, lambda current: patched(current, payload, if_match))
-
-
-def replace(
-    org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
-) -> Group:
-    _check_id(group_id)
-    wanted = Group.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-
-    def replaced(current: Group) -> Group:
-        check_version(current, if_match)
-        if wanted.display_name is None:
-            wanted.display_name = current.display_name
-        return wanted
-
-    return _converge_built_in(org_id, actor, base_url, group_id, replaced)
+    page = [build(gid, with_members) for gid in ids[first : first + count]]
+    return GroupPage(total=len(ids), start_index=first + 1, groups=page)
 
 
 def _ids(group: Group) -> set[str]:
     return {m.value for m in group.members or [] if m.value}
+
+
+# --- built-in groups --------------------------------------------------------------
 
 
 def _built_in_change(group_id: str, item: MemberModel, joining: bool) -> group_access.Change:
@@ -166,3 +159,119 @@ def _converge_built_in(
 
     group_access.apply(org_id, actor, build)
     return get(org_id, group_id, base_url)
+
+
+# --- pushed groups ----------------------------------------------------------------
+
+
+def _check_name_free(org_id: str, display_name: str | None, group_id: str | None) -> None:
+    """409 uniqueness: the name is a built-in group's or another group's of the org (any letter case)."""
+    key = name_key(display_name or "")
+    if key in groups.BUILT_IN_NAMES:
+        raise UniquenessException(detail=f"{display_name!r} is the name of a built-in group.")
+    other = groups.find_by_name(org_id, display_name or "") if key else None
+    if other is not None and other.group_id != group_id:
+        raise UniquenessException(detail=f"A group named {other.display_name!r} already exists.")
+
+
+def _wanted(org_id: str, group: GroupModel | None, resource: Group) -> groups.Wanted:
+    """The stored group a SCIM representation asks for; the mapping is the admin's and stays."""
+    _check_name_free(org_id, resource.display_name, group.group_id if group else None)
+    role = Role(group.role) if group is not None and group.role else None
+    return groups.Wanted(
+        display_name=resource.display_name or "",
+        external_id=resource.external_id,
+        member_ids=_ids(resource),
+        role=role,
+        seat=bool(group.seat) if group is not None else False,
+    )
+
+
+def _change(
+    org_id: str,
+    actor: Actor,
+    group_id: str | None,
+    wanted_of: Callable[[Group | None], Group | None],
+    action: str,
+    base_url: str,
+) -> str:
+    def want(group: GroupModel | None, holders: list[MemberModel]) -> groups.Wanted | None:
+        current = to_pushed_group(group, holders, base_url) if group is not None else None
+        resource = wanted_of(current)
+        return _wanted(org_id, group, resource) if resource is not None else None
+
+    return groups.change(org_id, actor, group_id, want, action=action).group_id
+
+
+def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) -> Group:
+    wanted = Group.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    group_id = _change(org_id, actor, None, lambda _: wanted, "group.created", base_url)
+    return get(org_id, group_id, base_url)
+
+
+def patch(
+    org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
+) -> Group:
+    """Apply the operations to the group as read, then make the difference real."""
+    if group_id in BUILT_IN_GROUPS:
+        return _converge_built_in(
+            org_id, actor, base_url, group_id, lambda current: patched(current, payload, if_match)
+        )
+
+    def wanted_of(current: Group | None) -> Group:
+        assert current is not None
+        return patched(current, _okta_replace(payload), if_match)
+
+    _change(org_id, actor, _existing(org_id, group_id), wanted_of, "group.updated", base_url)
+    return get(org_id, group_id, base_url)
+
+
+def replace(
+    org_id: str, actor: Actor, base_url: str, group_id: str, payload: dict[str, Any], if_match: str | None
+) -> Group:
+    wanted = Group.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+
+    def replaced(current: Group | None) -> Group:
+        assert current is not None
+        check_version(current, if_match)
+        if wanted.display_name is None:
+            wanted.display_name = current.display_name
+        return wanted
+
+    if group_id in BUILT_IN_GROUPS:
+        return _converge_built_in(org_id, actor, base_url, group_id, replaced)
+    _change(org_id, actor, _existing(org_id, group_id), replaced, "group.updated", base_url)
+    return get(org_id, group_id, base_url)
+
+
+def delete(org_id: str, actor: Actor, base_url: str, group_id: str, if_match: str | None) -> None:
+    """Delete the group: what it granted its members goes with it."""
+    if group_id in BUILT_IN_GROUPS:
+        raise Forbidden(BUILT_IN)
+
+    def gone(current: Group | None) -> None:
+        assert current is not None
+        check_version(current, if_match)
+        return None
+
+    _change(org_id, actor, _existing(org_id, group_id), gone, "group.deleted", base_url)
+
+
+def _existing(org_id: str, group_id: str) -> str:
+    if groups.find(org_id, group_id) is None:
+        raise NotFoundException(detail="No such group.")
+    return group_id
+
+
+def _okta_replace(payload: dict[str, Any]) -> dict[str, Any]:
+    """Okta renames with ``{"op": "replace", "value": {"id": ..., "displayName": ...}}``: ``id`` is
+    read-only and equal to the path's, so it is dropped from such a value rather than refused."""
+    operations = payload.get("Operations")
+    if not isinstance(operations, list):
+        return payload
+    cleaned = []
+    for operation in operations:
+        if isinstance(operation, dict) and isinstance(operation.get("value"), dict) and not operation.get("path"):
+            operation = {**operation, "value": {k: v for k, v in operation["value"].items() if k != "id"}}
+        cleaned.append(operation)
+    return {**payload, "Operations": cleaned}

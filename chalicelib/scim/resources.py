@@ -28,7 +28,8 @@ from scim2_models import (
     User,
 )
 
-from ..domain.roles import Role
+from ..services.groups import BUILT_IN_GROUPS
+from ..storage.groups import GroupModel
 from ..storage.members import MemberModel
 
 # Inbound payloads may carry the enterprise extension (Entra ID sends it): it is accepted
@@ -65,10 +66,12 @@ def user_schema() -> Schema:
 
 
 def group_schema() -> Schema:
-    schema = _cut(Group.to_schema(), {"displayName": None, "members": {"value", "$ref", "type", "display"}})
+    """displayName is required: it is how groups are told apart (unique per org, any letter case).
+    Members are value, $ref and type: a ``display`` sent by the IdP is not stored, so it is not published."""
+    schema = _cut(Group.to_schema(), {"displayName": None, "members": {"value", "$ref", "type"}})
     for attribute in schema.attributes or []:
         if attribute.name == "displayName":
-            attribute.mutability = Mutability.read_only
+            attribute.required = Required.true
     return schema
 
 
@@ -93,7 +96,7 @@ def resource_types(base_url: str) -> list[ResourceType]:
         )
         for name, urn, description in (
             ("User", USER_URN, "A member of the organization; active means holding a seat."),
-            ("Group", GROUP_URN, "Built-in groups: Account Admins, Billing Managers, Seat Holders."),
+            ("Group", GROUP_URN, "Groups the IdP pushes (mapped to roles and seats) and three built-in ones."),
         )
     ]
 
@@ -137,27 +140,41 @@ def stored_profile(user: User[Any]) -> dict[str, Any]:
     return {k: dumped[k] for k in PROFILE_KEYS if dumped.get(k) not in (None, [], {})}
 
 
-BUILT_IN_GROUPS: dict[str, tuple[str, Role | None]] = {
-    "account-admins": ("Account Admins", Role.ACCOUNT_ADMIN),
-    "billing-managers": ("Billing Managers", Role.BILLING_MANAGER),
-    "seat-holders": ("Seat Holders", None),
-}
-
-
 def group_holds(group_id: str, item: MemberModel) -> bool:
     """Whether a member belongs to a built-in group: its role, or its seat for Seat Holders."""
     role = BUILT_IN_GROUPS[group_id][1]
     return item.role == role.value if role is not None else bool(item.has_seat)
 
 
+def _members(holders: list[MemberModel], base_url: str) -> list[dict[str, Any]]:
+    return [
+        {"value": i.account_id, "$ref": f"{base_url}/Users/{i.account_id}", "type": "User"}
+        for i in sorted(holders, key=lambda i: i.account_id)
+    ]
+
+
+def to_pushed_group(group: GroupModel, holders: list[MemberModel] | None, base_url: str) -> Group:
+    """A group the IdP pushed; its ETag is its revision (raised by every change), members read or not."""
+    payload: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.group_id, "displayName": group.display_name}
+    if group.external_id:
+        payload["externalId"] = group.external_id
+    if holders is not None:
+        payload["members"] = _members(holders, base_url)
+    payload["meta"] = {
+        "resourceType": "Group",
+        "created": group.created_at.isoformat(),
+        "lastModified": group.updated_at.isoformat(),
+        "location": f"{base_url}/Groups/{group.group_id}",
+        "version": version_of({"id": group.group_id, "revision": int(group.revision)}),
+    }
+    return Group.model_validate(payload)
+
+
 def to_group(group_id: str, holders: list[MemberModel] | None, created: Any, base_url: str) -> Group:
     """A built-in group; ``holders`` None leaves members out (excluded by the client)."""
     payload: dict[str, Any] = {"schemas": [GROUP_URN], "id": group_id, "displayName": BUILT_IN_GROUPS[group_id][0]}
     if holders is not None:
-        payload["members"] = [
-            {"value": i.account_id, "$ref": f"{base_url}/Users/{i.account_id}", "type": "User", "display": i.email}
-            for i in sorted(holders, key=lambda i: i.account_id)
-        ]
+        payload["members"] = _members(holders, base_url)
     meta: dict[str, Any] = {"resourceType": "Group", "location": f"{base_url}/Groups/{group_id}"}
     if created is not None:
         meta["created"] = created.isoformat()

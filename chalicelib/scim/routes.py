@@ -51,12 +51,12 @@ ROUTES: list[tuple[str, list[str], str]] = [
     ("/Users/{user_id}", ["PATCH"], "patch_user"),
     ("/Users/{user_id}", ["DELETE"], "delete_user"),
     ("/Groups", ["GET"], "list_groups"),
-    ("/Groups", ["POST"], "refuse_group_change"),
+    ("/Groups", ["POST"], "create_group"),
     ("/Groups/.search", ["POST"], "search_groups"),
     ("/Groups/{group_id}", ["GET"], "get_group"),
     ("/Groups/{group_id}", ["PUT"], "replace_group"),
     ("/Groups/{group_id}", ["PATCH"], "patch_group"),
-    ("/Groups/{group_id}", ["DELETE"], "refuse_group_change"),
+    ("/Groups/{group_id}", ["DELETE"], "delete_group"),
     ("/{unknown}", ["GET", *WRITES], "not_found"),
 ]
 

@@ -89,7 +89,7 @@ class Change:
     role: Role
     seat: bool
     group_ids: set[str] | None = None  # the member's SCIM groups after the change; None: unchanged
-    writes: list[Callable[[Tx], None]] = field(default_factory=list)  # membership items of this member
+    writes: list[Callable[[Tx], object]] = field(default_factory=list)  # membership items of this member
 
     @property
     def seat_delta(self) -> int:
@@ -123,8 +123,8 @@ class Plan:
     """A whole group change: the member changes and the group's own writes.
 
     ``redo`` re-plans one member from a fresh read (for a later chunk that
-    lost a race); ``head`` adds the group's own items to the first
-    transaction, ``tail`` to the last (deleting the group).
+    lost a race); ``head`` adds the group's own items (created, renamed,
+    remapped, deleted) to the first transaction, whose conditions decide.
     """
 
     changes: list[Change]
@@ -133,7 +133,6 @@ class Plan:
     target: str
     details: dict[str, Any] = field(default_factory=dict)
     head: Callable[[Tx], None] | None = None
-    tail: Callable[[Tx], None] | None = None
 
 
 def _names(changes: list[Change]) -> str:
@@ -261,7 +260,7 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
         needed = [c for c in plan.changes if c.needed]
         plan.changes = needed
         written[:] = [plan]
-        if not needed and plan.head is None and plan.tail is None:
+        if not needed and plan.head is None:
             return []
         refuse_if_impossible(plan, org)
         chunks = _chunks(_order(needed))
@@ -274,8 +273,6 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
         _org_update(tx, org_id, seats, admins, int(org.seat_capacity or 0))
         for change in chunks[0]:
             _add_member(tx, org_id, actor, change, stamp)
-        if len(chunks) == 1 and plan.tail is not None:
-            plan.tail(tx)
         details = {**plan.details, **_summary(chunks[0]), "part": 1, "parts": len(chunks)}
         audit.record(tx, org_id, actor, plan.action, plan.target, details)
         members.caller_still(tx, caller, Permission.MANAGE_ROLES)
@@ -305,8 +302,6 @@ def _write_chunk(
         for change in chunk:
             if change.needed:
                 _add_member(tx, org_id, actor, change, stamp)
-        if number == parts and plan.tail is not None:
-            plan.tail(tx)
         details = {**plan.details, **_summary(chunk), "part": number, "parts": parts}
         audit.record(tx, org_id, actor, plan.action, plan.target, details)
         members.caller_still(tx, caller, Permission.MANAGE_ROLES)

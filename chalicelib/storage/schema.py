@@ -11,7 +11,18 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from . import accounts, audit, domains, invitations, members, orgs, quotas, sessions, tokens  # noqa: F401  (register models)
+from . import (  # noqa: F401  (register models)
+    accounts,
+    audit,
+    domains,
+    groups,
+    invitations,
+    members,
+    orgs,
+    quotas,
+    sessions,
+    tokens,
+)
 from .base import client, registered_models
 
 
