@@ -33,6 +33,7 @@ from chalicelib.mail import get_mailer
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.services import (
     domains,
+    groups,
     invitation_links,
     invitations,
     keys,
@@ -261,6 +262,20 @@ def _scim_token(ctx: Ctx) -> dict[str, str]:
     return {"org_id": ctx.org_id, "token_id": token.token_id}
 
 
+def _new_group(ctx: Ctx) -> str:
+    """A new pushed SCIM group of the seeded org, mapped to nothing (a target to map or unmap)."""
+    name = f"perm-group-{next(_counter)}"
+
+    def want(group: object, holders: object) -> groups.Wanted:
+        return groups.Wanted(name, None, set(), None, False)
+
+    return groups.change(ctx.org_id, ctx.admin_actor(), None, want, action="group.created").group_id
+
+
+def _group_mapping(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id, "group_id": _new_group(ctx)}
+
+
 def _future(days: int = 30) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
@@ -385,6 +400,16 @@ CASES: list[Case] = [
     Case("POST", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only, body=lambda ctx: {"name": "okta"}),
     Case("GET", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only),
     Case("DELETE", "/v1/orgs/{org_id}/scim-tokens/{token_id}", ADMIN, params=_scim_token),
+    # --- SCIM group mappings ---------------------------------------------------------
+    Case("GET", "/v1/orgs/{org_id}/scim/group-mappings", ADMIN, params=org_only),
+    Case(
+        "PUT",
+        "/v1/orgs/{org_id}/scim/group-mappings",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"group": _new_group(ctx), "role": "billing_manager", "seat": False},
+    ),
+    Case("DELETE", "/v1/orgs/{org_id}/scim/group-mappings/{group_id}", ADMIN, params=_group_mapping),
     # --- domains -------------------------------------------------------------------
     Case("POST", "/v1/orgs/{org_id}/domains", ADMIN, params=org_only, body=lambda ctx: {"domain": _new_domain(ctx)}),
     Case("GET", "/v1/orgs/{org_id}/domains", ADMIN, params=org_only),
