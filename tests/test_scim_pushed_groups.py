@@ -357,3 +357,19 @@ def test_only_the_orgs_scim_token_touches_its_groups(api: Api, scim: Scim, seed:
         assert anonymous.get(path).status == 401
         assert anonymous.delete(path).status == 401
     assert scim.get(path).body["displayName"] == "Private"
+
+
+def test_resending_the_same_state_changes_nothing(scim: Scim, seed: Seed) -> None:
+    """IdPs repeat themselves: adding a member again or removing a non-member is 200 and writes nothing."""
+    a, b = user(scim, "a@corp.example"), user(scim, "b@corp.example")
+    group = new_group(scim, "Repeat", [a])
+    audit_before = sum(1 for _ in AuditModel.query(seed.org_id))
+    again = scim.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": a}]}])
+    assert again.status == 200 and ids(again.body) == {a}
+    absent = scim.patch(f"/Groups/{group['id']}", [{"op": "Remove", "path": "members", "value": [{"value": b}]}])
+    assert absent.status == 200 and ids(absent.body) == {a}
+    filtered = scim.patch(f"/Groups/{group['id']}", [{"op": "remove", "path": f'members[value eq "{b}"]'}])
+    assert filtered.status == 200, filtered.body
+    assert ids(filtered.body) == {a}
+    assert again.headers["ETag"] == group["meta"]["version"] == filtered.headers["ETag"]
+    assert sum(1 for _ in AuditModel.query(seed.org_id)) == audit_before

@@ -175,7 +175,16 @@ def change(
                 writes.append(lambda tx: tx.delete(key))
             return group_access.Change(item, role, seat, group_ids=after, writes=writes)
 
-        head = _head(org_id, new_id_, group, wanted)
+        unchanged = (
+            group is not None
+            and wanted is not None
+            and not joining
+            and not leaving
+            and grant_after == grant_before
+            and (wanted.display_name, wanted.external_id or None) == (group.display_name, group.external_id)
+        )
+        # Nothing to change (an IdP re-sending the group as it is): nothing written, no audit record.
+        head = None if unchanged else _head(org_id, new_id_, group, wanted)
         shown = wanted if wanted is not None else group
         details: dict[str, Any] = {
             "group_id": new_id_,
