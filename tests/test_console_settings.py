@@ -137,3 +137,26 @@ def test_domains_claim_verify_and_remove_in_words(api: Api, seed: Seed, mailer: 
 def test_domains_section_is_for_admins_only(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
     page = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
     assert page.status == 200 and "domains-title" not in page.text
+
+
+def test_settings_shows_what_each_scim_group_grants(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    from chalicelib.services import groups
+
+    def want(group: object, holders: object) -> groups.Wanted:
+        return groups.Wanted("Field <Sales>", None, set(), Role.BILLING_MANAGER, True)
+
+    groups.change(seed.org_id, admin_actor(seed), None, want, action="group.created")
+    page = signed_in(seed, mailer, seed.admin.email).get(f"/orgs/{seed.org_id}/settings")
+    assert page.status == 200
+    panel = page.html.split('id="scim-groups-title"')[1].split("</section>")[0]
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td data-label="Role">([^<]+)</td>\s*<td data-label="Seat">(\w+)', panel
+    )
+    assert rows == [
+        ("Account Admins", "Account admin", "No"),
+        ("Billing Managers", "Billing manager", "No"),
+        ("Seat Holders", "—", "Yes"),
+        ("Field &lt;Sales&gt;", "Billing manager", "Yes"),
+    ]
+    billing = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
+    assert billing.status == 200 and "scim-groups-title" not in billing.html

@@ -17,12 +17,23 @@ from ..domain.errors import (
 )
 from ..domain.roles import Permission, allows
 from ..http.schemas import RenameOrg, SetCapacity
-from ..services import domains, orgs, scim_tokens
+from ..services import domains, groups, orgs, scim_tokens
 from . import forms
 from .org_pages import OrgPage, open_org
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
 
 bp = Blueprint(__name__)
+
+
+def scim_group_rows(org_id: str, req: PageRequest) -> list[dict[str, Any]]:
+    """What each SCIM group grants: the built-in ones, then the groups the IdP pushed, by name."""
+    rows = [
+        {"name": name, "role": role.value if role else None, "seat": role is None, "built_in": True}
+        for name, role in groups.BUILT_IN_GROUPS.values()
+    ]
+    for group in groups.list_mappings(org_id, req.actor):
+        rows.append({"name": group.display_name, "role": group.role, "seat": bool(group.seat), "built_in": False})
+    return rows
 
 
 def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: Any) -> Page:
@@ -37,6 +48,7 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
         may_rename=allows(role, Permission.UPDATE_ORG),
         may_scim=may_scim,
         scim_tokens=scim_tokens.list_tokens(loaded.org_id, req.actor) if may_scim else [],
+        scim_groups=scim_group_rows(loaded.org_id, req) if may_scim else [],
         may_domains=may_domains,
         domains=domains.list_domains(loaded.org_id, req.actor) if may_domains else [],
         domain_name="",
