@@ -130,3 +130,30 @@ def test_one_patch_adds_a_thousand_members(local_tables: str) -> None:
     scim_groups.delete(org_id, idp(org_id), BASE, gid, None)
     assert counters_exact(org_id) == 0
     assert not any(m.group_ids for m in MemberModel.query(org_id, consistent_read=True))
+
+
+def test_a_later_part_that_loses_a_race_is_replanned(local_tables: str, monkeypatch: Any) -> None:
+    """Between the parts of a large change, one member gets a seat by hand and another leaves the org:
+    the part is re-read and re-planned, and the counters still equal the members."""
+    from chalicelib.services import group_access, members, seats
+
+    # One seat to spare: the first part already counts all 70, so a hand assignment needs a free one.
+    org_id, admin, ids = org_with_people(70, capacity=71)
+    gid = seat_group(org_id, admin, "Big")
+    original = group_access._write_chunk
+    interfered: list[str] = []
+
+    def interfering(org: str, actor: Actor, plan: Any, chunk: list[Any], *args: Any) -> None:
+        if not interfered:
+            seated_by_hand, leaving = chunk[0].item.account_id, chunk[1].item.account_id
+            seats.assign(org, admin, seated_by_hand, notify=False)
+            members.remove_member(org, admin, leaving)
+            interfered.extend([seated_by_hand, leaving])
+        original(org, actor, plan, chunk, *args)
+
+    monkeypatch.setattr(group_access, "_write_chunk", interfering)
+    assert add(org_id, gid, ids) == "ok"
+    assert len(interfered) == 2
+    holders = {m.account_id for m in groups.members_of(org_id, gid)}
+    assert holders == set(ids) - {interfered[1]}
+    assert counters_exact(org_id) == 69
