@@ -373,3 +373,34 @@ def test_resending_the_same_state_changes_nothing(scim: Scim, seed: Seed) -> Non
     assert ids(filtered.body) == {a}
     assert again.headers["ETag"] == group["meta"]["version"] == filtered.headers["ETag"]
     assert sum(1 for _ in AuditModel.query(seed.org_id)) == audit_before
+
+
+def test_every_group_change_is_audited_with_the_idp_as_actor(api: Api, seed: Seed) -> None:
+    token_id, secret = issue_scim_token(seed)
+    scim = Scim(api, secret)
+    a = user(scim, "a@corp.example")
+    group = new_group(scim, "Audited", [a])
+    gid = group["id"]
+    map_group(seed, gid, seat=True)
+    scim.patch(f"/Groups/{gid}", [{"op": "replace", "path": "displayName", "value": "Audited 2"}])
+    scim.put(f"/Groups/{gid}", {"schemas": [GROUP_SCHEMA], "displayName": "Audited 2", "members": []})
+    scim.patch("/Groups/seat-holders", [{"op": "add", "path": "members", "value": [{"value": a}]}])
+    scim.delete(f"/Groups/{gid}")
+    entries = sorted(AuditModel.query(seed.org_id), key=lambda e: e.sk)
+    about = [(e.action, e.actor) for e in entries if e.target in (gid, "seat-holders")]
+    idp, admin = f"scim:{token_id}", f"account:{seed.admin.account_id}"
+    assert about == [
+        ("group.created", idp),
+        ("group.mapping_set", admin),
+        ("group.updated", idp),
+        ("group.updated", idp),
+        ("group.members_changed", idp),
+        ("group.deleted", idp),
+    ]
+    created = next(e for e in entries if e.action == "group.created")
+    assert created.details["display_name"] == "Audited" and created.details["added"] == [a]
+    renamed = next(e for e in entries if e.action == "group.updated")
+    assert renamed.details["display_name"] == "Audited 2"
+    # The seat the mapping gave and the PUT took back: a record each, on the member.
+    seat_events = [(e.action, e.actor) for e in entries if e.target == a and e.action.startswith("seat.")]
+    assert seat_events == [("seat.assigned", admin), ("seat.revoked", idp), ("seat.assigned", idp)]
