@@ -261,6 +261,10 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
         plan.changes = needed
         written[:] = [plan]
         if not needed and plan.head is None:
+            # Nothing to write; a caller who lost the power meanwhile still gets 403, not 204.
+            check = Tx()
+            members.caller_still(check, caller, Permission.MANAGE_ROLES)
+            check.commit()
             return []
         refuse_if_impossible(plan, org)
         chunks = _chunks(_order(needed))
