@@ -55,7 +55,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .common import RequestCounter, local_backend, table
+from .common import RequestCounter, local_backend, table, verify_domain
 
 if TYPE_CHECKING:
     from pynamodb.models import Model
@@ -342,8 +342,10 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
     from chalicelib.storage.members import MemberModel
     from chalicelib.storage.orgs import OrgModel
 
-    plain, _ = members.add_member(org_id, actor, "sample-plain@members.bench.test", Role.MEMBER)
-    with_seat, _ = members.add_member(org_id, actor, "sample-seat@members.bench.test", Role.MEMBER, seat=True)
+    verify_domain(org_id, actor.account_id or "", "members.bench.test")  # direct adds act on verified domains
+    plain = members.add_member(org_id, actor, "sample-plain@members.bench.test", Role.MEMBER).member
+    with_seat = members.add_member(org_id, actor, "sample-seat@members.bench.test", Role.MEMBER, seat=True).member
+    assert plain is not None and with_seat is not None
     mark = member_mark_model()
     account_items: list[Model] = []
     member_items: list[Model] = []

@@ -28,6 +28,12 @@ class Settings(BaseModel):
     table_prefix: str = "orgmembers-dev-"
     aws_region: str = "us-east-1"
     dynamodb_endpoint: str | None = None
+    # DynamoDB's time budget per request: (1 + retries) x (connect + read) plus the
+    # retries' backoff (at most 1 s, then 2 s) is 3 x 6 + 3 = 21 s, inside API
+    # Gateway's 29 s, so a stalled DynamoDB answers 503 rather than a gateway timeout.
+    dynamodb_connect_timeout_seconds: int = Field(default=2, ge=1, le=10)
+    dynamodb_read_timeout_seconds: int = Field(default=4, ge=1, le=20)
+    dynamodb_max_retry_attempts: int = Field(default=2, ge=0, le=5)
 
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
     token_default_days: int = Field(default=365, ge=1)

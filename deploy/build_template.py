@@ -241,6 +241,9 @@ ENVIRONMENT: dict[str, Any] = {
             "resends_per_account_day",
             "new_org_days",
             "resend_cooldown_seconds",
+            "dynamodb_connect_timeout_seconds",
+            "dynamodb_read_timeout_seconds",
+            "dynamodb_max_retry_attempts",
         )
     },
     "log_level": ref("LogLevel"),

@@ -37,6 +37,8 @@ WRONG: dict[str, list[Any]] = {
     "notify": [None, "yes", 1, "true", []],
     "expires_at": [5, True, [], "tomorrow", "2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z", "2030-01-01T00:00:00"],
     "token": [None, 5, [], {}, "oat_" + "x" * 600],
+    # Types and lengths; a string that is no domain is 400 invalid_domain (test_domains.py).
+    "domain": [None, 5, True, 1.5, [], {}, "", "a" * 301],
 }
 
 

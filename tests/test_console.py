@@ -496,6 +496,29 @@ def test_personal_api_keys_created_once_and_revoked(api: Api, seed: Seed, mailer
     assert api.get("/v1/me", secret).status == 401
 
 
+def test_a_personal_api_key_can_expire(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    browser = signed_in(seed, mailer, seed.member.email)
+    page = browser.get("/profile")
+    assert '<option value="never" selected>Never</option>' in page.html
+    assert '<option value="365">After 365 days</option>' in page.html  # the keys' maximum (API_KEY_MAX_DAYS)
+    made = browser.post("/profile/api-keys", {"name": "ci", "days": "30"})
+    assert made.status == 201, made.text
+    secret = made.html.split('id="new-key" readonly value="')[1].split('"')[0]
+    [listed] = [k for k in api.get("/v1/me/api-keys", secret).body["items"] if k["name"] == "ci"]
+    expires = datetime.fromisoformat(listed["expires_at"].replace("Z", "+00:00"))
+    assert timedelta(days=29, hours=23) < expires - datetime.now(UTC) <= timedelta(days=30)
+    never = browser.post("/profile/api-keys", {"name": "forever"})  # no choice sent: never, as in the API
+    assert never.status == 201
+    assert [k["expires_at"] for k in api.get("/v1/me/api-keys", secret).body["items"] if k["name"] == "forever"] == [
+        None
+    ]
+    before = len(api.get("/v1/me/api-keys", secret).body["items"])
+    for bad in ("7", "366", "soon", "-30"):
+        refused = browser.post("/profile/api-keys", {"name": "odd", "days": bad})
+        assert refused.status == 400 and "Choose one of the offered expiry times." in refused.text
+    assert len(api.get("/v1/me/api-keys", secret).body["items"]) == before
+
+
 def test_sessions_stand_on_the_account_not_on_a_membership(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
     seats.assign(seed.org_id, admin_actor(seed), seed.member.account_id, notify=False)
     browser = signed_in(seed, mailer, seed.member.email)

@@ -85,12 +85,12 @@ def test_existing_account_joins_without_a_new_key(api: Api, seed: Seed, mailer: 
 
 
 def test_direct_add_while_invited_makes_the_link_already_member(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
-    invite(api, seed, "both@example.com")
-    token = link(api, seed, mailer, "both@example.com")
-    assert api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "both@example.com"}).status == 201
+    invite(api, seed, "both@acme.test")
+    token = link(api, seed, mailer, "both@acme.test")
+    assert api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "both@acme.test"}).status == 201
     r = api.post(f"/v1/invitations/{token}/accept")
     assert (r.status, r.code) == (409, "already_member")
-    again = api.post(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key, {"emails": ["both@example.com"]})
+    again = api.post(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key, {"emails": ["both@acme.test"]})
     assert again.body["results"][0]["status"] == "already_member"
 
 
@@ -217,19 +217,19 @@ def test_concurrent_redeems_give_one_key(local_tables: str) -> None:
 def test_joining_another_way_supersedes_a_pending_invitation(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
     """Invited as admin, then added directly and removed: the old link must not re-admit (invariant 5)."""
     org, admin = seed.org_id, seed.admin
-    invited = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@x.test"], "role": "account_admin"})
+    invited = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@acme.test"], "role": "account_admin"})
     assert invited.status == 200, invited.body
     run_stream(stream_batch(org))
-    old_link = links_to(mailer, "eve@x.test")[-1]
-    added = api.post(f"/v1/orgs/{org}/members", admin.key, {"email": "eve@x.test", "role": "member"})
+    old_link = links_to(mailer, "eve@acme.test")[-1]
+    added = api.post(f"/v1/orgs/{org}/members", admin.key, {"email": "eve@acme.test", "role": "member"})
     assert added.status == 201, added.body
     listed = api.get(f"/v1/orgs/{org}/invitations?status=pending", admin.key).body["items"]
-    assert "eve@x.test" not in [i["email"] for i in listed]
+    assert "eve@acme.test" not in [i["email"] for i in listed]
     assert api.delete(f"/v1/orgs/{org}/members/{added.body['account_id']}", admin.key).status == 204
 
     refused = api.post(f"/v1/invitations/{old_link}/accept")
     assert refused.status == 410 and refused.code == "invitation_revoked"
     assert members.find(org, added.body["account_id"]) is None
     # A fresh invitation works again.
-    again = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@x.test"]})
+    again = api.post(f"/v1/orgs/{org}/invitations", admin.key, {"emails": ["eve@acme.test"]})
     assert again.body["results"][0]["status"] == "invited"

@@ -45,7 +45,7 @@ def locations(value: Any) -> list[str]:
 
 
 def test_scim_locations_ignore_forged_host_and_proto_headers(scim: Scim) -> None:
-    created = scim.create_user("forged.host@example.com", headers=FORGED)
+    created = scim.create_user("forged.host@acme.test", headers=FORGED)
     assert created.status == 201, created.body
     user = created.body
     assert user["meta"]["location"] == f"{BASE}/scim/v2/Users/{user['id']}"

@@ -148,7 +148,8 @@ def test_bulk_bodies_are_validated(api: Api, seed: Seed) -> None:
 def test_direct_add_with_seat(api: Api, seed: Seed) -> None:
     set_capacity(api, seed, 1)
     r = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "new@acme.test", "assign_seat": True})
-    assert r.status == 201 and r.body["seat"] is True and r.body["account_created"] is True
+    assert r.status == 201 and r.body["seat"] is True and r.body["status"] == "added"
+    assert "account_created" not in r.body  # no answer tells whether the account existed
     assert seats(api, seed)["used"] == 1
     before = api.get(f"/v1/orgs/{seed.org_id}", seed.admin.key).body
     r = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "late@acme.test", "assign_seat": True})
@@ -182,7 +183,7 @@ def test_onboard(api: Api, seed: Seed) -> None:
         "already_member": 1,
         "seat_limit_reached": 1,
     }
-    assert items[0]["email"] == "one@acme.test" and items[0]["seat"] is True and items[0]["account_created"] is True
+    assert items[0]["email"] == "one@acme.test" and items[0]["seat"] is True and "account_created" not in items[0]
     assert items[5]["seat"] is False and items[5]["token"] is None and items[5]["account_id"]
     assert items[3]["account_id"] == seed.member.account_id and items[3]["token"] is None
     for item in (items[0], items[4]):

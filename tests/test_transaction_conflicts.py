@@ -77,7 +77,7 @@ def test_bulk_onboarding_retries_conflicts_and_never_fails_whole(
     api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Token secrets exist only in the response: a lost race must not turn committed items into a 409."""
-    for email in ("a1@x.test", "a2@x.test", "a3@x.test"):  # accounts exist: every commit below is a join
+    for email in ("a1@acme.test", "a2@acme.test", "a3@acme.test"):  # accounts exist: every commit below is a join
         accounts.get_or_create(email)
     real_commit: Callable[..., Any] = Tx.commit
     joins = {"n": 0}
@@ -91,7 +91,7 @@ def test_bulk_onboarding_retries_conflicts_and_never_fails_whole(
         real_commit(self, client_request_token)
 
     monkeypatch.setattr(Tx, "commit", commit)
-    body = {"emails": ["a1@x.test", "a2@x.test", "a3@x.test"], "issue_token": {"name": "ci"}}
+    body = {"emails": ["a1@acme.test", "a2@acme.test", "a3@acme.test"], "issue_token": {"name": "ci"}}
     r = api.post(f"/v1/orgs/{seed.org_id}/members/onboard", seed.admin.key, body)
     assert r.status == 200, r.body
     statuses = [i["status"] for i in r.body["items"]]

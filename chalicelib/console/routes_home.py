@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalice import Blueprint
 
+from ..config import get_settings
 from ..domain.errors import DomainError
 from ..domain.roles import Permission
 from ..http.schemas import CreateApiKey, CreateOrg
 from ..services import accounts, keys, members, orgs
 from . import forms
 from .routes_signin import sign_in_form
+from .routes_tokens import expiry_in, lifetimes
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
 
 bp = Blueprint(__name__)
@@ -55,6 +59,8 @@ def profile_page(req: PageRequest, **extra: object) -> Page:
         "title": "Profile",
         "memberships": memberships(req.account_id),
         "api_keys": keys.list_keys(req.account_id),
+        "key_lifetimes": key_lifetimes(),
+        "key_days": NEVER,
         "key_name": "",
         "key_error": None,
         "new_key": None,
@@ -70,14 +76,31 @@ def profile(req: PageRequest) -> Page:
     return profile_page(req)
 
 
-@page_route(bp, "/profile/api-keys", "POST", summary="Create a personal API key (shown once)")
+NEVER = "never"
+
+
+def key_lifetimes() -> list[int]:
+    """A key's expiry choices besides "Never", up to the keys' maximum lifetime."""
+    return lifetimes(get_settings().api_key_max_days)
+
+
+def key_expiry(req: PageRequest) -> datetime | None:
+    """No expiry unless one of the offered choices was picked (as the API: ``expires_at`` is optional)."""
+    if req.value("days") in ("", NEVER):
+        return None
+    return expiry_in(req, key_lifetimes())
+
+
+@page_route(bp, "/profile/api-keys", "POST", summary="Create a personal API key (shown once), optionally expiring")
 def create_api_key(req: PageRequest) -> Page:
     typed = req.value("name").strip()
+    days = req.value("days") or NEVER
     try:
         body = forms.checked(CreateApiKey, name=typed)
+        expires_at = key_expiry(req)
     except forms.FormInvalid as exc:
-        return profile_page(req, key_name=typed, key_error=exc.message, status=400)
-    key, secret = keys.issue(req.account_id, body.name, once_key=req.once_key())
+        return profile_page(req, key_name=typed, key_days=days, key_error=exc.message, status=400)
+    key, secret = keys.issue(req.account_id, body.name, once_key=req.once_key(), expires_at=expires_at)
     return profile_page(req, new_key={"key": key, "secret": secret}, status=201)
 
 

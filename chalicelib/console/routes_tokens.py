@@ -19,20 +19,25 @@ bp = Blueprint(__name__)
 LIFETIMES = (30, 90, 180, 365)
 
 
-def lifetimes() -> list[int]:
-    """Expiry choices in days, within the allowed maximum (the maximum itself always offered)."""
-    top = get_settings().token_max_days
+def lifetimes(top: int | None = None) -> list[int]:
+    """Expiry choices in days up to ``top`` (tokens' maximum by default), the maximum itself always offered."""
+    top = get_settings().token_max_days if top is None else top
     choices = [d for d in LIFETIMES if d < top]
     return [*choices, top]
 
 
-def chosen_expiry(req: PageRequest) -> datetime:
-    """The expiry a form's ``days`` choice gives (one of ``lifetimes()``, from now)."""
+def expiry_in(req: PageRequest, choices: list[int]) -> datetime:
+    """The expiry a form's ``days`` choice gives, from now; a choice not offered is refused in words."""
     days_typed = req.value("days")
     days = int(days_typed) if days_typed.isdigit() else 0
-    if days not in lifetimes():
+    if days not in choices:
         raise forms.FormInvalid("days", "Choose one of the offered expiry times.")
     return now() + timedelta(days=days)
+
+
+def chosen_expiry(req: PageRequest) -> datetime:
+    """A token's expiry from the form (one of ``lifetimes()``)."""
+    return expiry_in(req, lifetimes())
 
 
 def issue_form(req: PageRequest) -> tuple[str, datetime]:

@@ -276,10 +276,12 @@ def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, list[str]]
 # --- responses ---------------------------------------------------------------------------------------
 
 
-def html_response(body: str, status: int, cookies: list[str] | None = None) -> Response:
+def html_response(body: str, status: int, cookies: list[str] | None = None, retry_after: str | None = None) -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS}
     if cookies:
         headers["Set-Cookie"] = cookies
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
     return Response(body=body, status_code=status, headers=headers)
 
 
@@ -308,10 +310,11 @@ def to_response(result: Any, req: PageRequest) -> Response:
 
 def error_page(exc: Exception, req: PageRequest | None, request_id: str) -> Response:
     """The one place where an error becomes a page: a sentence in words, never a trace or JSON."""
-    from ..http.errors import to_domain_error
+    from ..http.errors import retry_after, to_domain_error
     from . import words
 
     error = to_domain_error(exc)
+    retry = None
     if isinstance(exc, once.AlreadyDone):
         status = 409
         title, sentence = words.SENTENCES["already_done"]
@@ -326,8 +329,9 @@ def error_page(exc: Exception, req: PageRequest | None, request_id: str) -> Resp
             log.warning("dependency failure on a page", extra={"request_id": request_id, "code": error.code})
         status = error.status
         title, sentence = words.describe(error)
+        retry = retry_after(error)
     page = Page("message.html", {"title": title, "message": sentence, "request_id": request_id}, status)
-    return html_response(render_page(page, req), status, req.cookies_out if req else None)
+    return html_response(render_page(page, req), status, req.cookies_out if req else None, retry)
 
 
 def confirm_first(req: PageRequest, *, title: str, question: str, button: str, cancel: str) -> Page | None:

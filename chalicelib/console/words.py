@@ -46,7 +46,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "conflict": ("Please try again", "Someone else changed this at the same moment. Nothing was changed; try again."),
     "service_unavailable": (
         "Please try again",
-        "The service is busy right now. Nothing was changed; try again in a moment.",
+        "The service is busy right now, so this may not have been done. Reload the page to check, then try again.",
     ),
     "rate_limited": ("Please slow down", "Too many requests in a short time. Wait a moment and try again."),
     "last_admin": (

@@ -191,11 +191,14 @@ class ResendTooSoon(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A dependency (DynamoDB, SES) is throttling or failing; safe to retry."""
+    """A dependency (DynamoDB, SES) is throttling, failing, unreachable or too slow; safe to retry."""
 
     code = "service_unavailable"
     status = 503
-    default_message = "The service is temporarily unavailable; retry shortly."
+    default_message = (
+        "The service is temporarily unavailable; retry shortly (see Retry-After)."
+        " A bulk call may have applied part of its items: repeating it is safe."
+    )
 
 
 class InvalidDomain(DomainError):

@@ -14,13 +14,11 @@ import json
 import logging
 from typing import Any
 
-from botocore.exceptions import ClientError
 from chalice import Response
 from pydantic import ValidationError
-from pynamodb.exceptions import PynamoDBException
 
 from ..domain.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
-from ..storage.base import THROTTLING_CODES, TransactionCancelled, error_code
+from ..storage.base import TransactionCancelled, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +40,19 @@ def to_domain_error(exc: Exception) -> DomainError | None:
         return exc
     if isinstance(exc, ValidationError):
         return InvalidRequest("The request is not valid.", details=validation_details(exc))
-    if isinstance(exc, PynamoDBException | ClientError) and error_code(exc) in THROTTLING_CODES:
+    if unavailable(exc):
         return ServiceUnavailable()
     if isinstance(exc, TransactionCancelled) and exc.retryable:
         # A race no service mapped to a rule (e.g. TransactionConflict): 409, safe to retry.
         return Conflict()
     return None
+
+
+def retry_after(error: DomainError) -> str | None:
+    """``Retry-After`` in seconds: when the error knows it (429s), else 1 for a 503, else none."""
+    if error.retry_after is not None:
+        return str(max(1, int(error.retry_after)))
+    return "1" if error.status == 503 else None
 
 
 def error_body(error: DomainError) -> dict[str, Any]:
@@ -73,10 +78,9 @@ def error_response(exc: Exception, request_id: str) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="orgmembers"'
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(max(1, int(error.retry_after)))
-    elif error.status == 503:
-        headers["Retry-After"] = "1"
+    retry = retry_after(error)
+    if retry is not None:
+        headers["Retry-After"] = retry
     if error.status >= 500:
         log.warning("dependency failure %s (request %s): %s", error.code, request_id, exc)
     return Response(body=json.dumps(error_body(error)), status_code=error.status, headers=headers)

@@ -15,11 +15,10 @@ import logging
 
 from chalice import Response
 from pydantic import ValidationError
-from pynamodb.exceptions import PynamoDBException
 from scim2_models import Error, SCIMException
 
-from ..domain.errors import DomainError
-from ..storage.base import THROTTLING_CODES, error_code
+from ..domain.errors import DomainError, ServiceUnavailable
+from ..storage.base import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,8 @@ def to_error(exc: Exception) -> Error | None:
     if isinstance(exc, ValidationError):
         errors = Error.from_validation_errors(exc)
         return errors[0] if errors else Error(status=400, scim_type="invalidValue", detail="The request is not valid.")
-    if isinstance(exc, PynamoDBException) and error_code(exc) in THROTTLING_CODES:
-        return Error(status=503, detail="The service is temporarily unavailable; retry shortly.")
+    if unavailable(exc):
+        return Error(status=503, detail=ServiceUnavailable.default_message)
     return None
 
 

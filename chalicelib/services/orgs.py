@@ -84,33 +84,56 @@ def rename(org_id: str, actor: Actor, name: str) -> tuple[Organization, Member |
     """Rename; returns the org and the caller's membership (None for org-bound credentials)."""
     caller = members.authorize(org_id, actor, Permission.UPDATE_ORG)
     check_name(name)
-    old = load(org_id)
-    tx = Tx()
-    tx.update(OrgModel(org_id), [OrgModel.name.set(name), OrgModel.updated_at.set(now())], OrgModel.org_id.exists())
-    audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
-    members.caller_still(tx, caller, Permission.UPDATE_ORG)
-    tx.commit()
+
+    def attempt() -> None:
+        # The audit's "from" is the name this transaction replaces: the update holds only while it is.
+        old = load(org_id)
+        tx = Tx()
+        tx.update(
+            OrgModel(org_id),
+            [OrgModel.name.set(name), OrgModel.updated_at.set(now())],
+            OrgModel.org_id.exists() & (OrgModel.name == old.name),
+        )
+        audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
+        members.caller_still(tx, caller, Permission.UPDATE_ORG)
+        tx.commit()
+
+    retry_races(attempt)
     return load(org_id), caller
 
 
 def set_capacity(org_id: str, actor: Actor, capacity: int) -> tuple[Organization, Member | None]:
     """Set the purchased seat count; never below the seats in use (409). Returns the org and the caller."""
     caller = members.authorize(org_id, actor, Permission.SET_CAPACITY)
-    old = load(org_id)
-    tx = Tx()
-    tx.update(
-        OrgModel(org_id),
-        [OrgModel.seat_capacity.set(capacity), OrgModel.updated_at.set(now())],
-        condition=OrgModel.org_id.exists() & (OrgModel.seats_used <= capacity),
-    )
-    audit.record(tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity})
-    members.caller_still(tx, caller, Permission.SET_CAPACITY)
-    try:
-        retry_races(tx.commit, settled=lambda exc: exc.failed_indexes() == [0])
-    except TransactionCancelled as exc:
-        raise CapacityBelowUsage(
-            f"{load(org_id).seats_used} seats are in use; revoke seats before lowering capacity below that."
-        ) from exc
+
+    def attempt() -> None:
+        # The audit's "from" is the capacity this transaction replaces: the update holds only while it
+        # is, so two concurrent changes cannot both record the same old value (the loser reads again).
+        old = load(org_id)
+        tx = Tx()
+        tx.update(
+            OrgModel(org_id),
+            [OrgModel.seat_capacity.set(capacity), OrgModel.updated_at.set(now())],
+            condition=OrgModel.org_id.exists()
+            & (OrgModel.seats_used <= capacity)
+            & (OrgModel.seat_capacity == old.seat_capacity),
+        )
+        audit.record(
+            tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity}
+        )
+        members.caller_still(tx, caller, Permission.SET_CAPACITY)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if exc.failed_indexes() == [0]:
+                in_use = load(org_id).seats_used
+                if in_use > capacity:
+                    raise CapacityBelowUsage(
+                        f"{in_use} seats are in use; revoke seats before lowering capacity below that."
+                    ) from exc
+            raise  # the capacity changed since it was read: retried on fresh state
+
+    retry_races(attempt)
     return load(org_id), caller
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.models import Model
 
@@ -26,7 +25,7 @@ from ..domain.errors import InvalidRequest, NotFound, SeatRequired, ServiceUnava
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import THROTTLING_CODES, TransactionCancelled, Tx, client, error_code, is_condition_failure
+from ..storage.base import TransactionCancelled, Tx, client, is_condition_failure, unavailable
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, access_token_owner
 from . import audit, members, once
@@ -391,8 +390,8 @@ def _read(model: type[M], key: dict[str, Any], fields: list[str] | None = None) 
         params["ProjectionExpression"] = ", ".join(fields)
     try:
         item = client().get_item(**params).get("Item")
-    except ClientError as exc:
-        if error_code(exc) in THROTTLING_CODES:
+    except Exception as exc:
+        if unavailable(exc):
             raise ServiceUnavailable() from exc
         raise
     return model.from_raw_data(item) if item else None

@@ -15,7 +15,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
@@ -59,6 +60,9 @@ def _apply(model: type[Model], settings: Settings) -> None:
     model.Meta.table_name = settings.table_name(model.Meta.base_name)  # type: ignore[attr-defined]
     model.Meta.host = settings.dynamodb_endpoint
     model.Meta.region = settings.aws_region
+    model.Meta.connect_timeout_seconds = settings.dynamodb_connect_timeout_seconds
+    model.Meta.read_timeout_seconds = settings.dynamodb_read_timeout_seconds
+    model.Meta.max_retry_attempts = settings.dynamodb_max_retry_attempts
     model._connection = None
 
 
@@ -85,7 +89,13 @@ def connection() -> Connection:
     ensure_bound()
     if _connection is None:
         settings = get_settings()
-        _connection = Connection(region=settings.aws_region, host=settings.dynamodb_endpoint)
+        _connection = Connection(
+            region=settings.aws_region,
+            host=settings.dynamodb_endpoint,
+            connect_timeout_seconds=settings.dynamodb_connect_timeout_seconds,
+            read_timeout_seconds=settings.dynamodb_read_timeout_seconds,
+            max_retry_attempts=settings.dynamodb_max_retry_attempts,
+        )
     return _connection
 
 
@@ -128,6 +138,27 @@ def error_code(exc: BaseException) -> str | None:
             return str(response["Error"]["Code"])
         current = current.__cause__ or current.__context__
     return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes (pynamodb wraps botocore's errors), each once."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def unavailable(exc: BaseException) -> bool:
+    """DynamoDB is throttling, failing, unreachable or too slow: the request may be retried (503).
+
+    Timeouts and refused or reset connections are botocore errors, not DynamoDB
+    codes: pynamodb passes them on as the cause of its own exception.
+    """
+    if error_code(exc) in THROTTLING_CODES:
+        return True
+    return any(isinstance(e, HTTPClientError | BotocoreConnectionError) for e in _chain(exc))
 
 
 def is_condition_failure(exc: BaseException) -> bool:
