@@ -36,6 +36,9 @@ class Settings(BaseModel):
     dynamodb_max_retry_attempts: int = Field(default=2, ge=0, le=5)
 
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    # A claimed invitation email not recorded sent or failed within this time was lost with
+    # its process: a stream replay or the hourly job sends it again (a rare duplicate, never a loss).
+    send_lease_seconds: int = Field(default=600, ge=1, le=86_400)
     token_default_days: int = Field(default=365, ge=1)
     token_max_days: int = Field(default=365, ge=1)
     login_link_minutes: int = Field(default=15, ge=1, le=1440)

@@ -244,6 +244,7 @@ ENVIRONMENT: dict[str, Any] = {
             "dynamodb_connect_timeout_seconds",
             "dynamodb_read_timeout_seconds",
             "dynamodb_max_retry_attempts",
+            "send_lease_seconds",
         )
     },
     "log_level": ref("LogLevel"),

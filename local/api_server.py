@@ -6,6 +6,13 @@ or the console's 404 page for a browser (Accept: text/html). ``chalice
 local`` answers 403 "Missing Authentication Token" instead; this wrapper
 makes the local stack answer as the deployed one does.
 
+It also serves concurrent clients as a real server would: the listening
+socket's backlog is ``BACKLOG`` (the standard library's default of 5 reset
+connections once a few dozen clients connected at once), connections are
+read and answered on their own threads, and the app handles one request at a
+time, as one Lambda process does (Chalice keeps ``current_request`` on the
+app object, so two requests at once in one process would read each other's).
+
 Its access log (one line per request, on stderr) goes through
 ``chalicelib.redact``: invitation and sign-in links carry their credential in
 the path, so the line shows ``/invitations/[redacted]``, never the link.
@@ -14,13 +21,46 @@ the path, so the line shows ``/invitations/[redacted]``, never the link.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
+from collections import deque
 from typing import Any
 
 from chalice import local
 from chalice.cli import main
 
 from chalicelib.redact import redact
+
+BACKLOG = int(os.environ.get("LOCAL_API_BACKLOG", "1024"))  # bench.load compares it with 5
+
+
+class FirstComeFirstServed:
+    """A lock handed to waiters in arrival order: under load no request waits much longer than the rest."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # handed over by __exit__: still held, now by this thread
+
+    def __exit__(self, *_: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._held = False
+
+
+_one_at_a_time = FirstComeFirstServed()
 
 NOT_FOUND_JSON = json.dumps({"error": {"code": "not_found", "message": "Not found."}}).encode()
 
@@ -39,7 +79,8 @@ def _patch() -> None:
 
     def handle_request(self: Any, method: str, path: str, headers: Any, body: Any) -> Any:
         try:
-            return handle(self, method, path, headers, body)
+            with _one_at_a_time:
+                return handle(self, method, path, headers, body)
         except local.ForbiddenError as exc:
             if _wants_html(dict(headers)):
                 from chalicelib.console.web import SECURITY_HEADERS, not_found_page
@@ -49,6 +90,7 @@ def _patch() -> None:
             raise NotFound({"Content-Type": "application/json"}, NOT_FOUND_JSON) from exc
 
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
+    local.ThreadedHTTPServer.request_queue_size = BACKLOG
     local.ChaliceRequestHandler.log_message = log_message
 
 

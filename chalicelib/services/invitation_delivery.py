@@ -8,21 +8,28 @@ record, send one email. It then rebuilds the link from the stored nonce and
 the server key (``invitation_links``: the link itself is in no table and no
 stream record), sends it, and stores ``sent`` or ``failed`` with the reason,
 with an audit record. A mail failure never raises (the batch would be
-retried whole); the invitation stays and resend works. If the function dies
-between the claim and the send, the status stays ``sending`` and the admin
-resends: at most once, never twice.
+retried whole); the invitation stays and resend works.
+
+A claim is a lease (``SEND_LEASE_SECONDS``): if the function dies between
+claiming and recording, the claim is taken again once it is older than the
+lease, by a replay of the record or by the hourly job, which finds such
+claims in the sparse ``sending_by_claim`` index. So a crash costs at worst a
+second email (when the first did go out before the crash), never a lost one;
+until then the API shows the send as ``failed``.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from ..clock import now, parse_iso
+from ..clock import iso, now, parse_iso
+from ..config import get_settings
 from ..domain.models import Actor
 from ..mail import MailError, get_mailer, templates
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure
-from ..storage.invitations import InvitationModel
+from ..storage.invitations import PENDING_SHARDS, InvitationModel, pending_shard_of
 from . import audit, invitation_links, orgs
 from .invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 
@@ -44,15 +51,34 @@ def wants_email(record: dict[str, Any]) -> InvitationModel | None:
     return item
 
 
+def _lease_cutoff() -> str:
+    """Claims made at or before this moment (ISO) have outlived their lease."""
+    return iso(now() - timedelta(seconds=get_settings().send_lease_seconds))
+
+
 def _claim(item: InvitationModel) -> bool:
-    """Take the send for this issue; False when someone already did or the invitation moved on."""
+    """Take the send for this issue: queued, or claimed by a process whose lease ran out.
+
+    False when someone holds a live claim, the email was recorded, or the invitation moved on.
+    """
+    queued = InvitationModel.delivery_status == QUEUED
+    lost = (
+        (InvitationModel.delivery_status == SENDING)
+        & (InvitationModel.delivered_issue == int(item.issue))
+        & (InvitationModel.send_claimed_at <= _lease_cutoff())
+    )
     try:
         InvitationModel(item.org_id, item.invitation_id).update(
-            actions=[InvitationModel.delivery_status.set(SENDING), InvitationModel.delivered_issue.set(item.issue)],
+            actions=[
+                InvitationModel.delivery_status.set(SENDING),
+                InvitationModel.delivered_issue.set(item.issue),
+                InvitationModel.send_claimed_at.set(iso(now())),
+                InvitationModel.sending_shard.set(pending_shard_of(item.invitation_id)),
+            ],
             condition=(InvitationModel.issue == int(item.issue))
             & (InvitationModel.link_nonce == item.link_nonce)
             & (InvitationModel.status == PENDING)
-            & (InvitationModel.delivery_status == QUEUED),
+            & (queued | lost),
             add_version_condition=False,
         )
     except Exception as exc:
@@ -65,7 +91,11 @@ def _claim(item: InvitationModel) -> bool:
 def _record_outcome(item: InvitationModel, status: str, error: str | None, request_id: str) -> None:
     """Store sent/failed on the issue we sent (a newer issue keeps its own ``queued``)."""
     stamp = now()
-    actions: list[Any] = [InvitationModel.delivery_status.set(status)]
+    actions: list[Any] = [
+        InvitationModel.delivery_status.set(status),
+        InvitationModel.send_claimed_at.remove(),
+        InvitationModel.sending_shard.remove(),
+    ]
     if status == SENT:
         actions += [InvitationModel.delivered_at.set(stamp), InvitationModel.delivery_error.remove()]
     else:
@@ -111,6 +141,35 @@ def deliver(item: InvitationModel, org_names: dict[str, str | None], request_id:
         return FAILED
     _record_outcome(item, SENT, None, request_id)
     return SENT
+
+
+def retake_lost_sends(request_id: str) -> dict[str, int]:
+    """The hourly job's part: send again every email whose claim outlived its lease (one query per shard)."""
+    cutoff = _lease_cutoff()
+    counts = {"lost_sends": 0, SENT: 0, FAILED: 0, "skipped": 0}
+    org_names: dict[str, str | None] = {}
+    for shard in range(PENDING_SHARDS):
+        for item in InvitationModel.sending_by_claim.query(f"p{shard}", InvitationModel.send_claimed_at <= cutoff):
+            counts["lost_sends"] += 1
+            if item.status != PENDING or item.delivered_issue is None or int(item.delivered_issue) != int(item.issue):
+                _forget_claim(item)  # the invitation moved on (accepted, removed, reissued): nothing to send
+                counts["skipped"] += 1
+                continue
+            counts[deliver(item, org_names, request_id)] += 1
+    return counts
+
+
+def _forget_claim(item: InvitationModel) -> None:
+    """Take a dead claim out of the index, unless the invitation was claimed again since."""
+    try:
+        InvitationModel(item.org_id, item.invitation_id).update(
+            actions=[InvitationModel.sending_shard.remove(), InvitationModel.send_claimed_at.remove()],
+            condition=InvitationModel.send_claimed_at == str(item.send_claimed_at),
+            add_version_condition=False,
+        )
+    except Exception as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def handle_records(records: list[dict[str, Any]], request_id: str = "stream") -> dict[str, Any]:

@@ -100,7 +100,24 @@ def effective_status(item: InvitationModel, at: datetime | None = None) -> str:
     return str(item.status)
 
 
+STUCK_SEND = "The email was not confirmed sent; it is sent again within the hour (or resend it)."
+
+
+def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[str | None, str | None]:
+    """(status, error) of the invitation's email: a send claimed longer than its lease ago is ``failed``.
+
+    Its process died between claiming and recording; until a replay or the
+    hourly job takes it again, nobody should read "sending" as "on its way".
+    """
+    if item.delivery_status == SENDING and item.send_claimed_at:
+        lease = timedelta(seconds=get_settings().send_lease_seconds)
+        if item.send_claimed_at <= iso((at or now()) - lease):
+            return FAILED, STUCK_SEND
+    return item.delivery_status, item.delivery_error
+
+
 def to_invitation(item: InvitationModel) -> Invitation:
+    delivery_status, delivery_error = delivery_of(item)
     return Invitation(
         invitation_id=item.invitation_id,
         org_id=item.org_id,
@@ -115,8 +132,8 @@ def to_invitation(item: InvitationModel) -> Invitation:
         accepted_at=item.accepted_at,
         accepted_by=item.accepted_by,
         revoked_at=item.revoked_at,
-        delivery_status=item.delivery_status,
-        delivery_error=item.delivery_error,
+        delivery_status=delivery_status,
+        delivery_error=delivery_error,
         delivered_at=item.delivered_at,
     )
 
@@ -325,6 +342,8 @@ def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp:
         InvitationModel.updated_at.set(stamp),
         InvitationModel.issued_at.set(iso(stamp)),
         InvitationModel.delivery_status.set(QUEUED),
+        InvitationModel.sending_shard.remove(),
+        InvitationModel.send_claimed_at.remove(),
         InvitationModel.delivery_error.remove(),
         InvitationModel.delivered_at.remove(),
         InvitationModel.revoked_at.remove(),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import invitations
+from . import invitation_delivery, invitations
 
 
 def expire_invitations(request_id: str) -> dict[str, Any]:
-    """Mark due pending invitations expired; running it twice changes nothing the second time."""
+    """Hourly: mark due pending invitations expired, and send again emails a crash left claimed.
+
+    Running it twice changes nothing the second time.
+    """
     run = invitations.expire_due(request_id)
-    return {"read": run.read, "expired": run.expired, "request_id": request_id}
+    resent = invitation_delivery.retake_lost_sends(request_id)
+    return {"read": run.read, "expired": run.expired, **resent, "request_id": request_id}

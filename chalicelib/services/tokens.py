@@ -36,6 +36,11 @@ M = TypeVar("M", bound=Model)
 TOKEN_PREFIX = "oat"
 KIND = "access_token"
 _SECRET_SHAPE = re.compile(r"^oat_[A-Za-z0-9_-]{20,100}$")
+# Tokens issued now carry their member's address in clear (not secret: ids), so verification
+# reads token and member in one BatchGetItem: "oat_" + the org id's and the account id's hex
+# + the random part. Tokens of the earlier shape ("oat_" + random) verify in two reads.
+_ID_HEX = re.compile(r"^[0-9a-f]{20}$")
+_ADDRESSED = re.compile(r"^oat_([0-9a-f]{20})([0-9a-f]{20})[A-Za-z0-9_-]{43}$")
 LAST_USED_GRANULARITY = timedelta(hours=1)
 INACTIVE: dict[str, Any] = {"active": False}
 MEMBER_FIELDS_FOR_VERIFY = ["has_seat", "seat_generation", "joined_at"]
@@ -110,11 +115,31 @@ def expiry(requested: datetime | None, at: datetime | None = None) -> datetime:
     return requested
 
 
+def addressed_secret(org_id: str, account_id: str) -> str:
+    """A new token secret that names its member item (ids of another shape: the plain form)."""
+    org_hex, account_hex = org_id.removeprefix("org_"), account_id.removeprefix("acc_")
+    secret = new_secret(TOKEN_PREFIX)
+    if (
+        org_id.startswith("org_")
+        and account_id.startswith("acc_")
+        and _ID_HEX.match(org_hex)
+        and _ID_HEX.match(account_hex)
+    ):
+        return f"{TOKEN_PREFIX}_{org_hex}{account_hex}{secret.removeprefix(TOKEN_PREFIX + '_')}"
+    return secret
+
+
+def member_address(secret: str) -> tuple[str, str] | None:
+    """(org id, account id) a secret claims to belong to; None for the plain form. Checked against the token."""
+    match = _ADDRESSED.match(secret)
+    return (f"org_{match.group(1)}", f"acc_{match.group(2)}") if match else None
+
+
 def new_token_item(
     member: MemberModel, name: str, expires_at: datetime, created_by: str | None
 ) -> tuple[TokenModel, str]:
     """A token item for a seated member (to put in a transaction) and its one-time secret."""
-    secret = new_secret(TOKEN_PREFIX)
+    secret = addressed_secret(member.org_id, member.account_id)
     item = TokenModel(
         hash_secret(secret),
         token_id=new_id("tok"),
@@ -336,13 +361,22 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
 def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
     """RFC 7662-style introspection: ``{"active": false}`` or the token's org, account, id and expiry.
 
-    Two consistent reads for a valid token (token, member), one for an
-    unknown one, none for a malformed one; last-used time is written at most
-    once per token per hour by a conditional update.
+    One request for a valid token of the current shape (a consistent
+    BatchGetItem of token and member; the token must name that member, so a
+    secret with another member's ids is inactive); two consistent reads for
+    one of the earlier shape, one for an unknown one, none for a malformed
+    one. Last-used time is written at most once per token per hour.
     """
     if not isinstance(secret, str) or not _SECRET_SHAPE.match(secret):
         return dict(INACTIVE)
-    token = _read(TokenModel, {"token_hash": {"S": hash_secret(secret)}})
+    address = member_address(secret)
+    member: MemberModel | None = None
+    if address is None:
+        token = _read(TokenModel, {"token_hash": {"S": hash_secret(secret)}})
+    else:
+        token, member = _read_both(hash_secret(secret), *address)
+        if token is not None and (token.org_id, token.account_id) != address:
+            return dict(INACTIVE)
     if token is None:
         return dict(INACTIVE)
     at = now()
@@ -356,11 +390,12 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
         or (org_id is not None and org_id != token.org_id)
     ):
         return dict(INACTIVE)
-    member = _read(
-        MemberModel,
-        {"org_id": {"S": token.org_id}, "account_id": {"S": token.account_id}},
-        MEMBER_FIELDS_FOR_VERIFY,
-    )
+    if address is None:
+        member = _read(
+            MemberModel,
+            {"org_id": {"S": token.org_id}, "account_id": {"S": token.account_id}},
+            MEMBER_FIELDS_FOR_VERIFY,
+        )
     if (
         member is None
         or not member.has_seat
@@ -395,6 +430,37 @@ def _read(model: type[M], key: dict[str, Any], fields: list[str] | None = None) 
             raise ServiceUnavailable() from exc
         raise
     return model.from_raw_data(item) if item else None
+
+
+def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenModel | None, MemberModel | None]:
+    """Token and member in one consistent BatchGetItem (keys DynamoDB leaves unprocessed are read alone)."""
+    tokens_table, members_table = TokenModel.Meta.table_name, MemberModel.Meta.table_name
+    token_key = {"token_hash": {"S": token_hash}}
+    member_key = {"org_id": {"S": org_id}, "account_id": {"S": account_id}}
+    request = {
+        tokens_table: {"Keys": [token_key], "ConsistentRead": True},
+        members_table: {
+            "Keys": [member_key],
+            "ConsistentRead": True,
+            "ProjectionExpression": ", ".join(MEMBER_FIELDS_FOR_VERIFY),
+        },
+    }
+    try:
+        answer = client().batch_get_item(RequestItems=request)
+    except Exception as exc:
+        if unavailable(exc):
+            raise ServiceUnavailable() from exc
+        raise
+    found = answer.get("Responses", {})
+    left = answer.get("UnprocessedKeys", {})
+    token_items, member_items = found.get(tokens_table, []), found.get(members_table, [])
+    token = TokenModel.from_raw_data(token_items[0]) if token_items else None
+    member = MemberModel.from_raw_data(member_items[0]) if member_items else None
+    if tokens_table in left:
+        token = _read(TokenModel, token_key)
+    if members_table in left:
+        member = _read(MemberModel, member_key, MEMBER_FIELDS_FOR_VERIFY)
+    return token, member
 
 
 def _touch(token: TokenModel, at: datetime) -> None:

@@ -17,6 +17,9 @@ The link secret is never stored: ``link_nonce`` is the random part of the
 current link, and the secret part is HMAC(server key, org, id, nonce), derived
 again when needed (see ``services.invitation_links``). A new nonce on every
 (re)issue retires the previous link at once.
+Index: sparse GSI ``sending_by_claim`` on (``sending_shard``, ``send_claimed_at``):
+set while an email is claimed and not yet recorded sent or failed, so the
+hourly job finds sends a crash left behind (cost follows stuck sends).
 ``issued_at`` is when the current issue was made (the resend cooldown is a
 condition on it). ``issue`` counts (re)issues; ``delivered_issue`` records which issue was claimed
 for emailing, so a replayed stream batch sends no second email.
@@ -49,6 +52,15 @@ def slot_id(org_id: str, normalized_email: str) -> str:
     """The invitation id of an (org, email) pair: stable, opaque, unique per pair."""
     digest = hashlib.sha256(f"{org_id}\n{normalized_email}".encode()).hexdigest()
     return f"inv_{digest[:24]}"
+
+
+class SendingByClaim(GlobalSecondaryIndex["InvitationModel"]):
+    class Meta:
+        index_name = "sending_by_claim"
+        projection = AllProjection()
+
+    sending_shard = UnicodeAttribute(hash_key=True)
+    send_claimed_at = UnicodeAttribute(range_key=True)
 
 
 class PendingByExpiry(GlobalSecondaryIndex["InvitationModel"]):
@@ -89,5 +101,8 @@ class InvitationModel(Model):
     delivery_error = UnicodeAttribute(null=True)
     delivered_issue = NumberAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)
+    sending_shard = UnicodeAttribute(null=True)
+    send_claimed_at = UnicodeAttribute(null=True)  # ISO 8601 UTC of the claim (its lease starts then)
 
     pending_by_expiry = PendingByExpiry()
+    sending_by_claim = SendingByClaim()
