@@ -10,6 +10,13 @@ has committed the call never fails as a whole: an item that keeps losing
 races answers ``conflict`` (retry it), and if the caller stops being an
 admin midway the remaining items answer ``forbidden``.
 
+Tokens are issued awaiting handover: they do not verify until the whole
+answer is ready, when one transaction per 100 tokens makes them live
+(``tokens.hand_over``). A call that dies in between (after some items
+committed) leaves no live token whose secret nobody got; running the same
+onboarding again revokes such stranded tokens and answers a new one for that
+member (status ``already_member``, with ``token`` and ``seat``).
+
 Only emails on the org's verified domains are onboarded directly. Every
 other email is invited instead (``invitations.invite``, in one bulk call
 after the direct ones): ``invited`` or ``already_invited``, whether or not
@@ -26,6 +33,7 @@ from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role, require
+from ..secrets import hash_secret
 from ..storage.base import TransactionCancelled, Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens
 
@@ -76,7 +84,9 @@ def _join(
     if seat:
         audit.record(tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True})
         if token is not None:
-            token_item, secret = tokens.new_token_item(item, token.name, expires_at, actor.actor)
+            token_item, secret = tokens.new_token_item(
+                item, token.name, expires_at, actor.actor, awaiting_handover=True
+            )
             tokens.add_token_to(tx, token_item, actor)
             issued = (tokens.to_token(token_item), secret)
     members.caller_still(tx, caller, Permission.MANAGE_TOKENS if issued[0] else Permission.MANAGE_MEMBERS)
@@ -102,7 +112,7 @@ def _onboard_one(
     except TransactionCancelled as exc:
         failed = exc.failed_indexes()
         if 0 in failed:
-            return Onboarded(account.email, ALREADY_MEMBER, account.account_id)
+            return _already_member(org_id, actor, caller, account, token, expires_at)
         if seat and failed == [1]:  # the seats ran out: join without one
             return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
         raise
@@ -110,6 +120,24 @@ def _onboard_one(
         return Onboarded(account.email, CONFLICT, account.account_id)
     status = ONBOARDED if seat else SEAT_LIMIT_REACHED
     return Onboarded(account.email, status, account.account_id, seat, issued, secret)
+
+
+def _already_member(
+    org_id: str,
+    actor: Actor,
+    caller: Member | None,
+    account: accounts.Account,
+    token: TokenRequest | None,
+    expires_at: datetime,
+) -> Onboarded:
+    """A member already; if an interrupted onboarding stranded their token, revoke it and answer a new one."""
+    replaced = None
+    if token is not None:
+        replaced = tokens.replace_stranded(org_id, actor, account.account_id, token.name, expires_at, caller)
+    if replaced is None:
+        return Onboarded(account.email, ALREADY_MEMBER, account.account_id)
+    issued, secret = replaced
+    return Onboarded(account.email, ALREADY_MEMBER, account.account_id, True, issued, secret)
 
 
 def onboard(
@@ -157,7 +185,9 @@ def onboard(
             seats_left = False
         results.append(result)
     _invite(org_id, actor, role, to_invite, results, stopped)
-    return [r for r in results if r is not None]
+    answered = [r for r in results if r is not None]
+    tokens.hand_over([hash_secret(r.secret) for r in answered if r.secret])
+    return answered
 
 
 def _invite(

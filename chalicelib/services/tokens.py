@@ -25,7 +25,7 @@ from ..domain.errors import InvalidRequest, NotFound, SeatRequired, ServiceUnava
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx, client, is_condition_failure, unavailable
+from ..storage.base import TransactionCancelled, Tx, client, is_condition_failure, retry_races, unavailable
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, access_token_owner
 from . import audit, members, once
@@ -136,9 +136,12 @@ def member_address(secret: str) -> tuple[str, str] | None:
 
 
 def new_token_item(
-    member: MemberModel, name: str, expires_at: datetime, created_by: str | None
+    member: MemberModel, name: str, expires_at: datetime, created_by: str | None, *, awaiting_handover: bool = False
 ) -> tuple[TokenModel, str]:
-    """A token item for a seated member (to put in a transaction) and its one-time secret."""
+    """A token item for a seated member (to put in a transaction) and its one-time secret.
+
+    ``awaiting_handover``: the token stays inactive until ``hand_over`` (bulk calls, see onboarding).
+    """
     secret = addressed_secret(member.org_id, member.account_id)
     item = TokenModel(
         hash_secret(secret),
@@ -153,8 +156,46 @@ def new_token_item(
         seat_generation=int(member.seat_generation or 0),
         member_joined_at=member.joined_at,
         created_by=created_by,
+        awaiting_handover=True if awaiting_handover else None,
     )
     return item, secret
+
+
+HANDOVER_CHUNK = 100  # updates per transaction (DynamoDB's limit)
+
+
+def hand_over(token_hashes: list[str]) -> None:
+    """Make tokens issued ``awaiting_handover`` live: their secrets are about to be answered.
+
+    One transaction per 100 tokens; a token revoked meanwhile (the seat went) stays revoked.
+    """
+    for start in range(0, len(token_hashes), HANDOVER_CHUNK):
+        tx = Tx()
+        for token_hash in token_hashes[start : start + HANDOVER_CHUNK]:
+            tx.update(TokenModel(token_hash), [TokenModel.awaiting_handover.remove()], TokenModel.token_hash.exists())
+        retry_races(tx.commit)
+
+
+STRANDED = "onboarding_interrupted"
+
+
+def replace_stranded(
+    org_id: str, actor: Actor, account_id: str, name: str, expires_at: datetime, admin: Member | None
+) -> tuple[AccessToken, str] | None:
+    """Revoke the member's tokens a bulk call never handed over (it died before answering) and issue
+    one in their place, awaiting handover in its turn; None when there were none (or the seat is gone)."""
+    owner = access_token_owner(org_id, account_id)
+    stranded = [
+        t for t in TokenModel.by_owner.query(owner) if t.awaiting_handover and t.revoked_at is None and t.kind == KIND
+    ]
+    for token in stranded:
+        _revoke(org_id, account_id, token.token_id, actor, STRANDED, admin)
+    if not stranded:
+        return None
+    try:
+        return _issue(org_id, account_id, actor, name, expires_at, admin=admin, awaiting_handover=True)
+    except SeatRequired:
+        return None
 
 
 def add_token_to(tx: Tx, item: TokenModel, actor: Actor) -> None:
@@ -178,6 +219,7 @@ def _issue(
     expires_at: datetime | None,
     once_key: str | None = None,
     admin: Member | None = None,
+    awaiting_handover: bool = False,
 ) -> tuple[AccessToken, str]:
     """``admin``: the admin issuing for someone else (their power is checked in the transaction)."""
     member = members.get_item(org_id, account_id)
@@ -185,7 +227,7 @@ def _issue(
         raise NotFound("No such member.")
     if not member.has_seat:
         raise SeatRequired()
-    item, secret = new_token_item(member, name, expiry(expires_at), actor.actor)
+    item, secret = new_token_item(member, name, expiry(expires_at), actor.actor, awaiting_handover=awaiting_handover)
     tx = Tx()
     # The seat must still be the one we stamped when the token is written.
     tx.check(
@@ -382,6 +424,7 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
     at = now()
     if (
         token.kind != KIND
+        or token.awaiting_handover
         or token.revoked_at is not None
         or token.expires_at is None
         or token.expires_at <= at

@@ -17,7 +17,7 @@ holds the revocation reason until the remaining admins were emailed about it.
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -67,5 +67,8 @@ class TokenModel(Model):
     member_joined_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     notice_pending = UnicodeAttribute(null=True)
+    # Set on a token issued inside a bulk call until the call's answer (which alone carries the
+    # secret) is ready: such a token does not verify, so a crash in between strands no live secret.
+    awaiting_handover = BooleanAttribute(null=True)
 
     by_owner = TokensByOwner()
