@@ -83,6 +83,8 @@ def test_bulk_onboarding_retries_conflicts_and_never_fails_whole(
     joins = {"n": 0}
 
     def commit(self: Tx, client_request_token: str | None = None) -> None:
+        if not any(i.get("Put", {}).get("TableName", "").endswith("members") for i in self.items):
+            return real_commit(self, client_request_token)  # not a join (the tokens' handover at the end)
         joins["n"] += 1
         if joins["n"] == 2 or joins["n"] >= 4:  # the 2nd join races once; the 3rd email races forever
             reasons: list[CancelReason | None] = [None] * len(self.items)
