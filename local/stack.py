@@ -347,7 +347,8 @@ class Stack:
             f"API        {self.api_url}/v1    (try: curl {self.api_url}/v1/health)",
             f"demo org   {demo['org_name']}  {demo['org_id']}" + ("  (created now)" if created else ""),
             f"admin      {demo['admin_email']}  (domain {DEMO_DOMAIN} verified for the demo org)",
-            f"DNS        {self.dns.address if self.dns else '-'}  (TXT records: python -m local dns set NAME VALUE)",
+            f"DNS        {self.dns.address if self.dns else '-'}"
+            "  (TXT records: .venv/bin/python -m local dns set NAME VALUE)",
             f"API key    {demo['api_key']}",
             f"           (kept in {self.files.demo_json}; send it as 'Authorization: Bearer <key>')",
             f"mail       {self.files.outbox_dir}/*.eml",

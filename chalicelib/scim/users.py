@@ -135,8 +135,9 @@ def _require_verified_domain(org_id: str, email: str) -> None:
     if any(True for _ in MemberModel.by_email.query(org_id, MemberModel.email == email, consistent_read=True)):
         raise AlreadyMember("A user with this userName already exists in the organization.")
     raise DomainNotVerified(
-        f"The domain of userName ({domain}) is not verified by this organization: verify it"
-        f" (POST /v1/orgs/{org_id}/domains) or invite the person instead."
+        f"The domain of userName ({domain}) is not verified by this organization: claim and verify it"
+        f" (POST /v1/orgs/{org_id}/domains, then POST /v1/orgs/{org_id}/domains/{domain}/verify)"
+        " or invite the person instead."
     )
 
 
