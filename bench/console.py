@@ -51,7 +51,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -430,22 +429,22 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     """Give the org ``count`` pending invitations; returns notes.
 
     One goes through ``invitations.invite`` (the reference); the rest are the items its ``_invite_op`` puts
+    (``invitations.new_invitation_item``)
     (the invitation in its (org, email) slot, ``status = pending``, in an expiry-index shard, email queued:
     the bench runs no stream handler) and their ``invitation.created`` audit records, one time stamp per
     1,000 as a CSV upload has. An invitation touches no counter of the org.
     """
-    from chalicelib.clock import iso, now
-    from chalicelib.config import get_settings
-    from chalicelib.services import audit, invitation_links, invitations
-    from chalicelib.services.invitations import PENDING, QUEUED, InviteItem
+    from chalicelib.clock import now
+    from chalicelib.domain.roles import Role
+    from chalicelib.services import audit, invitations
+    from chalicelib.services.invitations import InviteItem
     from chalicelib.storage.audit import AuditModel
-    from chalicelib.storage.invitations import InvitationModel, pending_shard_of, slot_id
+    from chalicelib.storage.invitations import InvitationModel
 
     outcome = invitations.invite(org_id, actor, [InviteItem(email="sample-invite@invites.bench.test")])
     [reference] = outcome.results
     assert reference.status == "invited" and reference.invitation_id, reference
     inviter = invitations._inviter_of(actor)  # what invite() names as the inviter for this caller
-    ttl = timedelta(days=get_settings().invitation_ttl_days)
     items: list[Model] = []
     audits: list[Model] = []
     n = count - 1
@@ -455,25 +454,9 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
         for i in range(first, min(n, first + invitations.MAX_ITEMS)):
             email = f"invitee{i:05d}@invites.bench.test"
             role = "billing_manager" if i % 20 == 10 else "member"
-            invitation_id = slot_id(org_id, email)
-            items.append(
-                InvitationModel(
-                    org_id,
-                    invitation_id,
-                    email=email,
-                    role=role,
-                    status=PENDING,
-                    expires_at=iso(stamp + ttl),
-                    pending_shard=pending_shard_of(invitation_id),
-                    issue=1,
-                    link_nonce=invitation_links.new_nonce(),
-                    invited_by=actor.actor,
-                    inviter=inviter,
-                    created_at=stamp,
-                    updated_at=stamp,
-                    delivery_status=QUEUED,
-                )
-            )
+            item = invitations.new_invitation_item(org_id, email, Role(role), actor, inviter, stamp)
+            invitation_id = item.invitation_id
+            items.append(item)
             details = {"email": email, "role": role}
             audits.append(audit.build(org_id, actor, "invitation.created", invitation_id, details))
     built = time.perf_counter() - started

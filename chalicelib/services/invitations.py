@@ -495,16 +495,12 @@ def invite(
     return BulkOutcome(results=results, summary=_summary(results, INVITE_STATUSES))
 
 
-def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str | None, stamp: datetime) -> _Op:
-    """A conditional put of a fresh invitation into the (org, email) slot.
-
-    A put, not an update: the slot it replaces holds no member and no live
-    invitation (the condition), so nothing of it is worth keeping, and a put
-    is much cheaper for the engine than a long update expression. A new
-    invitation starts again at issue 1; its fresh nonce retires any old link.
-    """
+def new_invitation_item(
+    org_id: str, email: str, role: Role, actor: Actor, inviter: str | None, stamp: datetime
+) -> InvitationModel:
+    """A fresh pending invitation in the (org, email) slot: issue 1, a new link nonce, email queued."""
     invitation_id = slot_id(org_id, email)
-    item = InvitationModel(
+    return InvitationModel(
         org_id,
         invitation_id,
         email=email,
@@ -521,6 +517,18 @@ def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str |
         issued_at=iso(stamp),
         delivery_status=QUEUED,
     )
+
+
+def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str | None, stamp: datetime) -> _Op:
+    """A conditional put of a fresh invitation into the (org, email) slot.
+
+    A put, not an update: the slot it replaces holds no member and no live
+    invitation (the condition), so nothing of it is worth keeping, and a put
+    is much cheaper for the engine than a long update expression. A new
+    invitation starts again at issue 1; its fresh nonce retires any old link.
+    """
+    item = new_invitation_item(org_id, email, role, actor, inviter, stamp)
+    invitation_id = item.invitation_id
     # Free slot: never used, or no member and no live pending invitation (an expired one may be replaced).
     condition = InvitationModel.org_id.does_not_exist() | (
         InvitationModel.member_account_id.does_not_exist()

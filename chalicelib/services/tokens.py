@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -466,13 +467,18 @@ def _read(model: type[M], key: dict[str, Any], fields: list[str] | None = None) 
     params: dict[str, Any] = {"TableName": model.Meta.table_name, "Key": key, "ConsistentRead": True}
     if fields:
         params["ProjectionExpression"] = ", ".join(fields)
+    item = _answered(lambda: client().get_item(**params)).get("Item")
+    return model.from_raw_data(item) if item else None
+
+
+def _answered(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A raw client call of the hot path; throttling, timeouts and lost connections become 503."""
     try:
-        item = client().get_item(**params).get("Item")
+        return call()
     except Exception as exc:
         if unavailable(exc):
             raise ServiceUnavailable() from exc
         raise
-    return model.from_raw_data(item) if item else None
 
 
 def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenModel | None, MemberModel | None]:
@@ -488,12 +494,7 @@ def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenMode
             "ProjectionExpression": ", ".join(MEMBER_FIELDS_FOR_VERIFY),
         },
     }
-    try:
-        answer = client().batch_get_item(RequestItems=request)
-    except Exception as exc:
-        if unavailable(exc):
-            raise ServiceUnavailable() from exc
-        raise
+    answer = _answered(lambda: client().batch_get_item(RequestItems=request))
     found = answer.get("Responses", {})
     left = answer.get("UnprocessedKeys", {})
     token_items, member_items = found.get(tokens_table, []), found.get(members_table, [])

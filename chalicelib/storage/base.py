@@ -126,17 +126,13 @@ def client() -> Any:
 
 def error_code(exc: BaseException) -> str | None:
     """The DynamoDB error code behind a pynamodb/botocore exception, if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(exc):
         code = getattr(current, "cause_response_code", None)
         if code:
             return str(code)
         response = getattr(current, "response", None)
         if isinstance(response, dict) and response.get("Error", {}).get("Code"):
             return str(response["Error"]["Code"])
-        current = current.__cause__ or current.__context__
     return None
 
 
