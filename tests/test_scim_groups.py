@@ -145,11 +145,15 @@ def test_built_in_groups_cannot_be_taken_renamed_or_deleted(scim: Scim) -> None:
     assert scim.get("/Groups/seat-holders").body["displayName"] == "Seat Holders"
 
 
-def test_unknown_member_is_refused(scim: Scim, seed: Seed) -> None:
+def test_an_unknown_member_is_skipped_and_seats_nobody(scim: Scim, seed: Seed) -> None:
+    """A stale id in a built-in group's PATCH is left out: 200, no seat moves for it."""
+    seats_before = seat_counter_exact(seed)
     response = scim.patch(
         "/Groups/seat-holders", [{"op": "add", "path": "members", "value": [{"value": "acc_unknown"}]}]
     )
-    assert response.status == 400 and response.body["scimType"] == "invalidValue"
+    assert response.status == 200, response.body
+    assert "acc_unknown" not in {m["value"] for m in response.body.get("members", [])}
+    assert seat_counter_exact(seed) == seats_before
 
 
 def seat_counter_exact(seed: Seed) -> int:

@@ -251,11 +251,18 @@ def test_patch_shapes_applied_in_order(scim: Scim, seed: Seed) -> None:
     # PUT replaces everything it names.
     put = scim.put(f"/Groups/{gid}", {"schemas": [GROUP_SCHEMA], "displayName": "Design", "members": [{"value": b}]})
     assert put.status == 200 and put.body["displayName"] == "Design" and ids(put.body) == {b}
-    unknown = scim.patch(f"/Groups/{gid}", [{"op": "add", "path": "members", "value": [{"value": "acc_nobody"}]}])
-    assert (
-        unknown.status == 400 and unknown.body["scimType"] == "invalidValue" and "acc_nobody" in unknown.body["detail"]
-    )
-    assert ids(scim.get(f"/Groups/{gid}").body) == {b}
+    # An id that names nobody here (a user removed in the service, still in the IdP's group) is
+    # skipped: the others in the same operation join, and the audit record names the skipped id.
+    stale = [{"value": "acc_nobody"}, {"value": a}]
+    unknown = scim.patch(f"/Groups/{gid}", [{"op": "add", "path": "members", "value": stale}])
+    assert unknown.status == 200 and ids(unknown.body) == {a, b}, unknown.body
+    assert ids(scim.get(f"/Groups/{gid}").body) == {a, b}
+    record = max((e for e in AuditModel.query(seed.org_id) if e.target == gid), key=lambda e: e.sk)
+    assert record.details["added"] == [a] and record.details["skipped_unknown"] == ["acc_nobody"]
+    only_stale = scim.patch(f"/Groups/{gid}", [{"op": "replace", "path": "members", "value": [{"value": "acc_x"}]}])
+    assert only_stale.status == 200 and ids(only_stale.body) == set()
+    put = scim.put(f"/Groups/{gid}", {"schemas": [GROUP_SCHEMA], "displayName": "Design", "members": [{"value": b}]})
+    assert put.status == 200 and ids(put.body) == {b}
     assert scim.get("/Groups/grp_nothing").status == 404
     assert scim.patch("/Groups/grp_nothing", [{"op": "remove", "path": "members"}]).status == 404
 

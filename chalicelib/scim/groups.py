@@ -23,7 +23,7 @@ from typing import Any
 
 from scim2_models import Context, Group, MutabilityException, NotFoundException, UniquenessException
 
-from ..domain.errors import Forbidden, InvalidRequest, NotFound
+from ..domain.errors import Forbidden, NotFound
 from ..domain.models import Actor
 from ..domain.roles import Role
 from ..services import group_access, groups
@@ -127,12 +127,9 @@ def _built_in_change(group_id: str, item: MemberModel, joining: bool) -> group_a
 
 
 def _read_members(org_id: str, account_ids: set[str]) -> dict[str, MemberModel]:
+    """The org's members among ``account_ids``; an id that names none is left out (skipped, as for any group)."""
     keys = [(org_id, a) for a in sorted(account_ids) if key_fits(a)]
-    found = {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)} if keys else {}
-    unknown = sorted(account_ids - set(found))
-    if unknown:
-        raise InvalidRequest(f"No such user: {', '.join(unknown[:10])}.")
-    return found
+    return {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)} if keys else {}
 
 
 def _converge_built_in(
@@ -145,16 +142,21 @@ def _converge_built_in(
         wanted = wanted_of(current)
         if wanted.display_name != current.display_name:
             raise MutabilityException(detail="Built-in groups cannot be renamed.")
-        joining = _ids(wanted) - _ids(current)
-        leaving = _ids(current) - _ids(wanted)
-        items = _read_members(org_id, joining | leaving)
+        asked_in, leaving = _ids(wanted) - _ids(current), _ids(current) - _ids(wanted)
+        items = _read_members(org_id, asked_in | leaving)
+        joining = asked_in & set(items)
         changes = [_built_in_change(group_id, items[a], a in joining) for a in sorted(items)]
         return group_access.Plan(
             changes=changes,
             redo=lambda item: _built_in_change(group_id, item, item.account_id in joining),
             action="group.members_changed",
             target=group_id,
-            details={"group": current.display_name, "added": sorted(joining), "removed": sorted(leaving)},
+            details={
+                "group": current.display_name,
+                "added": sorted(joining),
+                "removed": sorted(leaving),
+                **({"skipped_unknown": sorted(asked_in - joining)[:10]} if asked_in - joining else {}),
+            },
         )
 
     group_access.apply(org_id, actor, build)

@@ -152,9 +152,11 @@ def change(
         joining, leaving = wanted_ids - current_ids, current_ids - wanted_ids
         items = {m.account_id: m for m in current}
         items.update(_items(org_id, joining))
+        # An id that names no member of the org (a user removed here but still in the IdP's
+        # group) is skipped, not refused: one stale id must not block everyone else's access.
         unknown = sorted(joining - set(items))
-        if unknown:
-            raise InvalidRequest(f"No such user: {', '.join(unknown[:NAMED_AT_MOST])}.")
+        joining -= set(unknown)
+        wanted_ids -= set(unknown)
         grant_before = grant_of(group) if group is not None else Grant()
         grant_after = Grant(wanted.role, wanted.seat) if wanted is not None else Grant()
         affected = joining | leaving | (current_ids if grant_after != grant_before else set())
@@ -194,6 +196,9 @@ def change(
             "removed": sorted(leaving)[:NAMED_AT_MOST],
             "removed_count": len(leaving),
         }
+        if unknown:
+            details["skipped_unknown"] = unknown[:NAMED_AT_MOST]
+            details["skipped_unknown_count"] = len(unknown)
         if grant_after != grant_before:
             details["mapping"] = _mapping_details(grant_after)
         return group_access.Plan(
