@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from chalicelib.services import domains, scim_tokens
+from chalicelib.services import domains, groups, scim_tokens
 
 from .console_matrix import Ctx, Row, admin_of
 from .dns_support import publish
@@ -31,6 +31,15 @@ def claimed_domain(ctx: Ctx) -> str:
     claimed = domains.claim(ctx.seed.org_id, admin_of(ctx.seed), f"page{next(_n)}.claims.test")
     publish(claimed.record_name, claimed.record_value)
     return claimed.domain
+
+
+def pushed_group(ctx: Ctx) -> str:
+    """A group the IdP pushed into the seeded org (no members, no mapping yet)."""
+
+    def want(group: object, holders: object) -> groups.Wanted:
+        return groups.Wanted(f"Matrix {next(_n)}", None, set(), None, False)
+
+    return groups.change(ctx.seed.org_id, admin_of(ctx.seed), None, want, action="group.created").group_id
 
 
 ROWS = [
@@ -84,5 +93,12 @@ ROWS = [
         by_role(303, 403, 403, anonymous=401),
         lambda c: f"/orgs/{c.seed.org_id}/settings/domains/{claimed_domain(c)}/remove",
         lambda c: {"confirmed": "yes"},
+    ),
+    Row(
+        "POST",
+        "/orgs/{org_id}/settings/scim-groups/{group_id}",
+        by_role(200, 403, 403, anonymous=401),
+        lambda c: f"/orgs/{c.seed.org_id}/settings/scim-groups/{pushed_group(c)}",
+        lambda c: {"role": "member", "seat": "yes"},
     ),
 ]

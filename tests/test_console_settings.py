@@ -153,10 +153,57 @@ def test_settings_shows_what_each_scim_group_grants(api: Api, seed: Seed, mailer
         r'<th scope="row">([^<]+)</th>\s*<td data-label="Role">([^<]+)</td>\s*<td data-label="Seat">(\w+)', panel
     )
     assert rows == [
-        ("Account Admins", "Account admin", "No"),
-        ("Billing Managers", "Billing manager", "No"),
+        ("Account Admins", "Account Admin", "No"),
+        ("Billing Managers", "Billing Manager", "No"),
         ("Seat Holders", "—", "Yes"),
-        ("Field &lt;Sales&gt;", "Billing manager", "Yes"),
     ]
+    pushed = panel.split("Field &lt;Sales&gt;</th>")[1].split("</tr>")[0]
+    assert re.search(r'<option value="billing_manager" selected>Billing Manager</option>', pushed)
+    assert re.search(r'name="seat" value="yes" form="[^"]+" checked', pushed)
     billing = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
     assert billing.status == 200 and "scim-groups-title" not in billing.html
+
+
+def test_an_admin_maps_a_pushed_group_from_settings(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    """Save on a group's row gives its members the grant at once; a grant the org cannot take changes nothing."""
+    from chalicelib.services import groups
+    from chalicelib.storage.audit import AuditModel
+    from chalicelib.storage.members import MemberModel
+    from chalicelib.storage.orgs import OrgModel
+
+    holders = {seed.member.account_id, seed.billing.account_id}
+
+    def want(group: object, current: object) -> groups.Wanted:
+        return groups.Wanted("Data Science", None, holders, None, False)
+
+    gid = groups.change(seed.org_id, admin_actor(seed), None, want, action="group.created").group_id
+    browser = signed_in(seed, mailer, seed.admin.email)
+    url = f"/orgs/{seed.org_id}/settings/scim-groups/{gid}"
+
+    def seated() -> set[str]:
+        return {m.account_id for m in MemberModel.query(seed.org_id, consistent_read=True) if m.has_seat}
+
+    orgs.set_capacity(seed.org_id, admin_actor(seed), OrgModel.get(seed.org_id).seats_used + 1)
+    before = seated()
+    refused = browser.post(url, {"role": "", "seat": "yes"})
+    assert refused.status == 402 and "Nothing was changed" in refused.text and "{" not in refused.text
+    assert seated() == before and groups.find(seed.org_id, gid).seat is None  # type: ignore[union-attr]
+
+    orgs.set_capacity(seed.org_id, admin_actor(seed), 10)
+    saved = browser.post(url, {"role": "billing_manager", "seat": "yes"})
+    assert saved.status == 200, saved.text
+    assert "Data Science now gives its members the Billing Manager role and a seat." in saved.text
+    assert holders <= seated()
+    roles = {m.account_id: m.role for m in MemberModel.query(seed.org_id, consistent_read=True)}
+    assert roles[seed.member.account_id] == "billing_manager"
+
+    cleared = browser.post(url, {"role": "", "seat": ""})
+    assert cleared.status == 200 and "Data Science now gives its members nothing." in cleared.text
+    assert not holders & seated()
+    entries = [e.action for e in AuditModel.query(seed.org_id) if e.target == gid]
+    assert "group.mapping_set" in entries and "group.mapping_removed" in entries
+
+    bad = browser.post(url, {"role": "owner"})
+    assert bad.status == 400 and "Choose a role" in bad.text
+    gone = browser.post(f"/orgs/{seed.org_id}/settings/scim-groups/grp_nothing", {"role": "member"})
+    assert gone.status == 404 and "no longer there" in gone.text

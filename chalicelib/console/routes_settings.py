@@ -14,13 +14,18 @@ from ..domain.errors import (
     DomainNotVerified,
     DomainTaken,
     InvalidDomain,
+    InvalidRequest,
+    LastAdmin,
+    NotFound,
+    SeatLimitReached,
 )
-from ..domain.roles import Permission, allows
+from ..domain.roles import Permission, Role, allows
 from ..http.schemas import RenameOrg, SetCapacity
 from ..services import domains, groups, orgs, scim_tokens
 from . import forms
 from .org_pages import OrgPage, open_org
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
+from .words import role_name
 
 bp = Blueprint(__name__)
 
@@ -32,8 +37,22 @@ def scim_group_rows(org_id: str, req: PageRequest) -> list[dict[str, Any]]:
         for name, role in groups.BUILT_IN_GROUPS.values()
     ]
     for group in groups.list_mappings(org_id, req.actor):
-        rows.append({"name": group.display_name, "role": group.role, "seat": bool(group.seat), "built_in": False})
+        rows.append(
+            {
+                "group_id": group.group_id,
+                "name": group.display_name,
+                "role": group.role,
+                "seat": bool(group.seat),
+                "built_in": False,
+            }
+        )
     return rows
+
+
+def grant_words(role: Role | None, seat: bool) -> str:
+    """What a mapping gives, as the admin reads it: "the Billing manager role and a seat", "nothing"."""
+    parts = ([f"the {role_name(role.value)} role"] if role else []) + (["a seat"] if seat else [])
+    return " and ".join(parts) or "nothing"
 
 
 def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: Any) -> Page:
@@ -62,6 +81,9 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
         capacity_error=None,
         scim_name="",
         scim_error=None,
+        group_result=None,
+        group_failed=False,
+        roles=list(Role),
         new_scim=None,
         saved=None,
     )
@@ -181,3 +203,32 @@ def remove_domain(req: PageRequest, org_id: str, domain: str) -> Page | Redirect
         return question
     domains.release(org_id, req.actor, domain)
     return Redirect(f"/orgs/{org_id}/settings")
+
+
+@page_route(
+    bp, "/orgs/{org_id}/settings/scim-groups/{group_id}", "POST", summary="Map a SCIM group to a role and/or a seat"
+)
+def map_scim_group(req: PageRequest, org_id: str, group_id: str) -> Page:
+    """The form on each pushed group's row: its members get the new grant at once, or nothing changes."""
+    org = open_org(req, org_id, Permission.MANAGE_SCIM)
+    typed_role, seat = req.value("role"), req.value("seat") == "yes"
+    if typed_role not in ("", *(r.value for r in Role)):
+        return settings_page(req, org, 400, group_result="Choose a role from the list.", group_failed=True)
+    role = Role(typed_role) if typed_role else None
+    try:
+        if role is None and not seat:
+            groups.remove_mapping(org_id, req.actor, group_id)
+            group = groups.resolve_ref(org_id, group_id)
+        else:
+            group = groups.set_mapping(org_id, req.actor, group_id, role, seat)
+    except SeatLimitReached as exc:
+        result = f"Not saved: {exc.message} Nothing was changed; free seats or raise the capacity first."
+        return settings_page(req, org, 402, group_result=result, group_failed=True)
+    except LastAdmin:
+        result = "Not saved: the organization would have no account admin left. Nothing was changed."
+        return settings_page(req, org, 409, group_result=result, group_failed=True)
+    except (NotFound, InvalidRequest):
+        result = "That group is no longer there or cannot be mapped (the identity provider may have deleted it)."
+        return settings_page(req, org, 404, group_result=result, group_failed=True)
+    result = f"{group.display_name} now gives its members {grant_words(role, seat)}."
+    return settings_page(req, org, group_result=result)

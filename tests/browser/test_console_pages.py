@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -464,5 +465,19 @@ def test_audit_log_and_settings_pages(admin: Page, stack: RunningStack) -> None:
     page.get_by_label("Token name").fill("okta")
     page.get_by_role("button", name="Create SCIM Token").click()
     expect(page.get_by_label("SCIM token", exact=True)).to_have_value(re.compile("^osc_"))
+    scim_secret = page.get_by_label("SCIM token", exact=True).input_value()
+
+    # The identity provider pushes a group; the admin makes it seat-granting from its row.
+    name = f"Data Science {secrets.token_hex(3)}"
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}
+    pushed = stack.call("POST", "/scim/v2/Groups", scim_secret, {**group, "members": [{"value": stack.demo.account_id}]})
+    assert pushed.status == 201, pushed.body
+    page.goto(f"/orgs/{stack.demo.org_id}/settings")
+    row = page.get_by_role("row", name=re.compile(name))
+    expect(row.get_by_label(f"Role for {name}")).to_have_value("")
+    row.get_by_label(f"Grants a seat ({name})").check()
+    row.get_by_role("button", name=f"Save what {name} grants").click()
+    expect(page.get_by_role("status").filter(has_text=name)).to_have_text(f"{name} now gives its members a seat.")
+    expect(page.get_by_role("row", name=re.compile(name)).get_by_label(f"Grants a seat ({name})")).to_be_checked()
     assert_accessible(page, "the Settings page")
     screenshot(page, "settings")
