@@ -469,8 +469,12 @@ def test_audit_log_and_settings_pages(admin: Page, stack: RunningStack) -> None:
 
     # The identity provider pushes a group; the admin makes it seat-granting from its row.
     name = f"Data Science {secrets.token_hex(3)}"
-    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}
-    pushed = stack.call("POST", "/scim/v2/Groups", scim_secret, {**group, "members": [{"value": stack.demo.account_id}]})
+    group = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": [{"value": stack.demo.account_id}],
+    }
+    pushed = stack.call("POST", "/scim/v2/Groups", scim_secret, group)
     assert pushed.status == 201, pushed.body
     page.goto(f"/orgs/{stack.demo.org_id}/settings")
     row = page.get_by_role("row", name=re.compile(name))
