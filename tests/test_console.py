@@ -85,6 +85,8 @@ def test_signed_out_pages_send_people_to_sign_in(api: Api, seed: Seed) -> None:
     assert home.status == 200 and "Send sign-in link" in home.html and 'for="email">Email<' in home.html
     tokens = browser.get(f"/orgs/{seed.org_id}/tokens")
     assert tokens.status == 303 and tokens.location == f"/sign-in?next=/orgs/{seed.org_id}/tokens"
+    assert tokens.headers["content-type"].startswith("text/html")  # not Chalice's application/json
+    assert tokens.headers["referrer-policy"] == "no-referrer"
     refused = browser.post("/orgs", {"name": "Sneaky"})
     assert refused.status == 401 and "Sign in" in refused.text
 

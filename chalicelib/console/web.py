@@ -300,7 +300,12 @@ def to_response(result: Any, req: PageRequest) -> Response:
     if isinstance(result, Response):
         return result
     if isinstance(result, Redirect):
-        headers: dict[str, str | list[str]] = {"Location": result.location, **SECURITY_HEADERS}
+        # Content-Type said outright: Chalice would label the empty body application/json.
+        headers: dict[str, str | list[str]] = {
+            "Location": result.location,
+            "Content-Type": "text/html; charset=utf-8",
+            **SECURITY_HEADERS,
+        }
         if req.cookies_out:
             headers["Set-Cookie"] = req.cookies_out
         return Response(body="", status_code=result.status, headers=headers)
