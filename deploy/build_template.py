@@ -531,6 +531,8 @@ def function_resources(fn: dict[str, Any], models: list[Any], env: dict[str, Any
                     "StartingPosition": fn["source"].starting_position,
                     "BatchSize": fn["source"].batch_size,
                     "BisectBatchOnFunctionError": True,
+                    # The handlers answer batchItemFailures: only a failed record (and those after it) is retried.
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     "MaximumRetryAttempts": STREAM_MAX_RETRIES,
                     "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_SECONDS,
                     "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(dlq, "Arn")}},
