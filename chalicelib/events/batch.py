@@ -8,8 +8,11 @@ sequence number and delivers again from there, so the records after a
 failure may run twice: every record handler is idempotent (invariant 6).
 
 This is the part of Powertools' batch processor these handlers need, kept
-here so that no library is imported on the API's cold path (the stream
-functions share ``app.py`` with it).
+here because the stream functions share ``app.py`` (and so its imports) with
+the API: importing Powertools' batch utility added 220-450 ms to the import
+of the app on the bench machine (bench/README.md, "Powertools on the cold
+path"). Log fields (request id, org id, sequence number) go through the
+standard logger's ``extra``, which Lambda's JSON log format prints as keys.
 """
 
 from __future__ import annotations
@@ -55,10 +58,11 @@ def process(event: DynamoDBEvent, handle: RecordHandler, stream: str) -> BatchOu
             outcome.counts.update(handle(record, request_id))
         except Exception:
             outcome.failed.append(record.sequence_number)
+            org_id = ((record.keys or {}).get("org_id") or {}).get("S")
             log.exception(
                 "%s stream: record failed; reported for retry",
                 stream,
-                extra={"request_id": request_id, "sequence_number": record.sequence_number},
+                extra={"request_id": request_id, "org_id": org_id, "sequence_number": record.sequence_number},
             )
     log.info(
         "%s stream: %s",
