@@ -77,7 +77,6 @@ class Settings(BaseModel):
     resend_cooldown_seconds: int = Field(default=600, ge=0)
 
     max_body_bytes: int = 1_048_576
-    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -247,7 +247,6 @@ ENVIRONMENT: dict[str, Any] = {
             "send_lease_seconds",
         )
     },
-    "log_level": ref("LogLevel"),
 }
 
 # Settings fields whose variable comes from the stage in .chalice/config.json.
