@@ -111,3 +111,15 @@ def test_a_record_that_cannot_be_decoded_fails_alone(moto_tables: str, seed: See
     answer = invoke("on_member_change", [bad, good])
     assert failed(answer) == [bad["dynamodb"]["SequenceNumber"]]
     assert [m.to for m in mailer.sent] == [seed.member.email]
+
+
+def test_a_record_chalice_cannot_read_fails_alone(moto_tables: str, seed: Seed, mailer: MemoryMailer) -> None:
+    actor = admin_actor(seed)
+    before = raw_member(seed.org_id, seed.member.account_id)
+    seats.assign(seed.org_id, actor, seed.member.account_id)
+    good = record(before, raw_member(seed.org_id, seed.member.account_id))
+    unreadable = record(before, raw_member(seed.org_id, seed.member.account_id))
+    del unreadable["dynamodb"]["StreamViewType"], unreadable["eventSourceARN"]
+    answer = invoke("on_member_change", [unreadable, good])
+    assert failed(answer) == [unreadable["dynamodb"]["SequenceNumber"]]
+    assert [m.to for m in mailer.sent] == [seed.member.email]

@@ -52,17 +52,22 @@ def process(event: DynamoDBEvent, handle: RecordHandler, stream: str) -> BatchOu
     """Run ``handle`` on every record of the batch, in order; a failing record does not stop the others."""
     request_id = request_id_of(event)
     outcome = BatchOutcome(Counter(records=0))
-    for record in event:
+    for raw in event.to_dict().get("Records") or []:
         outcome.counts["records"] += 1
+        data = raw.get("dynamodb") or {}
+        sequence = str(data.get("SequenceNumber") or "")
         try:
-            outcome.counts.update(handle(record, request_id))
+            # Typed here, not by iterating the event, so that a record Chalice cannot read fails alone.
+            outcome.counts.update(handle(DynamoDBRecord(raw, event.context), request_id))
         except Exception:
-            outcome.failed.append(record.sequence_number)
-            org_id = ((record.keys or {}).get("org_id") or {}).get("S")
+            if not sequence:
+                raise  # nothing to name it by: Lambda retries the batch
+            outcome.failed.append(sequence)
+            org_id = ((data.get("Keys") or {}).get("org_id") or {}).get("S")
             log.exception(
                 "%s stream: record failed; reported for retry",
                 stream,
-                extra={"request_id": request_id, "org_id": org_id, "sequence_number": record.sequence_number},
+                extra={"request_id": request_id, "org_id": org_id, "sequence_number": sequence},
             )
     log.info(
         "%s stream: %s",
