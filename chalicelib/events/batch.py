@@ -6,6 +6,9 @@ count as done. With ``ReportBatchItemFailures`` on the event source mapping
 (``deploy/build_template.py``), Lambda checkpoints before the lowest failed
 sequence number and delivers again from there, so the records after a
 failure may run twice: every record handler is idempotent (invariant 6).
+Chalice (1.34) hands a handler's return value to Lambda as it is, but its
+``on_dynamodb_record`` has no ``FunctionResponseTypes`` option: the template
+writes each event source mapping itself and sets it there.
 
 This is the part of Powertools' batch processor these handlers need, kept
 here because the stream functions share ``app.py`` (and so its imports) with
