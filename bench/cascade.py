@@ -87,11 +87,11 @@ def main() -> None:
             start = time.perf_counter()
             result = lambda_client.invoke("on_member_change", {"Records": [stream_record]}).payload
             cascade_ms = (time.perf_counter() - start) * 1000
-        assert result["tokens_revoked"] == args.tokens, result
+        assert result == {"batchItemFailures": []}, result
         assert active(account_id) == 0
         with counter.measure() as replay_calls:
             replay = lambda_client.invoke("on_member_change", {"Records": [stream_record]}).payload
-        assert replay["tokens_revoked"] == 0
+        assert replay == {"batchItemFailures": []}, replay
 
         # The alternative: one conditional UpdateItem per token, 16 in flight.
         other = member_with_tokens("parallel@bench.test")

@@ -15,7 +15,12 @@ interleaved so machine noise hits both alike. Target: ratio <= 1.3.
 CPU time (user + sys of the child) is printed beside wall time: on a shared
 machine it is far less noisy.
 
-Usage: python bench/cold_start.py [--runs 15] [--zip out/deployment.zip]
+3. With --with MODULE (repeatable): the app plus that module, beside the
+   app alone, to price a library before it goes on the API's cold path
+   (``--path`` adds where it is installed, e.g. a ``pip install --target``
+   folder, so it need not be in the project's requirements).
+
+Usage: python bench/cold_start.py [--runs 15] [--zip out/deployment.zip] [--with MODULE --path DIR]
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--zip", type=Path, default=ROOT / "out" / "deployment.zip")
+    parser.add_argument("--with", dest="extra", action="append", default=[], help="also time the app plus MODULE")
+    parser.add_argument("--path", action="append", default=[], help="a folder to find --with modules in")
     args = parser.parse_args()
     # The environment a deployed function has (SES mailer, key named in SSM, runtime switches).
     env = {
@@ -109,6 +116,16 @@ def main() -> int:
         bare.mkdir()
         (bare / "app.py").write_text(BARE_APP)
         print(f"runs: {args.runs} per case, interleaved; medians")
+        if args.extra:
+            found = os.pathsep.join([*args.path, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            with_env = {**env, "PYTHONPATH": found}
+            cases = {"this app": (ROOT, "app", with_env, [])}
+            cases.update({f"this app + {m}": (ROOT, f"app, {m}", with_env, []) for m in args.extra})
+            cases["bare app"] = (bare, "app", with_env, [])
+            results = measure(cases, args.runs)
+            pairs = [(f"this app + {m}", "this app") for m in args.extra] + [("this app", "bare app")]
+            report("working tree (bytecode cached), with extra modules", results, pairs)
+            return 0
         results = measure({"this app": (ROOT, "app", env, []), "bare app": (bare, "app", env, [])}, args.runs)
         report("working tree (bytecode cached)", results, [("this app", "bare app")])
 

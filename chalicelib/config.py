@@ -64,7 +64,7 @@ class Settings(BaseModel):
     # unset: the system resolver (/etc/resolv.conf, as in Lambda).
     dns_resolver: str | None = None
 
-    # Abuse limits (README "Abuse limits"): per UTC day, counted when an invitation is written.
+    # Abuse limits (docs/api.md "Abuse limits"): per UTC day, counted when an invitation is written.
     # An org younger than new_org_days gets the *_new_org limits; the inviting account's limit
     # counts its invitations in every org.
     invitations_per_org_day: int = Field(default=2000, ge=0)
@@ -77,7 +77,6 @@ class Settings(BaseModel):
     resend_cooldown_seconds: int = Field(default=600, ge=0)
 
     max_body_bytes: int = 1_048_576
-    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -9,7 +9,6 @@ HMAC-ed with the server-side link key.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 SECRET_BYTES = 32
@@ -28,13 +27,3 @@ def new_secret(prefix: str) -> str:
 def hash_secret(secret: str) -> str:
     """SHA-256 hex digest: the only form in which a bearer secret is stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def hmac_secret(key: str, message: str) -> str:
-    """HMAC-SHA256 of a one-time link secret with the server-side key."""
-    return hmac.new(key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def same(a: str, b: str) -> bool:
-    """Constant-time comparison of two digests."""
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -247,7 +247,6 @@ ENVIRONMENT: dict[str, Any] = {
             "send_lease_seconds",
         )
     },
-    "log_level": ref("LogLevel"),
 }
 
 # Settings fields whose variable comes from the stage in .chalice/config.json.
@@ -531,6 +530,8 @@ def function_resources(fn: dict[str, Any], models: list[Any], env: dict[str, Any
                     "StartingPosition": fn["source"].starting_position,
                     "BatchSize": fn["source"].batch_size,
                     "BisectBatchOnFunctionError": True,
+                    # The handlers answer batchItemFailures: only a failed record (and those after it) is retried.
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     "MaximumRetryAttempts": STREAM_MAX_RETRIES,
                     "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_SECONDS,
                     "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att(dlq, "Arn")}},

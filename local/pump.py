@@ -6,8 +6,11 @@ parent shard is read to the end (so a key's changes stay in order across a
 shard split), and invokes the app's handler with ``{"Records": [...]}`` in
 the shape Lambda sends (``eventSourceARN`` included). A batch whose handler
 raises is retried whole, with backoff, before anything after it on that
-shard, as Lambda does. The position per shard is saved after each delivered
-batch, so a restarted stack resumes where it stopped instead of replaying.
+shard, as Lambda does; a handler that answers ``batchItemFailures`` (the
+template's ``ReportBatchItemFailures``) has the batch checkpointed before the
+lowest failed sequence number and the records from there retried. The
+position per shard is saved after each delivered batch, so a restarted stack
+resumes where it stopped instead of replaying.
 """
 
 from __future__ import annotations
@@ -77,6 +80,16 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     shaped = {k: v for k, v in record.items() if v is not None}
     shaped["eventSourceARN"] = stream_arn
     return dict(_json_safe(shaped))
+
+
+def _first_failed(records: list[dict[str, Any]], result: Any) -> int | None:
+    """Index of the lowest-numbered record a partial batch response reports failed, else None."""
+    failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+    failed = {str(f.get("itemIdentifier")) for f in failures or []}
+    if not failed:
+        return None
+    indexes = [i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed]
+    return min(indexes) if indexes else 0  # an identifier not in the batch: Lambda retries it whole
 
 
 class StreamPump:
@@ -228,15 +241,24 @@ class StreamPump:
         try:
             result = self.handler(event, LambdaContext(self.function_name))
         except Exception as exc:
-            state.pending = (event, next_iterator)
-            state.failures += 1
-            delay = min(self.max_backoff, 0.5 * 2 ** (state.failures - 1))
-            state.retry_at = time.monotonic() + delay
+            delay = self._retry_later(state, event, next_iterator)
             log.error(
                 "%s: batch of %d record(s) failed (attempt %d: %s: %s); retrying the same batch in %.1fs",
                 self.table, len(records), state.failures, type(exc).__name__, exc, delay,
             )  # fmt: skip
             return 0
+        retry_from = _first_failed(records, result)
+        if retry_from is not None:
+            done, rest = records[:retry_from], records[retry_from:]
+            if done:
+                state.sequence = done[-1]["dynamodb"]["SequenceNumber"]
+                self._save_state()
+            delay = self._retry_later(state, {**event, "Records": rest}, next_iterator)
+            log.error(
+                "%s: %d of %d record(s) reported failed (attempt %d); retrying from the first failed in %.1fs",
+                self.table, len(rest), len(records), state.failures, delay,
+            )  # fmt: skip
+            return len(done)
         state.pending = None
         state.failures = 0
         state.sequence = records[-1]["dynamodb"]["SequenceNumber"]
@@ -252,6 +274,14 @@ class StreamPump:
         else:
             self._save_state()
         return len(records)
+
+    def _retry_later(self, state: ShardState, event: dict[str, Any], next_iterator: str | None) -> float:
+        """Keep ``event`` to deliver again, with backoff; returns the delay."""
+        state.pending = (event, next_iterator)
+        state.failures += 1
+        delay = min(self.max_backoff, 0.5 * 2 ** (state.failures - 1))
+        state.retry_at = time.monotonic() + delay
+        return delay
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
         """Poll until ``stop`` is set; errors are logged and retried (the backend may be restarting)."""

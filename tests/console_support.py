@@ -15,6 +15,8 @@ from app import app
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.sessions import SessionModel
 
+from .stream_support import counts
+
 ORIGIN = "http://127.0.0.1:8000"
 SIGNIN_LINK = re.compile(r"/sign-in/(olc_[A-Za-z0-9_-]+)")
 
@@ -107,7 +109,7 @@ def _set_cookies(response: Any) -> list[str]:
 
 
 def deliver_signins() -> Any:
-    """Run the real Sessions stream handler over every sign-in request not yet handled, as Lambda would."""
+    """Run the Sessions stream handler's batch processing over every sign-in request not yet handled."""
     records = []
     for item in SessionModel.scan(SessionModel.kind == "signin"):
         if item.mailed is None:
@@ -129,7 +131,7 @@ def deliver_signins() -> Any:
                     "eventSourceARN": SESSIONS_STREAM,
                 }
             )
-    return Client(app).lambda_.invoke("on_session_change", {"Records": records}).payload
+    return counts("on_session_change", records)
 
 
 def signin_code(mailer: MemoryMailer, email: str) -> str:

@@ -1,4 +1,4 @@
-"""The permission table of API.md, as test data: one row per (route, variant).
+"""The permission table of docs/api.md, as test data: one row per (route, variant).
 
 ``tests/test_permissions.py`` generates the permission matrix from ``CASES``
 and fails when a route registered in ``chalicelib.http.routing.ROUTES`` has

@@ -18,6 +18,7 @@ from chalicelib.mail.base import MemoryMailer
 from chalicelib.secrets import new_secret
 from chalicelib.services import invitation_links, keys
 from chalicelib.storage.invitations import InvitationModel
+from chalicelib.storage.orgs import OrgModel
 
 from .console_support import Browser, sign_in
 from .helpers import Api, Person, Seed
@@ -245,3 +246,31 @@ def test_the_profile_page_shows_expiry_and_last_use_of_each_key(seed: Seed, mail
     assert " ".join(row) == "04 Mar 2030 14 Mar 2030 04 Mar 2030, 05:06 UTC Active"
     forever = page.text.split("forever", 1)[1].split("Revoke", 1)[0].split()
     assert " ".join(forever) == "04 Mar 2030 Never Never Active"
+
+
+def test_me_reads_the_names_of_all_its_orgs_in_one_request(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account in several orgs: one BatchGetItem for the org names, not one GetItem per membership."""
+    m = seed.member
+    for name in ("Side One", "Side Two", "Side Three", "Side Four"):
+        assert api.post("/v1/orgs", m.key, {"name": name}).status == 201
+    calls: list[tuple[str, Any]] = []
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append((operation_name, api_params))
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    r = api.get("/v1/me", m.key)
+    made = list(calls)
+    assert r.status == 200, r.body
+    assert sorted(x["org_name"] for x in r.body["memberships"]) == [
+        "Acme", "Side Four", "Side One", "Side Three", "Side Two",
+    ]  # fmt: skip
+    org_reads = [op for op, p in made if OrgModel.Meta.table_name in json.dumps(p, default=str)]
+    assert org_reads == ["BatchGetItem"]  # five orgs, one request
+    # The whole call: the caller's key, the account, the memberships query, the org names.
+    assert len(made) <= 5, [op for op, _ in made]

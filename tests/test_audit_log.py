@@ -5,9 +5,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.clock import set_clock
+import pytest
 
-from .helpers import Api, Seed
+from chalicelib.clock import set_clock
+from chalicelib.domain.errors import Forbidden, NotFound
+from chalicelib.domain.models import Actor
+from chalicelib.services import audit
+
+from .helpers import Api, Person, Seed
 from .table_scan import scan_all
 
 
@@ -169,3 +174,23 @@ def test_the_target_parameter_is_documented() -> None:
     schema = target["schema"]
     assert "account id" in schema["description"]
     assert {"type": "string", "minLength": 1, "maxLength": 64} in schema["anyOf"]
+
+
+# --- the service checks permission itself --------------------------------------------------------
+
+
+def test_list_entries_checks_the_callers_permission_itself(api: Api, seed: Seed) -> None:
+    """Like every other service: a stranger gets 404 for the org, a member without the permission 403."""
+
+    def actor(person: Person) -> Actor:
+        return Actor(actor=f"account:{person.account_id}", request_id="t", account_id=person.account_id)
+
+    listed = audit.list_entries(seed.org_id, actor(seed.admin), limit=200).items
+    assert "org.created" in {e.action for e in listed}
+    for person, refused in ((seed.member, Forbidden), (seed.billing, Forbidden), (seed.outsider, NotFound)):
+        with pytest.raises(refused):
+            audit.list_entries(seed.org_id, actor(person))
+        with pytest.raises(refused):
+            audit.recent_about(seed.org_id, actor(person), seed.member.account_id, shown=5, pages=1, read_each=10)
+    about = audit.recent_about(seed.org_id, actor(seed.admin), seed.member.account_id, shown=5, pages=1, read_each=50)
+    assert about and {e.target for e in about} == {seed.member.account_id}

@@ -100,7 +100,7 @@ def test_the_user_page_reads_a_bounded_number_of_query_pages(
     for i in range(12):  # entries about someone else, newer than the member's member.added
         audit.write(seed.org_id, admin, "test.noise", seed.billing.account_id, {"n": i})
     audit.write(seed.org_id, admin, "test.about_member", member)
-    found = routes_users.entries_about(seed.org_id, member)
+    found = routes_users.entries_about(seed.org_id, admin_actor(seed), member)
     assert [e.action for e in found] == ["test.about_member", "member.added"]
     assert {e.target for e in found} == {member}
     assert queries == [10, 10]  # two requests of 10 reads each, though the log goes on
@@ -108,12 +108,12 @@ def test_the_user_page_reads_a_bounded_number_of_query_pages(
     for i in range(25):  # now the member's entries are all older than the latest 20
         audit.write(seed.org_id, admin, "test.noise", seed.billing.account_id, {"n": i})
     queries.clear()
-    assert routes_users.entries_about(seed.org_id, member) == []
+    assert routes_users.entries_about(seed.org_id, admin_actor(seed), member) == []
     assert queries == [10, 10]
     page = admin_browser(seed).get(user_path(seed, member))
     assert page.status == 200 and f"No recent audit entries about {seed.member.email}" in page.text
     # The Audit Log's Target filter still finds them all.
-    everything = audit.list_entries(seed.org_id, target=member, limit=200).items
+    everything = audit.list_entries(seed.org_id, admin_actor(seed), target=member, limit=200).items
     assert [e.action for e in everything] == ["test.about_member", "member.added"]
 
 
@@ -121,7 +121,7 @@ def test_entries_about_stops_at_the_number_shown(api: Api, seed: Seed) -> None:
     admin = admin_actor(seed)
     for i in range(routes_users.AUDIT_SHOWN + 5):
         audit.write(seed.org_id, admin, "test.about_member", seed.member.account_id, {"n": i})
-    found = routes_users.entries_about(seed.org_id, seed.member.account_id)
+    found = routes_users.entries_about(seed.org_id, admin_actor(seed), seed.member.account_id)
     assert len(found) == routes_users.AUDIT_SHOWN
     assert [e.details["n"] for e in found] == list(range(routes_users.AUDIT_SHOWN + 4, 4, -1))
 
@@ -131,12 +131,14 @@ def test_list_entries_read_at_most_is_one_request_with_a_cursor(api: Api, seed: 
     for i in range(7):
         audit.write(seed.org_id, admin, "test.about_member", seed.member.account_id, {"n": i})
         audit.write(seed.org_id, admin, "test.noise", seed.billing.account_id, {"n": i})
-    expected = audit.list_entries(seed.org_id, target=seed.member.account_id, limit=200).items
+    expected = audit.list_entries(seed.org_id, admin_actor(seed), target=seed.member.account_id, limit=200).items
     walked = []
     cursor = None
     requests = 0
     while True:
-        batch = audit.list_entries(seed.org_id, target=seed.member.account_id, limit=2, read_at_most=3, cursor=cursor)
+        batch = audit.list_entries(
+            seed.org_id, admin_actor(seed), target=seed.member.account_id, limit=2, read_at_most=3, cursor=cursor
+        )
         requests += 1
         assert len(batch.items) <= 2 and {e.target for e in batch.items} <= {seed.member.account_id}
         walked += batch.items
@@ -208,7 +210,7 @@ def stored_expiry(seed: Seed, token_id: str) -> datetime:
 
 
 def renewals(seed: Seed) -> list[Any]:
-    return [e for e in audit.list_entries(seed.org_id, action="token.renewed", limit=200).items]
+    return [e for e in audit.list_entries(seed.org_id, admin_actor(seed), action="token.renewed", limit=200).items]
 
 
 def renew_path(seed: Seed, token_id: str) -> str:

@@ -99,8 +99,8 @@ def test_pump_delivers_member_changes_in_lambda_shape(
     assert "OldImage" not in insert["dynamodb"]
     assert insert["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert isinstance(insert["dynamodb"]["ApproximateCreationDateTime"], int)
-    # the app's handler decoded the event and processed it
-    assert [r["records"] for r in handler.results] == [1]
+    # the app's handler decoded the event and processed it, with no record failed
+    assert handler.results == [{"batchItemFailures": []}]
 
     verify_domain_of(boot.org_id, boot.account_id, "example.com")
     outcome = members.add_member(boot.org_id, admin_actor(boot.account_id), "pumped@example.com", Role.MEMBER)
@@ -127,7 +127,7 @@ def test_pump_retries_a_failed_batch_whole_and_resumes_after_restart(
     assert pump.poll_once() == 1  # the same batch again
     first, second = failing.events
     assert [r["eventID"] for r in first["Records"]] == [r["eventID"] for r in second["Records"]]
-    assert [r["records"] for r in failing.results] == [1]
+    assert failing.results == [{"batchItemFailures": []}]
 
     # A new pump (a restarted stack) resumes after the delivered record instead of replaying it.
     later = Recorder()
@@ -208,6 +208,27 @@ def test_pump_reads_a_split_shard_parent_first(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "members.json").read_text())
     assert saved["shards"]["parent"] == {"sequence": f"{2:021d}", "done": True}
     assert stream.reads.count("parent") == 1  # a finished shard is not read again
+
+
+def test_pump_retries_from_the_first_record_a_partial_batch_response_reports(tmp_path: Path) -> None:
+    """As Lambda with ReportBatchItemFailures: checkpoint before the failed record, deliver again from it."""
+    stream = SplitStream()
+    stream.shards, stream.closed = [{"ShardId": "parent"}], {"parent"}
+    seen: list[list[str]] = []
+
+    def handler(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        ids = [r["eventID"] for r in event["Records"]]
+        seen.append(ids)
+        failed = [r for r in event["Records"] if r["eventID"] == "e2" and len(seen) == 1]
+        return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in failed]}
+
+    state = tmp_path / "members.json"
+    pump = StreamPump("members", lambda: "arn:t", handler, stream, state_path=state, max_backoff=0)
+    assert pump.poll_once() == 1  # e1 done; e2 reported failed
+    assert json.loads(state.read_text())["shards"]["parent"]["sequence"] == f"{1:021d}"
+    assert pump.poll_once() == 1  # e2 alone, again
+    assert seen == [["e1", "e2"], ["e2"]]
+    assert json.loads(state.read_text())["shards"]["parent"] == {"sequence": f"{2:021d}", "done": True}
 
 
 # -- the bootstrap command --------------------------------------------------------------------------

@@ -157,6 +157,8 @@ def test_each_stream_function_reads_its_own_tables_stream(template: dict[str, An
         table = f"{to_cfn_resource_name(table_of[source.name])}Table"
         assert props["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
         assert props["BisectBatchOnFunctionError"] is True
+        # One failed record is retried on its own (the handlers answer batchItemFailures).
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         assert 0 <= props["MaximumRetryAttempts"] <= 10
         assert 60 <= props["MaximumRecordAgeInSeconds"] <= 24 * 3600
         destination = props["DestinationConfig"]["OnFailure"]

@@ -37,6 +37,7 @@ def audit_log(req: PageRequest, org_id: str) -> Page:
         )
         result = audit.list_entries(
             org_id,
+            req.actor,
             action=query.action,
             actor=query.actor,
             target=query.target,

@@ -20,9 +20,11 @@ bp = Blueprint(__name__)
 
 
 def memberships(account_id: str) -> list[dict[str, object]]:
+    joined = members.memberships_of(account_id)
+    names = orgs.names_of(m.org_id for m in joined)  # one BatchGetItem, not a read per org
     return [
-        {"org_id": m.org_id, "org_name": orgs.name_of(m.org_id) or m.org_id, "role": m.role, "seat": m.has_seat}
-        for m in members.memberships_of(account_id)
+        {"org_id": m.org_id, "org_name": names[m.org_id] or m.org_id, "role": m.role, "seat": m.has_seat}
+        for m in joined
     ]
 
 

@@ -17,7 +17,7 @@ from chalice import Blueprint
 
 from ..clock import now
 from ..domain.errors import DomainError
-from ..domain.models import AuditEntry, Member
+from ..domain.models import Actor, AuditEntry, Member
 from ..domain.roles import Permission, Role, allows
 from ..http.schemas_seats import BulkSeats
 from ..services import audit, members, orgs, seats, tokens
@@ -356,26 +356,11 @@ def revoke_many(req: PageRequest, org_id: str) -> Page:
 # --- one user ----------------------------------------------------------------------------------------
 
 
-def entries_about(org_id: str, account_id: str) -> list[AuditEntry]:
+def entries_about(org_id: str, actor: Actor, account_id: str) -> list[AuditEntry]:
     """The newest audit entries about the user (at most AUDIT_SHOWN), among the org's latest
-    AUDIT_PAGES x AUDIT_READ entries.
-
-    DynamoDB filters by target, but a filter applies to what a query has read: each query page
-    reads AUDIT_READ entries of the log, whoever they are about. So this asks for at most
-    AUDIT_PAGES such pages (one request each) instead of reading on through the whole log;
-    older entries about the user are on the Audit Log page (its Target filter).
-    """
-    found: list[AuditEntry] = []
-    cursor: str | None = None
-    for _ in range(AUDIT_PAGES):
-        batch = audit.list_entries(
-            org_id, target=account_id, limit=AUDIT_SHOWN - len(found), read_at_most=AUDIT_READ, cursor=cursor
-        )
-        found += batch.items
-        cursor = batch.next_cursor
-        if cursor is None or len(found) >= AUDIT_SHOWN:
-            break
-    return found
+    AUDIT_PAGES x AUDIT_READ entries (one query request each; older entries about the user are
+    on the Audit Log page, its Target filter)."""
+    return audit.recent_about(org_id, actor, account_id, shown=AUDIT_SHOWN, pages=AUDIT_PAGES, read_each=AUDIT_READ)
 
 
 def detail_page(
@@ -399,7 +384,7 @@ def detail_page(
         role_buttons=ROLE_BUTTONS,
         own_role_reason=OWN_ROLE_REASON,
         tokens=[(t, t.status(at)) for t in listed],
-        entries=entries_about(org_id, account_id) if can["audit"] else [],
+        entries=entries_about(org_id, req.actor, account_id) if can["audit"] else [],
         lifetimes=lifetimes(),
         default_days=lifetimes()[0],
         name="",

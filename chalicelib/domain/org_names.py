@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Every character str.splitlines() breaks on, the other C0/C1 controls and DEL.
-LINE_BREAKS = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+# Every character str.splitlines() breaks on (\r \n \v \f U+001C..U+001E U+0085 U+2028 U+2029),
+# the other C0/C1 controls and DEL.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 _DOTS = ".\u3002\uff0e\uff61\u2024\ufe52"
@@ -57,7 +57,7 @@ def problem(name: str) -> str | None:
 
 
 def one_line(value: str) -> str:
-    """Every line break and control character (see ``LINE_BREAKS``) as one space, trimmed."""
+    """Every line break and control character (see ``_CONTROLS``) as one space, trimmed."""
     return _CONTROLS.sub(" ", value).strip()
 
 

@@ -1,4 +1,4 @@
-"""Roles and the permission table of API.md, as data.
+"""Roles and the permission table of docs/api.md, as data.
 
 Authorization is a lookup in ``ROLE_PERMISSIONS``; services call
 ``require(role, permission)`` and never compare role names themselves.

@@ -1,13 +1,16 @@
 """DynamoDB stream handlers (Members, Invitations, Sessions).
 
-Chalice retries a failed batch whole, so every service called from here
-must be idempotent (invariant 6). The stream ARNs come from settings at
-import time (a placeholder by default; the template sets the real ones).
+Each record is handled on its own (``events.batch``): a record that fails
+is reported in ``batchItemFailures`` and retried, and the batch's other
+records are not rerun for it (the event source mappings report batch item
+failures, ``deploy/build_template.py``). Every service called from here is
+idempotent (invariant 6). The stream ARNs come from settings at import time
+(a placeholder by default; the template sets the real ones).
 """
 
 from __future__ import annotations
 
-import logging
+import functools
 from typing import Any
 
 from chalice import Blueprint
@@ -15,8 +18,8 @@ from chalice.app import DynamoDBEvent
 
 from ..config import get_settings
 from ..services import stream_changes
+from . import batch
 
-log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 _settings = get_settings()
 
@@ -24,19 +27,20 @@ _settings = get_settings()
 @bp.on_dynamodb_record(stream_arn=_settings.members_stream_arn, batch_size=100, starting_position="LATEST")
 def on_member_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Members stream: seat revoked / member removed -> tokens revoked; seat assigned -> email."""
-    return stream_changes.handle_member_records([record.to_dict() for record in event])
+    return batch.process(event, stream_changes.member_record, "members").response()
 
 
 @bp.on_dynamodb_record(stream_arn=_settings.invitations_stream_arn, batch_size=100, starting_position="LATEST")
 def on_invitation_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Invitations stream: invitation (re)issued -> invitation email."""
-    return stream_changes.handle_invitation_records([record.to_dict() for record in event])
+    handle = functools.partial(stream_changes.invitation_record, org_names={})
+    return batch.process(event, handle, "invitations").response()
 
 
 @bp.on_dynamodb_record(stream_arn=_settings.sessions_stream_arn, batch_size=100, starting_position="LATEST")
 def on_session_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Sessions stream: sign-in requested -> sign-in email (when an account has the email)."""
-    return stream_changes.handle_session_records([record.to_dict() for record in event])
+    return batch.process(event, stream_changes.session_record, "sessions").response()
 
 
 # Which handler serves which table's stream (used by the local stream pump).

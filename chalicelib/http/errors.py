@@ -63,7 +63,7 @@ def error_body(error: DomainError) -> dict[str, Any]:
 
 
 def error_response(exc: Exception, request_id: str) -> Response:
-    """The JSON error envelope of API.md for any exception."""
+    """The JSON error envelope of docs/api.md for any exception."""
     error = to_domain_error(exc)
     if error is None:
         log.exception("unhandled error (request %s)", request_id)

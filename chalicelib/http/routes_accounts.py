@@ -16,11 +16,11 @@ def get_me(req: ApiRequest) -> schemas.MeOut:
     assert req.principal is not None
     account = accounts.get(req.principal.account_id)
     assert account is not None
-    memberships = []
-    for m in members.memberships_of(account.account_id):
-        memberships.append(
-            schemas.MembershipOut(org_id=m.org_id, org_name=orgs.name_of(m.org_id), role=m.role, seat=m.has_seat)
-        )
+    joined = members.memberships_of(account.account_id)
+    names = orgs.names_of(m.org_id for m in joined)
+    memberships = [
+        schemas.MembershipOut(org_id=m.org_id, org_name=names[m.org_id], role=m.role, seat=m.has_seat) for m in joined
+    ]
     return schemas.MeOut(
         account_id=account.account_id,
         email=account.email,

@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -160,8 +159,3 @@ def reset_mailer(mailer: Mailer | None = None) -> None:
     global _mailer
     with _lock:
         _mailer = mailer
-
-
-def sender_address(settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
-    return formataddr((header_safe("Org Members"), header_safe(settings.mail_sender)))

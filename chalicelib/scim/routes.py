@@ -8,8 +8,6 @@ scim2-models, is imported on the first SCIM request only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint, Response
 
 bp = Blueprint(__name__)
@@ -62,8 +60,3 @@ ROUTES: list[tuple[str, list[str], str]] = [
 
 for _path, _methods, _handler in ROUTES:
     _route(_path, _methods, _handler)
-
-
-def route_table() -> list[dict[str, Any]]:
-    """The SCIM routes (path, methods, handler), for documentation and tests."""
-    return [{"path": PREFIX + p, "methods": m, "handler": h} for p, m, h in ROUTES]

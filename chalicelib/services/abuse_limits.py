@@ -10,7 +10,7 @@ charge, and what did not get written (already invited, cooldown, a lost
 race) is given back at the end in one transaction. If the process dies in
 between, the count stays too high for the rest of the day, never too low.
 An org younger than ``new_org_days`` gets the smaller ``*_new_org_*`` limit.
-The settings are in ``chalicelib/config.py``; README "Abuse limits".
+The settings are in ``chalicelib/config.py``; docs/api.md "Abuse limits".
 """
 
 from __future__ import annotations

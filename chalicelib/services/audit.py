@@ -15,6 +15,7 @@ from pynamodb.pagination import ResultIterator
 from ..clock import iso, now, parse_iso
 from ..domain.errors import InvalidRequest
 from ..domain.models import Actor, AuditEntry, Page
+from ..domain.roles import Permission
 from ..secrets import new_id
 from ..storage.audit import AuditModel
 from ..storage.base import Tx, decode_cursor, encode_cursor, error_code, page
@@ -75,6 +76,7 @@ def to_entry(item: AuditModel) -> AuditEntry:
 
 def list_entries(
     org_id: str,
+    caller: Actor,
     *,
     action: str | None = None,
     actor: str | None = None,
@@ -90,8 +92,49 @@ def list_entries(
     counts matches and the query reads on, page after page, until it has them or the
     log ends. ``read_at_most`` bounds the reading instead: one query request that reads
     at most that many entries and returns the matches among them (at most ``limit``),
-    with a cursor whenever the log goes on.
+    with a cursor whenever the log goes on. Only a ``caller`` who may read the audit log
+    lists it (404 for strangers, 403 for other roles), like every other service.
     """
+    _authorize(org_id, caller)
+    return _query(org_id, action, actor, target, since, limit, cursor, read_at_most)
+
+
+def recent_about(
+    org_id: str, caller: Actor, target: str, *, shown: int, pages: int, read_each: int
+) -> list[AuditEntry]:
+    """The newest entries about ``target`` (at most ``shown``) among the log's latest ``pages`` x ``read_each``.
+
+    A DynamoDB filter applies to what a query has read, whoever it is about, so this
+    asks for at most ``pages`` query requests instead of reading on through the whole log.
+    """
+    _authorize(org_id, caller)
+    found: list[AuditEntry] = []
+    cursor: str | None = None
+    for _ in range(pages):
+        batch = _query(org_id, None, None, target, None, shown - len(found), cursor, read_each)
+        found += batch.items
+        cursor = batch.next_cursor
+        if cursor is None or len(found) >= shown:
+            break
+    return found
+
+
+def _authorize(org_id: str, caller: Actor) -> None:
+    from . import members  # members records audit entries: imported here, not at module load
+
+    members.authorize(org_id, caller, Permission.READ_AUDIT)
+
+
+def _query(
+    org_id: str,
+    action: str | None,
+    actor: str | None,
+    target: str | None,
+    since: datetime | None,
+    limit: int,
+    cursor: str | None,
+    read_at_most: int | None,
+) -> Page:
     condition = AuditModel.sk >= iso(since) if since else None
     filters = None
     for attribute, value in ((AuditModel.action, action), (AuditModel.actor, actor), (AuditModel.target, target)):

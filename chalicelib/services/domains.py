@@ -49,7 +49,6 @@ class Domain:
     record_value: str
     created_at: datetime | None
     verified_at: datetime | None
-    record_type: str = "TXT"
 
 
 def to_domain(item: DomainModel) -> Domain:

@@ -7,8 +7,9 @@ still queued), so a replayed batch, or two concurrent deliveries of one
 record, send one email. It then rebuilds the link from the stored nonce and
 the server key (``invitation_links``: the link itself is in no table and no
 stream record), sends it, and stores ``sent`` or ``failed`` with the reason,
-with an audit record. A mail failure never raises (the batch would be
-retried whole); the invitation stays and resend works.
+with an audit record. A mail failure never raises (it is recorded on the
+invitation, and a retry would mail nobody new); the invitation stays and
+resend works.
 
 A claim is a lease (``SEND_LEASE_SECONDS``): if the function dies between
 claiming and recording, the claim is taken again once it is older than the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, now, parse_iso
 from ..config import get_settings
@@ -33,17 +34,17 @@ from ..storage.invitations import PENDING_SHARDS, InvitationModel, pending_shard
 from . import audit, invitation_links, orgs
 from .invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 
+if TYPE_CHECKING:
+    from chalice.app import DynamoDBRecord
+
 log = logging.getLogger(__name__)
 
 
-def wants_email(record: dict[str, Any]) -> InvitationModel | None:
+def wants_email(record: DynamoDBRecord) -> InvitationModel | None:
     """The new image of a record that asks for an invitation email, else None."""
-    if record.get("eventName") not in {"INSERT", "MODIFY"}:
+    if record.event_name not in {"INSERT", "MODIFY"} or not record.new_image:
         return None
-    image = (record.get("dynamodb") or {}).get("NewImage")
-    if not image:
-        return None
-    item = InvitationModel.from_raw_data(image)
+    item = InvitationModel.from_raw_data(record.new_image)
     if item.status != PENDING or item.delivery_status != QUEUED or not item.link_nonce or not item.expires_at:
         return None
     if item.delivered_issue is not None and int(item.delivered_issue) == int(item.issue):
@@ -172,13 +173,12 @@ def _forget_claim(item: InvitationModel) -> None:
             raise
 
 
-def handle_records(records: list[dict[str, Any]], request_id: str = "stream") -> dict[str, Any]:
-    """Process one stream batch; idempotent (invariant 6)."""
-    counts = {"records": len(records), SENT: 0, FAILED: 0, "skipped": 0}
-    org_names: dict[str, str | None] = {}
-    for record in records:
-        item = wants_email(record)
-        if item is None:
-            continue
-        counts[deliver(item, org_names, request_id)] += 1
-    return counts
+def handle_record(record: DynamoDBRecord, request_id: str, org_names: dict[str, str | None]) -> str | None:
+    """Mail the invitation a stream record asks for, once (idempotent, invariant 6); None: nothing asked.
+
+    ``org_names`` is the batch's cache of org names (one read per org, not per email).
+    """
+    item = wants_email(record)
+    if item is None:
+        return None
+    return deliver(item, org_names, request_id)

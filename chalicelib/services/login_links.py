@@ -19,10 +19,9 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -35,6 +34,9 @@ from ..secrets import hash_secret
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure
 from ..storage.sessions import SIGNIN, SessionModel
 from . import accounts, keys, sessions
+
+if TYPE_CHECKING:
+    from chalice.app import DynamoDBRecord
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +137,12 @@ def deliver(item: SessionModel) -> str:
     return SENT
 
 
-def handle_records(records: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """New sign-in requests in a stream batch: mail each once. Sessions' own changes are ignored."""
-    counts: dict[str, int] = {}
-    for record in records:
-        image = (record.get("dynamodb") or {}).get("NewImage")
-        if record.get("eventName") != "INSERT" or not image or image.get("kind", {}).get("S") != SIGNIN:
-            continue
-        outcome = deliver(SessionModel.from_raw_data(image))
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+def handle_record(record: DynamoDBRecord) -> str | None:
+    """A new sign-in request: mail it once; None for Sessions' own changes (ignored)."""
+    image = record.new_image
+    if record.event_name != "INSERT" or not image or image.get("kind", {}).get("S") != SIGNIN:
+        return None
+    return deliver(SessionModel.from_raw_data(image))
 
 
 # --- redeem ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ Two layers, the same pattern as seats and access tokens (invariant 4):
 Why the stream and not the demoting transaction itself: every change of a
 role or membership (four services, SCIM included) writes the member item,
 and the stream sees them all, so no path can forget the cascade; a failed
-batch is retried whole (invariant 6), so it cannot be lost. Doing it in the
+record is retried (invariant 6), so it cannot be lost. Doing it in the
 demoting transaction would need a read of the maker's tokens first, and a
 token created between that read and the commit would survive (nothing in the
 transaction conditions on the set of tokens); with the check at
@@ -29,7 +29,7 @@ authentication such a token is refused anyway, and the stream, which runs
 after the demotion committed, flags it. Replays change nothing: revoking is
 conditioned on the token being unrevoked, and each email is claimed first
 (``notice_pending`` removed under a condition), released again when sending
-fails retryably (the batch is then retried).
+fails retryably (the record is then retried).
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ def _scim_tokens(org_id: str) -> Iterable[TokenModel]:
     return TokenModel.by_owner.query(scim_token_owner(org_id))
 
 
-def _revoke(token: TokenModel, change: MemberChange, reason: str) -> bool:
+def _revoke(token: TokenModel, change: MemberChange, reason: str, request_id: str) -> bool:
     """Mark one token revoked with its audit record; False when it already was."""
-    actor = Actor.system("credential_cascade", change.event_id)
+    actor = Actor.system("credential_cascade", request_id)
     tx = Tx()
     tx.update(
         token,
@@ -181,22 +181,19 @@ def _notify(change: MemberChange, reason: str, pending: list[TokenModel]) -> int
     return sent
 
 
-def handle(changes: list[MemberChange]) -> int:
-    """Revoke the SCIM tokens of every admin removed or demoted in the batch; return tokens revoked.
+def handle(change: MemberChange, request_id: str) -> int:
+    """Revoke the SCIM tokens of an admin this change removed or demoted; return tokens revoked.
 
-    One query of the org's SCIM tokens per such change, then one transaction
-    per token to revoke; the notices still pending (this delivery's, or an
-    earlier one's whose email failed) are claimed and mailed.
+    One query of the org's SCIM tokens, then one transaction per token to
+    revoke; the notices still pending (this delivery's, or an earlier one's
+    whose email failed) are claimed and mailed.
     """
-    total = 0
-    for change in changes:
-        reason = lost_power(change)
-        if reason is None:
-            continue
-        made = [t for t in _scim_tokens(change.org_id) if _made_by(t, change.account_id)]
-        revoked = [t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason)]
-        _notify(change, reason, [t for t in made if t.notice_pending])
-        if revoked:
-            log.info("revoked %d SCIM token(s) of %s in %s: %s", len(revoked), change.account_id, change.org_id, reason)
-        total += len(revoked)
-    return total
+    reason = lost_power(change)
+    if reason is None:
+        return 0
+    made = [t for t in _scim_tokens(change.org_id) if _made_by(t, change.account_id)]
+    revoked = [t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason, request_id)]
+    _notify(change, reason, [t for t in made if t.notice_pending])
+    if revoked:
+        log.info("revoked %d SCIM token(s) of %s in %s: %s", len(revoked), change.account_id, change.org_id, reason)
+    return len(revoked)

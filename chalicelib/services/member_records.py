@@ -1,19 +1,20 @@
 """Members stream records decoded into old/new member items.
 
-The records come in the DynamoDB stream shape (``eventName``,
-``dynamodb.Keys/OldImage/NewImage``, NEW_AND_OLD_IMAGES); images are
-decoded with the table's own pynamodb model, so the services compare typed
-attributes, not raw attribute values.
+The records are Chalice's typed stream records (NEW_AND_OLD_IMAGES); images
+are decoded with the table's own pynamodb model, so the services compare
+typed attributes, not raw attribute values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..clock import now
 from ..storage.members import MemberModel
+
+if TYPE_CHECKING:
+    from chalice.app import DynamoDBRecord
 
 
 @dataclass(frozen=True)
@@ -36,27 +37,18 @@ class MemberChange:
         return self.new is not None and bool(self.new.has_seat) and not (self.old is not None and self.old.has_seat)
 
 
-def _image(data: dict[str, Any], name: str) -> MemberModel | None:
-    image = data.get(name)
+def _image(image: dict[str, Any] | None) -> MemberModel | None:
     return MemberModel.from_raw_data(image) if image else None
 
 
-def _created(data: dict[str, Any]) -> datetime:
-    value = data.get("ApproximateCreationDateTime")
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), UTC)
-    return now()
-
-
-def decode(record: dict[str, Any]) -> MemberChange:
-    data = record.get("dynamodb") or {}
-    keys = data.get("Keys") or {}
+def decode(record: DynamoDBRecord) -> MemberChange:
+    keys = record.keys or {}
     return MemberChange(
-        event_id=str(record.get("eventID") or data.get("SequenceNumber") or ""),
-        event_name=str(record.get("eventName") or ""),
+        event_id=record.event_id,
+        event_name=record.event_name,
         org_id=str(keys.get("org_id", {}).get("S", "")),
         account_id=str(keys.get("account_id", {}).get("S", "")),
-        at=_created(data),
-        old=_image(data, "OldImage"),
-        new=_image(data, "NewImage"),
+        at=record.timestamp.replace(tzinfo=UTC),  # Chalice gives naive UTC
+        old=_image(record.old_image),
+        new=_image(record.new_image),
     )

@@ -37,8 +37,6 @@ from ..secrets import hash_secret
 from ..storage.base import TransactionCancelled, Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens
 
-MAX_EMAILS = 500
-
 ONBOARDED = "onboarded"
 ALREADY_MEMBER = "already_member"
 INVALID_EMAIL = "invalid_email"

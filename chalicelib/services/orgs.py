@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
@@ -143,6 +144,16 @@ def name_of(org_id: str) -> str | None:
         return str(OrgModel.get(org_id, attributes_to_get=["name"]).name)
     except DoesNotExist:
         return None
+
+
+def names_of(org_ids: Iterable[str]) -> dict[str, str | None]:
+    """Display names of several orgs in one BatchGetItem (per 100 orgs); None for an org that is gone."""
+    wanted = list(dict.fromkeys(org_ids))
+    names: dict[str, str | None] = dict.fromkeys(wanted)
+    if wanted:
+        for org in OrgModel.batch_get(wanted, attributes_to_get=["org_id", "name"]):
+            names[org.org_id] = str(org.name)
+    return names
 
 
 def created_at(org_id: str) -> datetime:

@@ -3,9 +3,9 @@
 An assignment is identified by the member's ``seat_generation`` (it grows on
 every revocation). Before sending, the handler claims that generation with
 a conditional update of ``seat_notified_generation`` on the member item, so
-a replayed batch or a concurrent delivery sends nothing further
+a replayed record or a concurrent delivery sends nothing further
 (invariant 6). A retryable mail failure releases the claim and fails the
-batch so that the stream retries it.
+record so that the stream retries it (the batch's other records are not rerun).
 """
 
 from __future__ import annotations
@@ -55,27 +55,22 @@ def _release(org_id: str, account_id: str, generation: int) -> None:
     )
 
 
-def handle(changes: list[MemberChange]) -> int:
-    """Email each newly seated member whose assignment asked for it; return emails sent."""
-    sent = 0
-    for change in changes:
-        new = change.new
-        # seat_notify is False only when the assignment asked for no email (members inserted with a seat get one).
-        if new is None or not change.seat_assigned or new.seat_notify is False:
-            continue
-        generation = int(new.seat_generation or 0)
-        if not _claim(change.org_id, change.account_id, generation):
-            continue
-        message = seat_assigned(
-            new.email, orgs.name_of(change.org_id) or "your organization", tokens_url(change.org_id)
-        )
-        try:
-            get_mailer().send(message)
-        except MailError as exc:
-            if exc.retryable:
-                _release(change.org_id, change.account_id, generation)
-                raise
-            log.warning("seat email to member %s of %s not sent: %s", change.account_id, change.org_id, exc.reason)
-            continue
-        sent += 1
-    return sent
+def handle(change: MemberChange) -> int:
+    """Email the member newly seated by this change when the assignment asked for it; return emails sent."""
+    new = change.new
+    # seat_notify is False only when the assignment asked for no email (members inserted with a seat get one).
+    if new is None or not change.seat_assigned or new.seat_notify is False:
+        return 0
+    generation = int(new.seat_generation or 0)
+    if not _claim(change.org_id, change.account_id, generation):
+        return 0
+    message = seat_assigned(new.email, orgs.name_of(change.org_id) or "your organization", tokens_url(change.org_id))
+    try:
+        get_mailer().send(message)
+    except MailError as exc:
+        if exc.retryable:
+            _release(change.org_id, change.account_id, generation)
+            raise
+        log.warning("seat email to member %s of %s not sent: %s", change.account_id, change.org_id, exc.reason)
+        return 0
+    return 1

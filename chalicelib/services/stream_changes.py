@@ -1,46 +1,45 @@
-"""What stream records mean: routes each table's records to the service that acts on them.
+"""What stream records mean: one function per table, each handling one typed record.
 
-Records arrive as dicts in the DynamoDB stream shape (``eventName``,
-``dynamodb.Keys/NewImage/OldImage``). Every service here is idempotent:
-Chalice retries a failed batch whole (invariant 6).
+The stream handlers (``events.streams``) run these through the batch
+processor (``events.batch``), so a record that raises is retried on its own
+and the batch's other records are not. Every function here is idempotent:
+a record, and those after a failed one, may be delivered again (invariant 6).
+``request_id`` is the invocation's (Lambda context), for audit records.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import invitation_delivery, login_links, maker_cascade, member_records, seat_notifications, token_cascade
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from chalice.app import DynamoDBRecord
 
 
-def handle_member_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Members changes: token cascade on seat revocation/removal, SCIM tokens of an admin removed or
-    demoted (``maker_cascade``), seat-assigned email."""
-    changes = [member_records.decode(r) for r in records]
-    revoked = token_cascade.handle(changes)
-    scim_revoked = maker_cascade.handle(changes)
-    emails = seat_notifications.handle(changes)
-    outcome = {
-        "records": len(records),
-        "tokens_revoked": revoked,
-        "scim_tokens_revoked": scim_revoked,
-        "seat_emails": emails,
+def member_record(record: DynamoDBRecord, request_id: str) -> dict[str, int]:
+    """Members change: token cascade on seat revocation/removal, SCIM tokens of an admin removed or
+    demoted (``maker_cascade``), seat-assigned email (a retryable mail failure raises: retried)."""
+    change = member_records.decode(record)
+    return {
+        "tokens_revoked": token_cascade.handle(change, request_id),
+        "scim_tokens_revoked": maker_cascade.handle(change, request_id),
+        "seat_emails": seat_notifications.handle(change),
     }
-    log.info("members stream: %s", outcome)
-    return outcome
 
 
-def handle_invitation_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Invitation changes: send the invitation email once per issue."""
-    outcome = invitation_delivery.handle_records(records)
-    log.info("invitations stream: %s", outcome)
-    return outcome
+def invitation_record(
+    record: DynamoDBRecord, request_id: str, org_names: dict[str, str | None] | None = None
+) -> dict[str, int]:
+    """Invitation change: send the invitation email once per issue (``org_names``: the batch's cache)."""
+    counts = {invitation_delivery.SENT: 0, invitation_delivery.FAILED: 0, "skipped": 0}
+    outcome = invitation_delivery.handle_record(record, request_id, {} if org_names is None else org_names)
+    if outcome:
+        counts[outcome] += 1
+    return counts
 
 
-def handle_session_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sessions changes: mail each new sign-in request once."""
-    outcome = {"records": len(records), **login_links.handle_records(records)}
-    log.info("sessions stream: %s", outcome)
-    return outcome
+def session_record(record: DynamoDBRecord, request_id: str) -> dict[str, int]:
+    """Sessions change: mail a new sign-in request once."""
+    outcome = login_links.handle_record(record)
+    return {outcome: 1} if outcome else {}

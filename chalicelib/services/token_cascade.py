@@ -53,7 +53,7 @@ def _write_batch(chunk: list[tuple[str, dict[str, Any]]]) -> None:
         if not request:
             return
         time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise RuntimeError("DynamoDB left token revocations unprocessed; the batch will be retried")
+    raise RuntimeError("DynamoDB left token revocations unprocessed; the record will be retried")
 
 
 def _write_batches(items: list[tuple[str, dict[str, Any]]]) -> None:
@@ -66,7 +66,9 @@ def _write_batches(items: list[tuple[str, dict[str, Any]]]) -> None:
         list(pool.map(_write_batch, chunks))
 
 
-def revoke_tokens(change: MemberChange, reason: str, joined_at: datetime, generation: int | None) -> int:
+def revoke_tokens(
+    change: MemberChange, reason: str, joined_at: datetime, generation: int | None, request_id: str
+) -> int:
     """Mark the member's earlier active tokens revoked; return how many."""
     owner = access_token_owner(change.org_id, change.account_id)
     active = TokenModel.by_owner.query(owner, filter_condition=TokenModel.revoked_at.does_not_exist())
@@ -82,7 +84,7 @@ def revoke_tokens(change: MemberChange, reason: str, joined_at: datetime, genera
         revoked.append(token.token_id)
     if not revoked:
         return 0
-    actor = Actor.system("token_cascade", change.event_id)
+    actor = Actor.system("token_cascade", request_id)
     # Time and id from the record: a replay after a partial failure rewrites the same audit item.
     entry = audit.build(
         change.org_id,
@@ -99,12 +101,11 @@ def revoke_tokens(change: MemberChange, reason: str, joined_at: datetime, genera
     return len(revoked)
 
 
-def handle(changes: list[MemberChange]) -> int:
-    """Run the cascade for every seat revocation and removal in a batch; return tokens revoked."""
-    total = 0
-    for change in changes:
-        if change.event_name == "REMOVE" and change.old is not None:
-            total += revoke_tokens(change, MEMBER_REMOVED, change.old.joined_at, None)
-        elif change.event_name == "MODIFY" and change.seat_revoked and change.new is not None:
-            total += revoke_tokens(change, SEAT_REVOKED, change.new.joined_at, int(change.new.seat_generation or 0))
-    return total
+def handle(change: MemberChange, request_id: str) -> int:
+    """Run the cascade when this change revoked a seat or removed a member; return tokens revoked."""
+    if change.event_name == "REMOVE" and change.old is not None:
+        return revoke_tokens(change, MEMBER_REMOVED, change.old.joined_at, None, request_id)
+    if change.event_name == "MODIFY" and change.seat_revoked and change.new is not None:
+        generation = int(change.new.seat_generation or 0)
+        return revoke_tokens(change, SEAT_REVOKED, change.new.joined_at, generation, request_id)
+    return 0
