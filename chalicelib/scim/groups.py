@@ -31,7 +31,7 @@ from ..storage.base import key_fits
 from ..storage.groups import GroupModel, name_key
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
-from .filters import names_attribute, parse_group_filter
+from .filters import display_name_key, names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
 
@@ -74,6 +74,10 @@ def search(
 ) -> GroupPage:
     """Filtered, 1-based page: the built-in groups, then the pushed ones by name.
 
+    ``displayName eq "x"`` reads only the group of that name (the group_names
+    table, case-folded as stored), not the org's groups; the whole filter is
+    still evaluated on it, so the lookup only narrows.
+
     Members are read only when the filter names members (or meta, whose
     version of a built-in group digests its members), or for the groups on
     the page when the client wants members: a filter such as
@@ -81,7 +85,13 @@ def search(
     """
     scim_filter = parse_group_filter(filter_text)
     filter_needs_members = names_attribute(scim_filter, "members", "meta")
-    pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
+    named = display_name_key(scim_filter.ast) if scim_filter is not None else None
+    built_in = list(BUILT_IN_GROUPS)
+    if named is not None:
+        built_in = [gid for gid in BUILT_IN_GROUPS if name_key(BUILT_IN_GROUPS[gid][0]) == name_key(named)]
+        pushed = [] if built_in else [g for g in [groups.find_by_name(org_id, named)] if g is not None]
+    else:
+        pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
     everyone: list[MemberModel] | None = None
     created: Any = None
 
@@ -98,7 +108,7 @@ def search(
         return to_pushed_group(group, groups.members_of(org_id, gid) if members else None, base_url)
 
     by_id = {g.group_id: g for g in pushed}
-    ids = [*BUILT_IN_GROUPS, *by_id]
+    ids = [*built_in, *by_id]
     if scim_filter is not None:
         ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if scim_filter.match(g)]
     first = max(start_index, 1) - 1
