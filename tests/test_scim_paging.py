@@ -21,6 +21,7 @@ from chalicelib.clock import now
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
 from chalicelib.scim import users
+from chalicelib.storage.groups import GroupModel, GroupNameModel, name_key
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.scim_cursors import ScimCursorModel
@@ -39,7 +40,7 @@ def user(email: str) -> dict[str, Any]:
 @dataclass
 class Reads:
     """DynamoDB requests by operation, and the items reads returned: per table for Query and Scan
-    (ScannedCount), under ``get:<table>`` for GetItem."""
+    (ScannedCount), under ``get:<table>`` for GetItem and BatchGetItem."""
 
     calls: Counter[str] = field(default_factory=Counter)
     items: Counter[str] = field(default_factory=Counter)
@@ -65,6 +66,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
                     seen.items[table] += int(result.get("ScannedCount", result.get("Count", 0)))
                 elif operation == "GetItem" and result.get("Item"):
                     seen.items[f"get:{table}"] += 1
+                elif operation == "BatchGetItem":
+                    for name, found in result.get("Responses", {}).items():
+                        seen.items[f"get:{name.rsplit('-', 1)[-1]}"] += len(found)
         return result
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counting)
@@ -184,11 +188,13 @@ def test_members_added_and_removed_between_pages(big: tuple[Seed, Scim, list[str
     seed, scim, everyone = big
     actor = Actor(actor="scim:tok_test", request_id="test", scope_org=seed.org_id)
     changed: dict[str, list[str]] = {"gone": [], "new": []}
+    loaded = [i for i in everyone if i.startswith("acc_load")]
+    assert loaded[50] in everyone[:200] and loaded[450] not in everyone[:200]
 
     def change(start: int) -> None:
         if start != 201:
             return
-        before, ahead = everyone[50], everyone[450]
+        before, ahead = loaded[50], loaded[450]  # returned already / still ahead (loaded: never an admin)
         for account_id in (before, ahead):
             users.delete(seed.org_id, actor, BASE, account_id, None)
         changed["gone"] += [before, ahead]
@@ -213,7 +219,7 @@ def test_a_walk_under_concurrent_churn(big: tuple[Seed, Scim, list[str]]) -> Non
     missed, nobody is returned twice, nothing foreign appears."""
     seed, scim, everyone = big
     actor = Actor(actor="scim:tok_test", request_id="test", scope_org=seed.org_id)
-    doomed = everyone[1::7][:30]
+    doomed = [i for i in everyone if i.startswith("acc_load")][1::7][:30]  # never the org's last admin
     created: list[str] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -241,6 +247,47 @@ def test_a_walk_under_concurrent_churn(big: tuple[Seed, Scim, list[str]]) -> Non
     assert set(everyone) - set(doomed) <= set(ids)
     assert set(ids) <= set(everyone) | set(created)
     assert all(len(everyone) - 1 <= t <= len(everyone) for t in totals), totals  # one out, then one in
+
+
+# --- Groups: pages read their own groups; displayName eq is a lookup ---------------------
+
+
+def add_groups(org_id: str, names: list[str]) -> list[str]:
+    """Pushed groups and their name claims written directly (the setup, not the thing under test)."""
+    stamp = now()
+    ids = [f"grp_load{i:04d}" for i in range(len(names))]
+    with GroupModel.batch_write() as batch:
+        for group_id, name in zip(ids, names, strict=True):
+            batch.save(GroupModel(org_id, group_id, display_name=name, revision=1, created_at=stamp, updated_at=stamp))
+    with GroupNameModel.batch_write() as batch:
+        for group_id, name in zip(ids, names, strict=True):
+            batch.save(GroupNameModel(org_id, name_key(name), group_id=group_id))
+    return ids
+
+
+def test_group_pages_read_only_their_groups(local_tables: str, reads: Reads) -> None:
+    api = Api()
+    seed = scim_seed(api)
+    scim = Scim(api, issue_scim_token(seed)[1])
+    names = [f"{'Team' if i % 2 else 'team'} {i:03d}" for i in range(130)]
+    add_groups(seed.org_id, names)
+    listed: list[str] = []
+    per_page: list[tuple[int, int]] = []
+    start = 1
+    while True:
+        reads.clear()
+        page = scim.get(f"/Groups?startIndex={start}&count=25&excludedAttributes=members").body
+        per_page.append((reads.items["get:groups"], reads.items["group_names"]))
+        assert page["totalResults"] == 133 and page["startIndex"] == start
+        listed += [g["displayName"] for g in page["Resources"]]
+        if len(page["Resources"]) < 25:
+            break
+        start += 25
+    assert listed == ["Account Admins", "Billing Managers", "Seat Holders", *sorted(names, key=str.casefold)]
+    assert per_page[0][0] == 22 and all(p[0] == 25 for p in per_page[1:-1]), per_page  # the page's groups only
+    assert reads.calls["Query"] <= 2, reads.calls  # the name claims' COUNT and the page; no Query of all groups
+    middle = scim.get("/Groups?startIndex=67&count=3&excludedAttributes=members").body
+    assert [g["displayName"] for g in middle["Resources"]] == sorted(names, key=str.casefold)[63:66]
 
 
 # --- Groups: displayName eq is a lookup --------------------------------------------------

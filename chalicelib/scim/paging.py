@@ -23,17 +23,19 @@ not appear again; ``totalResults`` is the count at each page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.models import Model
 
 from ..storage import scim_cursors
 from ..storage.base import key_fits
+from ..storage.groups import GroupNameModel
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 
 log = logging.getLogger(__name__)
-
-LISTING = "users"
 
 
 def member_total(org_id: str) -> int:
@@ -45,48 +47,83 @@ def member_total(org_id: str) -> int:
         return 0
 
 
-def _key(org_id: str, account_id: str) -> dict[str, dict[str, str]]:
-    return {"org_id": {"S": org_id}, "account_id": {"S": account_id}}
+class Listing:
+    """One key-ordered listing of an org's partition: the cursor's name and the Query behind it."""
+
+    def __init__(self, name: str, model: type[Model], hash_name: str, range_name: str) -> None:
+        self.name, self.model, self.hash_name, self.range_name = name, model, hash_name, range_name
+
+    def read(self, org_id: str, after: str | None, limit: int, keys_only: bool = False) -> Iterator[Any]:
+        start = {self.hash_name: {"S": org_id}, self.range_name: {"S": after}} if after is not None else None
+        return self.model.query(
+            org_id,
+            consistent_read=True,
+            limit=limit,
+            page_size=min(limit, 1000),
+            last_evaluated_key=start,
+            attributes_to_get=[self.range_name] if keys_only else None,
+        )
+
+    def key_of(self, item: Any) -> str:
+        return str(getattr(item, self.range_name))
 
 
-def _remembered(org_id: str, skip: int) -> str | None:
+USERS = Listing("users", MemberModel, "org_id", "account_id")
+GROUP_NAMES = Listing("groups", GroupNameModel, "org_id", "name_key")
+
+
+def _remembered(listing: Listing, org_id: str, skip: int) -> str | None:
     """The cursor's key for this offset; a cursor that cannot be read is only a slower page."""
     try:
-        return scim_cursors.find(org_id, LISTING, skip)
+        return scim_cursors.find(org_id, listing.name, skip)
     except PynamoDBException as exc:
         log.warning("scim cursor unreadable, counting from the start: %s", type(exc).__name__)
         return None
 
 
-def _skip(org_id: str, skip: int) -> str | None:
-    """The key of the ``skip``-th member in key order (keys only), or None when there are fewer."""
+def _skip(listing: Listing, org_id: str, skip: int) -> str | None:
+    """The key of the ``skip``-th item in key order (keys only), or None when there are fewer."""
     last = None
     seen = 0
-    for item in MemberModel.query(
-        org_id, consistent_read=True, limit=skip, page_size=min(skip, 1000), attributes_to_get=["account_id"]
-    ):
-        last, seen = item.account_id, seen + 1
+    for item in listing.read(org_id, None, skip, keys_only=True):
+        last, seen = listing.key_of(item), seen + 1
     return last if seen == skip else None
+
+
+def page(listing: Listing, org_id: str, skip: int, count: int) -> list[Any]:
+    """The items at 0-based ``skip``..``skip + count - 1`` in key order; a full page leaves a cursor."""
+    if count <= 0 or not key_fits(org_id):
+        return []
+    after: str | None = None
+    if skip > 0:
+        after = _remembered(listing, org_id, skip) or _skip(listing, org_id, skip)
+        if after is None:
+            return []
+    found = list(listing.read(org_id, after, count))
+    if len(found) == count:
+        try:
+            scim_cursors.remember(org_id, listing.name, skip + count, listing.key_of(found[-1]))
+        except PynamoDBException as exc:  # the page is right; the next one only reads more
+            log.warning("scim cursor not written: %s", type(exc).__name__)
+    return found
 
 
 def member_page(org_id: str, start_index: int, count: int) -> tuple[int, list[MemberModel]]:
     """(totalResults, the members at 1-based ``start_index``..``start_index + count - 1``)."""
     total = member_total(org_id)
     skip = max(start_index, 1) - 1
-    if count <= 0 or skip >= total or not key_fits(org_id):
+    if skip >= total:
         return total, []
-    after: str | None = None
-    if skip > 0:
-        after = _remembered(org_id, skip) or _skip(org_id, skip)
-        if after is None:
-            return total, []
-    start_key = _key(org_id, after) if after is not None else None
-    page = list(
-        MemberModel.query(org_id, consistent_read=True, limit=count, page_size=count, last_evaluated_key=start_key)
-    )
-    if len(page) == count:
-        try:
-            scim_cursors.remember(org_id, LISTING, skip + count, page[-1].account_id)
-        except PynamoDBException as exc:  # the page is right; the next one only reads more
-            log.warning("scim cursor not written: %s", type(exc).__name__)
-    return total, page
+    return total, page(USERS, org_id, skip, count)
+
+
+def group_name_page(org_id: str, skip: int, count: int) -> tuple[int, list[GroupNameModel]]:
+    """(how many pushed groups, the name claims at 0-based ``skip``.. in name order).
+
+    Groups keep no counter: the total is a COUNT Query of the org's name
+    claims (keys of a few dozen bytes), the page reads only its claims.
+    """
+    if not key_fits(org_id):
+        return 0, []
+    total = GroupNameModel.count(org_id, consistent_read=True)
+    return total, page(GROUP_NAMES, org_id, skip, count) if skip < total else []
