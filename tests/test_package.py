@@ -87,7 +87,7 @@ def test_deployment_zip_is_under_25_mb(packaged: Path) -> None:
 def test_every_table_matches_its_model_and_is_protected(template: dict[str, Any]) -> None:
     tables = resources(template, "AWS::DynamoDB::Table")
     models = registered_models()
-    assert len(tables) == len(models) == 12
+    assert len(tables) == len(models) == 13
     for model in models:
         base = model.Meta.base_name
         table = tables[f"{to_cfn_resource_name(base)}Table"]

@@ -3,7 +3,9 @@
 ``userName eq "x"`` (alone or as a term of a top-level ``and``) is a Query
 on the Members LSI ``by_email`` for that one key; ``userName sw "x"`` is a
 ``begins_with`` Query on the same index. Any other filter reads the org's
-members partition page by page. Either way the full filter is then
+members partition page by page. On Groups, ``displayName eq "x"`` (alone
+or ANDed) is one GetItem on the group_names table (names are kept
+case-folded, displayName is caseExact false) and one on the group. Either way the full filter is then
 evaluated on each candidate by scim2-models, so the index only narrows.
 
 Filters are bounded before they cost anything: at most ``MAX_FILTER_CHARS``
@@ -32,7 +34,7 @@ from scim2_models.path import (
 )
 
 from ..storage.members import MemberModel
-from .resources import USER_URN, UserResource
+from .resources import GROUP_URN, USER_URN, UserResource
 
 _INDEXED_OPS = (CompareOperator.eq, CompareOperator.sw)
 MAX_FILTER_CHARS = 2_000
@@ -123,6 +125,22 @@ def user_name_key(node: FilterNode) -> tuple[CompareOperator, str] | None:
     if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_:
         for term in node.terms:
             key = user_name_key(term)
+            if key is not None:
+                return key
+    return None
+
+
+def _is_group_display_name(path: AttrPath) -> bool:
+    return path.attr.lower() == "displayname" and path.sub_attr is None and path.uri in (None, GROUP_URN)
+
+
+def display_name_key(node: FilterNode) -> str | None:
+    """The displayName every matching group has (``displayName eq``, alone or ANDed), when the filter pins one."""
+    if isinstance(node, Comparison) and _is_group_display_name(node.attr_path) and node.op == CompareOperator.eq:
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_:
+        for term in node.terms:
+            key = display_name_key(term)
             if key is not None:
                 return key
     return None

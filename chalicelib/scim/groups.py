@@ -31,7 +31,8 @@ from ..storage.base import key_fits
 from ..storage.groups import GroupModel, name_key
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
-from .filters import names_attribute, parse_group_filter
+from . import paging
+from .filters import display_name_key, names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
 
@@ -74,6 +75,10 @@ def search(
 ) -> GroupPage:
     """Filtered, 1-based page: the built-in groups, then the pushed ones by name.
 
+    ``displayName eq "x"`` reads only the group of that name (the group_names
+    table, case-folded as stored), not the org's groups; the whole filter is
+    still evaluated on it, so the lookup only narrows.
+
     Members are read only when the filter names members (or meta, whose
     version of a built-in group digests its members), or for the groups on
     the page when the client wants members: a filter such as
@@ -81,7 +86,22 @@ def search(
     """
     scim_filter = parse_group_filter(filter_text)
     filter_needs_members = names_attribute(scim_filter, "members", "meta")
-    pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
+    first = max(start_index, 1) - 1
+    built_in = list(BUILT_IN_GROUPS)
+    if scim_filter is None:
+        # Unfiltered: only the page's groups are read (paging.py), after the built-in ones.
+        built_in = built_in[first : first + count]
+        skip = max(first - len(BUILT_IN_GROUPS), 0)
+        pushed_total, claims = paging.group_name_page(org_id, skip, count - len(built_in))
+        pushed = groups.find_many(org_id, [c.group_id for c in claims])
+        page = _built(org_id, base_url, built_in, pushed, with_members)
+        return GroupPage(total=len(BUILT_IN_GROUPS) + pushed_total, start_index=first + 1, groups=page)
+    named = display_name_key(scim_filter.ast)
+    if named is not None:
+        built_in = [gid for gid in BUILT_IN_GROUPS if name_key(BUILT_IN_GROUPS[gid][0]) == name_key(named)]
+        pushed = [] if built_in else [g for g in [groups.find_by_name(org_id, named)] if g is not None]
+    else:
+        pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
     everyone: list[MemberModel] | None = None
     created: Any = None
 
@@ -98,12 +118,27 @@ def search(
         return to_pushed_group(group, groups.members_of(org_id, gid) if members else None, base_url)
 
     by_id = {g.group_id: g for g in pushed}
-    ids = [*BUILT_IN_GROUPS, *by_id]
-    if scim_filter is not None:
-        ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if scim_filter.match(g)]
-    first = max(start_index, 1) - 1
+    ids = [*built_in, *by_id]
+    ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if scim_filter.match(g)]
     page = [build(gid, with_members) for gid in ids[first : first + count]]
     return GroupPage(total=len(ids), start_index=first + 1, groups=page)
+
+
+def _built(
+    org_id: str, base_url: str, built_in: list[str], pushed: list[GroupModel], with_members: bool
+) -> list[Group]:
+    """Resources for a page of groups: the org's members read once, only for built-in groups on it."""
+    found: list[Group] = []
+    if built_in:
+        created = _created(org_id)
+        everyone = list(MemberModel.query(org_id, consistent_read=True)) if with_members else None
+        for gid in built_in:
+            holders = [i for i in everyone if group_holds(gid, i)] if everyone is not None else None
+            found.append(to_group(gid, holders, created, base_url))
+    for group in pushed:
+        holders = groups.members_of(org_id, group.group_id) if with_members else None
+        found.append(to_pushed_group(group, holders, base_url))
+    return found
 
 
 def _ids(group: Group) -> set[str]:

@@ -36,7 +36,7 @@ from ..domain.roles import Role
 from ..services import accounts, audit, domains, members
 from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.members import MemberModel
-from . import seat_port
+from . import paging, seat_port
 from .filters import candidates, parse_user_filter
 from .resources import UserResource, profile_of, stored_profile, to_user
 
@@ -85,13 +85,13 @@ def get(org_id: str, account_id: str, base_url: str) -> User:
 
 
 def search(org_id: str, base_url: str, filter_text: str | None, start_index: int, count: int) -> UserPage:
-    """Filtered, 1-based page of users; only the page is turned into resources when unfiltered."""
+    """Filtered, 1-based page of users; unfiltered, only the page is read (paging.py)."""
     scim_filter = parse_user_filter(filter_text)
     first = max(start_index, 1) - 1
-    items = list(candidates(org_id, scim_filter))
     if scim_filter is None:
-        page = [to_user(i, base_url) for i in items[first : first + count]]
-        return UserPage(total=len(items), start_index=first + 1, users=page)
+        total, found = paging.member_page(org_id, first + 1, count)
+        return UserPage(total=total, start_index=first + 1, users=[to_user(i, base_url) for i in found])
+    items = list(candidates(org_id, scim_filter))
     matched = [u for u in (to_user(i, base_url) for i in items) if scim_filter.match(u)]
     return UserPage(total=len(matched), start_index=first + 1, users=matched[first : first + count])
 
