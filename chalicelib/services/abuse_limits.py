@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..clock import now
 from ..config import get_settings
 from ..domain.models import Actor
-from ..storage.base import CancelReason, Tx
+from ..storage.base import CancelReason, Tx, TxItem
 from ..storage.quotas import QuotaModel, quota_id
 from . import orgs
 
@@ -111,10 +111,10 @@ def tightest(found: Sequence[Charge]) -> Charge:
     return min(found, key=lambda c: c.limit)
 
 
-def add_to(tx: Tx, charge: Charge, n: int) -> None:
+def add_to(tx: Tx, charge: Charge, n: int) -> TxItem:
     """Count ``n`` more in the transaction, refused (condition) if that passes the limit (needs ``n <= limit``)."""
     expires = int(_time.time()) + QUOTA_TTL_DAYS * 86400 + charge.retry_after
-    tx.update(
+    return tx.update(
         QuotaModel(charge.quota_id),
         [QuotaModel.used.add(n), QuotaModel.expires_ttl.set(expires)],
         condition=QuotaModel.used.does_not_exist() | (QuotaModel.used <= charge.limit - n),
@@ -123,7 +123,7 @@ def add_to(tx: Tx, charge: Charge, n: int) -> None:
 
 
 def room(found: Sequence[Charge], reasons: Sequence[CancelReason | None], n: int) -> tuple[int, Charge]:
-    """After a refusal (reasons aligned with ``found``): how many still fit, and the quota that is short."""
+    """After a refusal (``reasons``: one per charge of ``found``): how many still fit, and the quota that is short."""
     best, short = n, None
     for charge, reason in zip(found, reasons, strict=False):
         if reason is None or reason.code != "ConditionalCheckFailed":

@@ -51,7 +51,7 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor, Member, Page, Principal
 from ..domain.roles import Permission, Role
-from ..storage.base import TransactionCancelled, Tx, connection, decode_cursor, error_code, page
+from ..storage.base import TransactionCancelled, Tx, TxItem, connection, decode_cursor, error_code, lost_race, page
 from ..storage.invitations import NO_INVITATION, PENDING_SHARDS, InvitationModel, pending_shard_of, slot_id
 from . import abuse_limits, accounts, audit, invitation_links, keys, members, orgs, sessions
 
@@ -159,13 +159,13 @@ def get_item(org_id: str, invitation_id: str) -> InvitationModel | None:
 class _Op:
     """One conditional invitation write (plus its audit record) in a bulk call.
 
-    ``add`` puts exactly the op's items into a transaction, the conditioned
-    invitation write first; ``old`` receives the item that failed the
-    condition (or None when the op was applied).
+    ``add`` puts exactly the op's items into a transaction and returns the
+    handle of its conditioned invitation write; ``old`` receives the item
+    that failed the condition (or None when the op was applied).
     """
 
     key: tuple[str, str]
-    add: Callable[[Tx], None]
+    add: Callable[[Tx], TxItem]
     applied: bool = False
     failed: bool = False
     old: InvitationModel | None = None
@@ -174,7 +174,7 @@ class _Op:
 
 
 class _QuotaRefused(Exception):
-    """The quota updates of a transaction failed their condition (reasons aligned with the charges)."""
+    """The quota updates of a transaction failed their condition (``reasons``: one per charge, in order)."""
 
     def __init__(self, reasons: list[Any]) -> None:
         super().__init__("quota refused")
@@ -216,7 +216,9 @@ def _commit_ops(ops: Sequence[_Op], guard: Guard | None = None) -> None:
         list(pool.map(commit, chunks))
 
 
-def _commit_chunk(chunk: list[_Op], extra: Callable[[Tx], None] | None = None, guard: Guard | None = None) -> bool:
+def _commit_chunk(
+    chunk: list[_Op], extra: Callable[[Tx], list[TxItem]] | None = None, guard: Guard | None = None
+) -> bool:
     """One transaction for the chunk; ops whose condition fails are dropped and the rest retried.
 
     ``extra`` adds items after the ops (the quota charge); when one of them fails
@@ -228,13 +230,8 @@ def _commit_chunk(chunk: list[_Op], extra: Callable[[Tx], None] | None = None, g
     conflicts = 0
     while pending:
         tx = Tx()
-        firsts = []
-        for op in pending:
-            firsts.append(len(tx))
-            op.add(tx)
-        extra_at = len(tx)
-        if extra is not None:
-            extra(tx)
+        writes = [op.add(tx) for op in pending]
+        extras = extra(tx) if extra is not None else []
         if guard is not None:
             guard(tx)
         try:
@@ -244,12 +241,11 @@ def _commit_chunk(chunk: list[_Op], extra: Callable[[Tx], None] | None = None, g
                 op.forbidden = True
             return False
         except TransactionCancelled as exc:
-            tail = exc.reasons[extra_at:]
-            if extra is not None and any(r is not None and r.code == "ConditionalCheckFailed" for r in tail):
-                raise _QuotaRefused(tail) from exc
+            if any(exc.failed(h) for h in extras):
+                raise _QuotaRefused([exc.reason_for(h) for h in extras]) from exc
             dropped = 0
-            for op, first in zip(pending, firsts, strict=True):
-                reason = exc.reasons[first]
+            for op, write in zip(pending, writes, strict=True):
+                reason = exc.reason_for(write)
                 if reason is not None and reason.code == "ConditionalCheckFailed":
                     op.failed = True
                     op.old = _from_raw(reason.item) if reason.item else get_item(*op.key)
@@ -268,10 +264,9 @@ def _commit_chunk(chunk: list[_Op], extra: Callable[[Tx], None] | None = None, g
     return False
 
 
-def _charging(charges: list[abuse_limits.Charge], n: int) -> Callable[[Tx], None]:
-    def add(tx: Tx) -> None:
-        for charge in charges:
-            abuse_limits.add_to(tx, charge, n)
+def _charging(charges: list[abuse_limits.Charge], n: int) -> Callable[[Tx], list[TxItem]]:
+    def add(tx: Tx) -> list[TxItem]:
+        return [abuse_limits.add_to(tx, charge, n) for charge in charges]
 
     return add
 
@@ -535,9 +530,10 @@ def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str |
         & ((InvitationModel.status != PENDING) | (InvitationModel.expires_at <= iso(stamp)))
     )
 
-    def add(tx: Tx) -> None:
-        tx.put(item, condition=condition, return_old=True)
+    def add(tx: Tx) -> TxItem:
+        write = tx.put(item, condition=condition, return_old=True)
         audit.record(tx, org_id, actor, "invitation.created", invitation_id, {"email": email, "role": role.value})
+        return write
 
     return _Op(key=(org_id, invitation_id), add=add)
 
@@ -617,9 +613,10 @@ def _update_op(
 ) -> _Op:
     """A conditional update of one invitation plus its audit record (the old item on failure)."""
 
-    def add(tx: Tx) -> None:
-        tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
+    def add(tx: Tx) -> TxItem:
+        write = tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
         audit.record(tx, org_id, actor, audit_action, invitation_id)
+        return write
 
     return _Op(key=(org_id, invitation_id), add=add)
 
@@ -855,9 +852,7 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
             account = accounts.add_account_to(tx, item.email)
             created = True
         role = Role(item.role or Role.MEMBER.value)
-        member_index = len(tx)
-        members.add_membership_to(tx, link.org_id, account, role, mark_slot=False)
-        slot_index = len(tx)
+        # The slot moved on (another accept, a reissue, a direct add): read again, whatever else failed.
         tx.update(
             item,
             [
@@ -873,7 +868,11 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
             & (InvitationModel.issue == int(item.issue or 0))
             & (InvitationModel.expires_at > iso(stamp))
             & InvitationModel.member_account_id.does_not_exist(),
+            on_fail=lost_race,
         )
+        # A member already (or an account created meanwhile): read again, the fresh state names the
+        # outcome; the org refusing the join (gone) is 404.
+        members.add_membership_to(tx, link.org_id, account, role, mark_slot=False, if_member=None)
         api_key = None
         session_secret = None
         if created and new_account_gets == "session":
@@ -888,12 +887,7 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
         audit.record(tx, link.org_id, actor, "member.added", account.account_id, {**details, "via": "invitation"})
         try:
             tx.commit()
-        except TransactionCancelled as exc:
-            failed = exc.failed_indexes()
-            if member_index + 1 in failed and slot_index not in failed:
-                raise NotFound("No such organization.") from exc
-            # The slot moved on (another accept, a reissue, a direct add) or the account was
-            # created meanwhile: read again; the fresh state names the outcome.
+        except TransactionCancelled:
             continue
         return Accepted(
             org_id=link.org_id,
@@ -949,8 +943,9 @@ def _expire_op(item: InvitationModel, actor: Actor, stamp: datetime) -> _Op:
     ]
     target = InvitationModel(item.org_id, item.invitation_id)
 
-    def add(tx: Tx) -> None:
-        tx.update(target, actions, condition=condition)
+    def add(tx: Tx) -> TxItem:
+        write = tx.update(target, actions, condition=condition)
         audit.record(tx, item.org_id, actor, "invitation.expired", item.invitation_id, {"email": item.email})
+        return write
 
     return _Op(key=(item.org_id, item.invitation_id), add=add)

@@ -21,7 +21,7 @@ from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Principal
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx, is_condition_failure
+from ..storage.base import Tx, is_condition_failure
 from ..storage.tokens import TokenModel, api_key_owner
 from . import accounts, once
 
@@ -109,13 +109,8 @@ def issue(
         return _to_key(item), secret
     tx = Tx()
     tx.put(item, condition=TokenModel.token_hash.does_not_exist())
-    marker = once.add_marker_to(tx, once_key)
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if marker in exc.failed_indexes():
-            raise once.AlreadyDone() from exc
-        raise
+    once.add_marker_to(tx, once_key)
+    tx.commit()
     return _to_key(item), secret
 
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.errors import Conflict, Forbidden, NotFound
+from ..domain.errors import AlreadyMember, Conflict, Forbidden, NotFound, SeatLimitReached
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role, require
 from ..secrets import hash_secret
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens
 
 MAX_EMAILS = 500
@@ -76,7 +76,7 @@ def _join(
     token: TokenRequest | None,
     expires_at: datetime,
 ) -> tuple[tokens.AccessToken | None, str | None]:
-    """One email's transaction; raises TransactionCancelled when a condition fails."""
+    """One email's transaction: AlreadyMember / SeatLimitReached (``add_membership_to``) when refused."""
     tx = Tx()
     item = members.add_membership_to(tx, org_id, account, role, seat=seat)
     audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
@@ -105,17 +105,11 @@ def _onboard_one(
     expires_at: datetime,
 ) -> Onboarded:
     try:
-        issued, secret = retry_races(
-            lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at),
-            settled=lambda exc: bool({0, 1} & set(exc.failed_indexes())),  # already a member / out of seats
-        )
-    except TransactionCancelled as exc:
-        failed = exc.failed_indexes()
-        if 0 in failed:
-            return _already_member(org_id, actor, caller, account, token, expires_at)
-        if seat and failed == [1]:  # the seats ran out: join without one
-            return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
-        raise
+        issued, secret = retry_races(lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at))
+    except AlreadyMember:
+        return _already_member(org_id, actor, caller, account, token, expires_at)
+    except SeatLimitReached:  # the seats ran out: join without one
+        return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
     except Conflict:
         return Onboarded(account.email, CONFLICT, account.account_id)
     status = ONBOARDED if seat else SEAT_LIMIT_REACHED

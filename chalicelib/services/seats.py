@@ -22,7 +22,7 @@ from ..clock import now
 from ..domain.errors import Forbidden, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import TransactionCancelled, Tx, lost_race, retry_races
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import audit, members
@@ -87,20 +87,17 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
         if item.has_seat:
             raise SeatAlreadyAssigned()
         tx = Tx()
-        tx.update(item, _assign_actions(notify), condition=members.unchanged(item))
+        # Changed since read: read again, whatever the org said.
+        tx.update(item, _assign_actions(notify), condition=members.unchanged(item), on_fail=lost_race)
         tx.update(
             OrgModel(org_id),
             [OrgModel.seats_used.add(1)],
             condition=OrgModel.org_id.exists() & (OrgModel.seats_used < OrgModel.seat_capacity),
+            on_fail=SeatLimitReached,
         )
         audit.record(tx, org_id, actor, "seat.assigned", account_id, {"email": item.email, "notify": notify})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if exc.failed_indexes() == [1]:
-                raise SeatLimitReached() from exc
-            raise
+        tx.commit()
         return _applied(item, True)
 
     return retry_races(attempt)
