@@ -26,12 +26,12 @@ from typing import Any
 
 from ..clock import iso, now, parse_iso
 from ..config import get_settings
+from ..domain.invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 from ..domain.models import Actor
 from ..mail import MailError, get_mailer, templates
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure
 from ..storage.invitations import PENDING_SHARDS, InvitationModel, pending_shard_of
 from . import audit, invitation_links, orgs
-from .invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 
 log = logging.getLogger(__name__)
 
