@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from .outcomes import Outcome
 from .roles import Role
 
-PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
-STATUSES = (PENDING, ACCEPTED, EXPIRED, REVOKED)
-# The invitation email's delivery.
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
-FORBIDDEN = "forbidden"  # per item: the caller stopped managing invitations during the call
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
-INVITE_STATUSES = (
-    "invited",
-    "already_invited",
-    "already_member",
-    "invalid_email",
-    "invalid_role",
-    "duplicate_in_request",
-    "invitation_quota_exceeded",
-)
-RESEND_STATUSES = (
-    "resent",
-    "already_accepted",
-    "already_member",
-    "not_found",
-    "duplicate_in_request",
-    "resend_too_soon",
-    "resend_quota_exceeded",
-)
-REMOVE_STATUSES = ("removed", "already_removed", "already_accepted", "not_found", "duplicate_in_request")
+
+class DeliveryStatus(StrEnum):
+    """The invitation email's delivery."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+PENDING, ACCEPTED = InvitationStatus.PENDING, InvitationStatus.ACCEPTED
+EXPIRED, REVOKED = InvitationStatus.EXPIRED, InvitationStatus.REVOKED
+STATUSES = tuple(InvitationStatus)
+QUEUED, SENDING = DeliveryStatus.QUEUED, DeliveryStatus.SENDING
+SENT, FAILED = DeliveryStatus.SENT, DeliveryStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ class Invitation:
     org_id: str
     email: str
     role: Role
-    status: str
+    status: InvitationStatus
     expires_at: datetime | None
     issue: int
     invited_by: str | None
@@ -52,7 +49,7 @@ class Invitation:
     accepted_at: datetime | None
     accepted_by: str | None
     revoked_at: datetime | None
-    delivery_status: str | None
+    delivery_status: DeliveryStatus | None
     delivery_error: str | None
     delivered_at: datetime | None
 
@@ -69,7 +66,7 @@ class InviteItem:
 @dataclass
 class InviteResult:
     email: str
-    status: str
+    status: Outcome
     line: int | None = None
     role: str | None = None
     invitation_id: str | None = None
@@ -81,7 +78,7 @@ class InviteResult:
 @dataclass
 class IdResult:
     invitation_id: str
-    status: str
+    status: Outcome
     message: str | None = None
     retry_after: int | None = None
 
@@ -90,13 +87,3 @@ class IdResult:
 class BulkOutcome:
     results: list[Any]
     summary: dict[str, int] = field(default_factory=dict)
-
-
-def summary(results: Iterable[Any], statuses: Iterable[str]) -> dict[str, int]:
-    """``total`` and a count per status (every listed status present, zero or not)."""
-    counts = dict.fromkeys(statuses, 0)
-    total = 0
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-        total += 1
-    return {"total": total, **counts}

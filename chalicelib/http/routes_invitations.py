@@ -21,7 +21,7 @@ def _invitation(value: Invitation) -> s.InvitationOut:
         invitation_id=value.invitation_id,
         email=value.email,
         role=value.role,
-        status=value.status,  # type: ignore[arg-type]
+        status=value.status,
         expires_at=value.expires_at,
         issue=value.issue,
         invited_by=value.invited_by,
@@ -31,7 +31,7 @@ def _invitation(value: Invitation) -> s.InvitationOut:
         accepted_by=value.accepted_by,
         revoked_at=value.revoked_at,
         delivery=s.DeliveryOut(
-            status=value.delivery_status,  # type: ignore[arg-type]
+            status=value.delivery_status,
             error=value.delivery_error,
             sent_at=value.delivered_at,
         ),
@@ -177,7 +177,7 @@ def preview(req: ApiRequest, invitation_token: str) -> s.InvitationPreviewOut:
         org_name=p.org_name,
         email=i.email,
         role=i.role,
-        status=i.status,  # type: ignore[arg-type]
+        status=i.status,
         expires_at=i.expires_at,
         invited_by=p.inviter,
     )

@@ -29,6 +29,7 @@ from ..clock import now
 from ..config import get_settings
 from ..domain.errors import Conflict
 from ..domain.models import Actor
+from ..domain.outcomes import Outcome
 from ..storage.base import CancelReason, Tx, TxItem
 from ..storage.bulk import CONFLICT_RETRIES, OPS_PER_TX, BulkOp, ExtraRefused, Guard, commit_chunk, commit_ops
 from ..storage.quotas import QuotaModel, quota_id
@@ -47,7 +48,7 @@ class Charge:
 
     quota_id: str
     limit: int
-    status: str  # per-item status and error code when refused
+    status: Outcome  # per-item status and error code when refused
     message: str
     retry_after: int  # seconds until the quota's day ends
 
@@ -85,10 +86,12 @@ def charges(org_id: str, actor: Actor, kind: str, stamp: datetime | None = None)
     day, wait = day_of(stamp), seconds_to_next_day(stamp)
     if kind == INVITATIONS:
         org_limit = settings.invitations_per_new_org_day if _is_new(org_id, stamp) else settings.invitations_per_org_day
-        account_limit, status, noun = settings.invitations_per_account_day, "invitation_quota_exceeded", "invitation"
+        account_limit, noun = settings.invitations_per_account_day, "invitation"
+        status = Outcome.INVITATION_QUOTA_EXCEEDED
     else:
         org_limit = settings.resends_per_new_org_day if _is_new(org_id, stamp) else settings.resends_per_org_day
-        account_limit, status, noun = settings.resends_per_account_day, "resend_quota_exceeded", "resend"
+        account_limit, noun = settings.resends_per_account_day, "resend"
+        status = Outcome.RESEND_QUOTA_EXCEEDED
     found = [
         Charge(
             quota_id("org", org_id, kind, day),
@@ -157,7 +160,7 @@ def give_back(found: Sequence[Charge], n: int) -> None:
     try:
         tx.commit()
     except Exception:  # conservative: an unreturned charge refuses more, never fewer
-        log.warning("could not give back %d unused quota", n, exc_info=True)
+        log.warning("could not give back unused quota", extra={"unused": n}, exc_info=True)
 
 
 @dataclass

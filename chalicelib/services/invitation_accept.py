@@ -8,7 +8,6 @@ from ..clock import iso, now
 from ..domain.errors import (
     AlreadyAccepted,
     AlreadyMember,
-    Conflict,
     EmailMismatch,
     InvitationExpired,
     InvitationRevoked,
@@ -17,7 +16,7 @@ from ..domain.errors import (
 from ..domain.invitations import ACCEPTED, EXPIRED, PENDING, REVOKED, Invitation
 from ..domain.models import Actor, Principal
 from ..domain.roles import Role
-from ..storage.base import TransactionCancelled, Tx, lost_race
+from ..storage.base import Tx, any_cancellation, lost_race, retry_races
 from ..storage.bulk import CONFLICT_RETRIES
 from ..storage.invitations import NO_INVITATION, InvitationModel
 from . import accounts, audit, invitation_links, invitations, keys, members, orgs, sessions
@@ -79,7 +78,8 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
     to that mailbox. An existing account keeps its keys (the link is not a
     sign-in for it).
     """
-    for _ in range(CONFLICT_RETRIES):
+
+    def attempt() -> Accepted:
         link, item = _live(token)
         if principal is not None and principal.email != item.email:
             raise EmailMismatch()
@@ -126,10 +126,7 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
         details = {"email": item.email, "role": role.value, "account_id": account.account_id}
         audit.record(tx, link.org_id, actor, "invitation.accepted", item.invitation_id, details)
         audit.record(tx, link.org_id, actor, "member.added", account.account_id, {**details, "via": "invitation"})
-        try:
-            tx.commit()
-        except TransactionCancelled:
-            continue
+        tx.commit()
         return Accepted(
             org_id=link.org_id,
             org_name=orgs.name_of(link.org_id),
@@ -140,4 +137,6 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
             api_key=api_key,
             session_secret=session_secret,
         )
-    raise Conflict()
+
+    # Any cancellation (the slot moved on, an account created meanwhile, a conflict): read again.
+    return retry_races(attempt, attempts=CONFLICT_RETRIES, races=any_cancellation)

@@ -46,23 +46,21 @@ from ..domain.invitations import (
     ACCEPTED,
     EXPIRED,
     FAILED,
-    FORBIDDEN,
-    INVITE_STATUSES,
     PENDING,
     QUEUED,
-    REMOVE_STATUSES,
-    RESEND_STATUSES,
     REVOKED,
     SENDING,
     STATUSES,
     BulkOutcome,
+    DeliveryStatus,
     IdResult,
     Invitation,
+    InvitationStatus,
     InviteItem,
     InviteResult,
-    summary,
 )
 from ..domain.models import Actor, Member, Page, Principal
+from ..domain.outcomes import INVITE_OUTCOMES, REMOVE_OUTCOMES, RESEND_OUTCOMES, Outcome, tally
 from ..domain.roles import Permission, Role
 from ..storage.base import CancelReason, Tx, TxItem, decode_cursor, error_code, page
 from ..storage.bulk import Guard
@@ -77,17 +75,17 @@ Op = abuse_limits.ChargedOp[InvitationModel]
 # --- domain view -------------------------------------------------------------
 
 
-def effective_status(item: InvitationModel, at: datetime | None = None) -> str:
+def effective_status(item: InvitationModel, at: datetime | None = None) -> InvitationStatus:
     """A pending invitation past its expiry is expired, whether or not the job has run."""
     if item.status == PENDING and item.expires_at and item.expires_at <= iso(at or now()):
         return EXPIRED
-    return str(item.status)
+    return InvitationStatus(item.status)
 
 
 STUCK_SEND = "The email was not confirmed sent; it is sent again within the hour (or resend it)."
 
 
-def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[str | None, str | None]:
+def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[DeliveryStatus | None, str | None]:
     """(status, error) of the invitation's email: a send claimed longer than its lease ago is ``failed``.
 
     Its process died between claiming and recording; until a replay or the
@@ -97,7 +95,8 @@ def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[str 
         lease = timedelta(seconds=get_settings().send_lease_seconds)
         if item.send_claimed_at <= iso((at or now()) - lease):
             return FAILED, STUCK_SEND
-    return item.delivery_status, item.delivery_error
+    status = DeliveryStatus(item.delivery_status) if item.delivery_status else None
+    return status, item.delivery_error
 
 
 def to_invitation(item: InvitationModel) -> Invitation:
@@ -221,14 +220,16 @@ def invite(
         try:
             email = normalize_email(item.email)
         except InvalidEmail as exc:
-            results.append(InviteResult(email=item.email, status="invalid_email", line=item.line, message=str(exc)))
+            results.append(
+                InviteResult(email=item.email, status=Outcome.INVALID_EMAIL, line=item.line, message=str(exc))
+            )
             continue
         role = _role_of(item.role, default_role)
         if role is None:
             results.append(
                 InviteResult(
                     email=email,
-                    status="invalid_role",
+                    status=Outcome.INVALID_ROLE,
                     line=item.line,
                     message=f"role must be one of {', '.join(r.value for r in Role)}",
                 )
@@ -240,14 +241,14 @@ def invite(
             results.append(
                 InviteResult(
                     email=email,
-                    status="duplicate_in_request",
+                    status=Outcome.DUPLICATE_IN_REQUEST,
                     line=item.line,
                     role=role.value,
                     message=f"same as {where}",
                 )
             )
             continue
-        result = InviteResult(email=email, status="invited", line=item.line, role=role.value)
+        result = InviteResult(email=email, status=Outcome.INVITED, line=item.line, role=role.value)
         first_seen[email] = result
         results.append(result)
         ops.append((_invite_op(org_id, actor, email, role, inviter, stamp), result))
@@ -257,7 +258,7 @@ def invite(
     for op, result in ops:
         result.invitation_id = op.key[1]
         if op.forbidden:
-            result.status, result.invitation_id = FORBIDDEN, None
+            result.status, result.invitation_id = Outcome.FORBIDDEN, None
         elif op.refused is not None:
             result.status, result.message = op.refused.status, op.refused.message
             result.retry_after = op.refused.retry_after
@@ -265,10 +266,10 @@ def invite(
         elif op.failed:
             old = op.old
             if old is not None and old.member_account_id:
-                result.status, result.account_id = "already_member", old.member_account_id
+                result.status, result.account_id = Outcome.ALREADY_MEMBER, old.member_account_id
             else:
-                result.status = "already_invited"
-    return BulkOutcome(results=results, summary=summary(results, INVITE_STATUSES))
+                result.status = Outcome.ALREADY_INVITED
+    return BulkOutcome(results=results, summary=tally(results, INVITE_OUTCOMES))
 
 
 def new_invitation_item(
@@ -399,14 +400,14 @@ def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | Non
     return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
 
 
-def _resend_failure(old: InvitationModel | None) -> str:
+def _resend_failure(old: InvitationModel | None) -> Outcome:
     if old is None or old.status == NO_INVITATION:
-        return "not_found"
+        return Outcome.NOT_FOUND
     if old.status == ACCEPTED:
-        return "already_accepted"
+        return Outcome.ALREADY_ACCEPTED
     if old.member_account_id:
-        return "already_member"
-    return "resend_too_soon"
+        return Outcome.ALREADY_MEMBER
+    return Outcome.RESEND_TOO_SOON
 
 
 def _cooldown_left(old: InvitationModel | None, stamp: datetime) -> int:
@@ -428,12 +429,12 @@ def _remove_op(org_id: str, actor: Actor, invitation_id: str, stamp: datetime) -
     return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.removed")
 
 
-def _remove_failure(old: InvitationModel | None) -> str:
+def _remove_failure(old: InvitationModel | None) -> Outcome:
     if old is None or old.status == NO_INVITATION:
-        return "not_found"
+        return Outcome.NOT_FOUND
     if old.status == ACCEPTED:
-        return "already_accepted"
-    return "already_removed"
+        return Outcome.ALREADY_ACCEPTED
+    return Outcome.ALREADY_REMOVED
 
 
 def _bulk_by_id(
@@ -441,9 +442,9 @@ def _bulk_by_id(
     caller: Member | None,
     invitation_ids: Sequence[str],
     make: Callable[[str], Op],
-    done: str,
-    failure: Callable[[InvitationModel | None], str],
-    statuses: Sequence[str],
+    done: Outcome,
+    failure: Callable[[InvitationModel | None], Outcome],
+    statuses: Sequence[Outcome],
     charges: list[abuse_limits.Charge] | None = None,
     stamp: datetime | None = None,
 ) -> BulkOutcome:
@@ -452,10 +453,10 @@ def _bulk_by_id(
     ops: list[tuple[Op, IdResult]] = []
     for invitation_id in invitation_ids:
         if not invitation_id.startswith("inv_") or len(invitation_id) > 64:
-            results.append(IdResult(invitation_id, "not_found"))
+            results.append(IdResult(invitation_id, Outcome.NOT_FOUND))
             continue
         if invitation_id in seen:
-            results.append(IdResult(invitation_id, "duplicate_in_request"))
+            results.append(IdResult(invitation_id, Outcome.DUPLICATE_IN_REQUEST))
             continue
         seen.add(invitation_id)
         result = IdResult(invitation_id, done)
@@ -465,17 +466,17 @@ def _bulk_by_id(
     _refuse_if_forbidden([op for op, _ in ops])
     for op, result in ops:
         if op.forbidden:
-            result.status = FORBIDDEN
+            result.status = Outcome.FORBIDDEN
         elif op.refused is not None:
             result.status, result.message = op.refused.status, op.refused.message
             result.retry_after = op.refused.retry_after
         elif op.failed:
             result.status = failure(op.old)
-            if result.status == "resend_too_soon":
+            if result.status == Outcome.RESEND_TOO_SOON:
                 result.retry_after = _cooldown_left(op.old, stamp or now())
                 when = abuse_limits.in_words(result.retry_after)
                 result.message = f"It was sent a moment ago; it can be sent again {when}."
-    return BulkOutcome(results=results, summary=summary(results, statuses))
+    return BulkOutcome(results=results, summary=tally(results, statuses))
 
 
 def resend_many(
@@ -489,9 +490,9 @@ def resend_many(
         caller,
         invitation_ids,
         lambda i: _resend_op(org_id, actor, i, inviter, stamp),
-        "resent",
+        Outcome.RESENT,
         _resend_failure,
-        RESEND_STATUSES,
+        RESEND_OUTCOMES,
         abuse_limits.charges(org_id, actor, abuse_limits.RESENDS, stamp) if invitation_ids else [],
         stamp,
     )
@@ -506,26 +507,26 @@ def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> Bul
         caller,
         invitation_ids,
         lambda i: _remove_op(org_id, actor, i, stamp),
-        "removed",
+        Outcome.REMOVED,
         _remove_failure,
-        REMOVE_STATUSES,
+        REMOVE_OUTCOMES,
     )
 
 
 def _raise_for(result: IdResult) -> None:
     """The error of a single-item call whose bulk result is not a success."""
     status = result.status
-    if status == FORBIDDEN:
+    if status == Outcome.FORBIDDEN:
         raise Forbidden(members.NO_LONGER_ALLOWED)
-    if status == "resend_too_soon":
+    if status == Outcome.RESEND_TOO_SOON:
         raise ResendTooSoon(result.message, retry_after=result.retry_after)
-    if status == "resend_quota_exceeded":
+    if status == Outcome.RESEND_QUOTA_EXCEEDED:
         raise ResendQuotaExceeded(result.message, retry_after=result.retry_after)
-    if status in ("not_found", "duplicate_in_request"):
+    if status in (Outcome.NOT_FOUND, Outcome.DUPLICATE_IN_REQUEST):
         raise NotFound("No such invitation.")
-    if status == "already_accepted":
+    if status == Outcome.ALREADY_ACCEPTED:
         raise AlreadyAccepted()
-    if status == "already_member":
+    if status == Outcome.ALREADY_MEMBER:
         raise AlreadyMember()
 
 

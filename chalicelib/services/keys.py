@@ -146,10 +146,14 @@ def _touch(item: TokenModel, at: datetime) -> None:
         item.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
     except UpdateError as exc:
         if not is_condition_failure(exc):
-            log.warning("could not record last use of API key %s: %s", item.token_id, type(exc).__name__)
+            log.warning(
+                "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
+            )
     except PynamoDBException as exc:
         # Bookkeeping only: a throttled write must not turn a valid key away.
-        log.warning("could not record last use of API key %s: %s", item.token_id, type(exc).__name__)
+        log.warning(
+            "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
+        )
 
 
 def list_keys(account_id: str) -> list[ApiKey]:

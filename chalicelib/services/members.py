@@ -28,6 +28,7 @@ from ..domain.errors import (
     SeatLimitReached,
 )
 from ..domain.models import Actor, Member, Page, Principal
+from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, allows, require, roles_with
 from ..storage.base import (
     CancelReason,
@@ -285,14 +286,11 @@ def _no_such_org(_reason: CancelReason) -> Exception:
 class AddOutcome:
     """What a direct add did: ``added`` (``member`` set) or ``invited`` / ``already_invited`` (``invitation_id``)."""
 
-    status: str
+    status: Outcome
     email: str
     role: Role
     member: Member | None = None
     invitation_id: str | None = None
-
-
-ADDED, INVITED, ALREADY_INVITED = "added", "invited", "already_invited"
 
 
 def add_member(
@@ -323,9 +321,9 @@ def add_member(
     if not domains.is_verified(org_id, domain_of_email(address)):
         outcome = invitations.invite(org_id, actor, [invitations.InviteItem(address, role.value)], role, principal)
         result = outcome.results[0]
-        if result.status == "already_member":
+        if result.status == Outcome.ALREADY_MEMBER:
             raise AlreadyMember()
-        status = INVITED if result.status == INVITED else ALREADY_INVITED
+        status = Outcome.INVITED if result.status == Outcome.INVITED else Outcome.ALREADY_INVITED
         return AddOutcome(status, address, role, invitation_id=result.invitation_id)
     account, _ = accounts.get_or_create(address)
 
@@ -342,7 +340,7 @@ def add_member(
         tx.commit()  # another transaction held the org item (TransactionConflict): tried again
         return to_member(item)
 
-    return AddOutcome(ADDED, address, role, member=retry_races(attempt))
+    return AddOutcome(Outcome.ADDED, address, role, member=retry_races(attempt))
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:

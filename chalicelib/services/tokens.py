@@ -504,7 +504,11 @@ def _touch(token: TokenModel, at: datetime) -> None:
         token.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
     except UpdateError as exc:
         if not is_condition_failure(exc):
-            log.warning("could not record last use of token %s: %s", token.token_id, type(exc).__name__)
+            log.warning(
+                "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
+            )
     except PynamoDBException as exc:
         # Bookkeeping only: a throttled write must not turn a valid token away.
-        log.warning("could not record last use of token %s: %s", token.token_id, type(exc).__name__)
+        log.warning(
+            "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
+        )

@@ -231,24 +231,35 @@ RACE_ATTEMPTS = 6
 R = TypeVar("R")
 
 
+def _lost_race(exc: TransactionCancelled) -> bool:
+    return exc.retryable
+
+
+def any_cancellation(_exc: TransactionCancelled) -> bool:
+    """``races`` for steps whose every cancellation means "read again" (the fresh state names the outcome)."""
+    return True
+
+
 def retry_races(
     attempt: Callable[[], R],
     attempts: int = RACE_ATTEMPTS,
-    settled: Callable[[TransactionCancelled], bool] | None = None,
+    races: Callable[[TransactionCancelled], bool] = _lost_race,
 ) -> R:
     """Run a read-then-conditional-write step again, with jitter, when a race cancels it.
 
     Reads only choose the shape of a transaction; its conditions decide. A
     lost race (a condition failed on stale reads, or another transaction held
     an item) is retried on fresh state; after ``attempts`` it is 409 conflict.
-    ``settled`` names cancellations that are answers, not races (re-raised at once).
+    ``races`` says which cancellations are lost races (others are re-raised at
+    once); by default those of conditions and TransactionConflict. This is the
+    one retry loop for lost races: every service's goes through it.
     """
     last: TransactionCancelled | None = None
     for n in range(attempts):
         try:
             return attempt()
         except TransactionCancelled as exc:
-            if not exc.retryable or (settled is not None and settled(exc)):
+            if not races(exc):
                 raise
             last = exc
             time.sleep(random.uniform(0, 0.01 * 2**n))

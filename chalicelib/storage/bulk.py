@@ -11,15 +11,13 @@ parallel (``PARALLEL_TX``).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..domain.errors import Conflict, Forbidden
-from .base import CancelReason, TransactionCancelled, Tx, TxItem, connection
+from ..domain.errors import Forbidden
+from .base import CancelReason, TransactionCancelled, Tx, TxItem, any_cancellation, connection, retry_races
 
 # Each op is a write + its audit record. 40 ops (80 items) per transaction:
 # 25 transactions for 1,000 invitations, and DynamoDB Local's transaction cost grows
@@ -91,39 +89,39 @@ def commit_chunk(
     ``guard`` (the caller's check) goes last; when it fails the chunk's ops are
     marked ``forbidden`` and nothing is written.
     """
-    pending = [op for op in chunk if not op.failed]
-    conflicts = 0
-    while pending:
-        tx = Tx()
-        writes = [op.add(tx) for op in pending]
-        extras = extra(tx) if extra is not None else []
-        if guard is not None:
-            guard(tx)
-        try:
-            tx.commit()
-        except Forbidden:
+
+    def attempt() -> bool:
+        pending = [op for op in chunk if not op.failed]
+        while pending:
+            tx = Tx()
+            writes = [op.add(tx) for op in pending]
+            extras = extra(tx) if extra is not None else []
+            if guard is not None:
+                guard(tx)
+            try:
+                tx.commit()
+            except Forbidden:
+                for op in pending:
+                    op.forbidden = True
+                return False
+            except TransactionCancelled as exc:
+                if any(exc.failed(h) for h in extras):
+                    raise ExtraRefused([exc.reason_for(h) for h in extras]) from exc
+                dropped = 0
+                for op, write in zip(pending, writes, strict=True):
+                    reason = exc.reason_for(write)
+                    if reason is not None and reason.code == "ConditionalCheckFailed":
+                        op.failed = True
+                        op.old = op.old_of(reason)
+                        dropped += 1
+                if not dropped:
+                    raise  # another transaction touched the same items (TransactionConflict)
+                pending = [op for op in pending if not op.failed]
+                continue
             for op in pending:
-                op.forbidden = True
-            return False
-        except TransactionCancelled as exc:
-            if any(exc.failed(h) for h in extras):
-                raise ExtraRefused([exc.reason_for(h) for h in extras]) from exc
-            dropped = 0
-            for op, write in zip(pending, writes, strict=True):
-                reason = exc.reason_for(write)
-                if reason is not None and reason.code == "ConditionalCheckFailed":
-                    op.failed = True
-                    op.old = op.old_of(reason)
-                    dropped += 1
-            if not dropped:
-                # Another transaction touched the same items (TransactionConflict): back off, retry.
-                conflicts += 1
-                if conflicts > CONFLICT_RETRIES:
-                    raise Conflict() from exc
-                time.sleep(random.uniform(0.01, 0.05) * conflicts)
-            pending = [op for op in pending if not op.failed]
-            continue
-        for op in pending:
-            op.applied = True
-        return extra is not None
-    return False
+                op.applied = True
+            return extra is not None
+        return False
+
+    # Dropping failed ops is progress; only a cancellation that dropped none is a lost race (backed off).
+    return retry_races(attempt, attempts=CONFLICT_RETRIES + 1, races=any_cancellation)
