@@ -152,9 +152,9 @@ class Big:
 def seed(n_orgs: int, n_tokens: int) -> Seeded:
     """One person: admin of ``n_orgs`` orgs, seated in the first with ``n_tokens`` tokens; one pending invitation
     (to an address that already has an account, so the invitee can also open it signed in)."""
+    from chalicelib.domain.invitations import InviteItem
     from chalicelib.domain.models import Actor
     from chalicelib.services import accounts, bootstrap, invitation_links, invitations, seats, sessions, tokens
-    from chalicelib.services.invitations import InviteItem
 
     email = "pat@bench.test"
     names = [f"Bench Org {i + 1}" for i in range(n_orgs)]
@@ -435,9 +435,9 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     1,000 as a CSV upload has. An invitation touches no counter of the org.
     """
     from chalicelib.clock import now
+    from chalicelib.domain.invitations import InviteItem
     from chalicelib.domain.roles import Role
     from chalicelib.services import audit, invitations
-    from chalicelib.services.invitations import InviteItem
     from chalicelib.storage.audit import AuditModel
     from chalicelib.storage.invitations import InvitationModel
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.services import invitation_links, invitations, keys, login_links
-from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.invitations import InvitationModel, slot_id
 from chalicelib.storage.sessions import SessionModel
 

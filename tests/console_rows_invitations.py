@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.services import invitations
-from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.invitations import slot_id
 
 from .console_matrix import Ctx, Row, admin_of, in_org

@@ -10,11 +10,11 @@ import pytest
 
 from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MailError, MemoryMailer, Message
 from chalicelib.services import invitations, keys, login_links, seats, sessions
-from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.sessions import SessionModel

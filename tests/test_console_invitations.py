@@ -9,10 +9,10 @@ import uuid
 from html import unescape
 from urllib.parse import urlencode
 
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.services import invitations, sessions
-from chalicelib.services.invitations import InviteItem
 from chalicelib.storage.invitations import InvitationModel, slot_id
 
 from .console_support import ORIGIN, Browser, Page

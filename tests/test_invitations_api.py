@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.clock import set_clock
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import bootstrap, invitation_links, invitations, login_links, members
-from chalicelib.services.invitations import InviteItem
+from chalicelib.services import bootstrap, invitation_expiry, invitation_links, invitations, login_links, members
 from chalicelib.storage.base import client, registered_models
 from chalicelib.storage.invitations import InvitationModel, slot_id
 
@@ -152,10 +152,10 @@ def test_expiry_job_twice_changes_nothing_the_second_time(tables: str) -> None:
     set_clock(lambda: datetime.now(UTC) + timedelta(days=3))
     invitations.invite(boot.org_id, actor, [InviteItem("fresh@x.test")])
     set_clock(lambda: datetime.now(UTC) + timedelta(days=7, hours=1))
-    first = invitations.expire_due("run-1")
+    first = invitation_expiry.expire_due("run-1")
     assert (first.read, first.expired) == (5, 5)
     before = table_contents()
-    second = invitations.expire_due("run-2")
+    second = invitation_expiry.expire_due("run-2")
     assert second.expired == 0
     assert table_contents() == before
     fresh = InvitationModel.get(boot.org_id, slot_id(boot.org_id, "fresh@x.test"))

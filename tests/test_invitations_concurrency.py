@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
-from chalicelib.services import bootstrap, invitation_links, invitations
-from chalicelib.services.invitations import InviteItem
+from chalicelib.services import bootstrap, invitation_accept, invitation_links, invitations
 from chalicelib.storage.accounts import AccountModel, email_claim_key
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.invitations import InvitationModel, slot_id
@@ -28,7 +28,7 @@ def test_twenty_concurrent_accepts_make_one_membership(local_tables: str) -> Non
 
     def attempt(i: int) -> str:
         try:
-            invitations.accept(token, None, f"req-{i}")
+            invitation_accept.accept(token, None, f"req-{i}")
         except DomainError as exc:
             return exc.code
         return "accepted"

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from chalicelib.clock import set_clock
 from chalicelib.config import get_settings
+from chalicelib.domain.invitations import FAILED, SENDING, SENT, InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import OutboxMailer
 from chalicelib.services import invitations, jobs
-from chalicelib.services.invitations import FAILED, SENDING, SENT, InviteItem
 from chalicelib.storage.invitations import InvitationModel
 
 from .helpers import Api, seed_org

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..domain.errors import DomainError
-from ..services import invitation_links, invitations, orgs
+from ..services import invitation_accept, invitation_links, orgs
 from .web import Page, PageRequest, page_route
 
 bp = Blueprint(__name__)
@@ -52,7 +52,7 @@ def dead_link(token: str, error: DomainError) -> Page:
 )
 def invitation_page(req: PageRequest, token: str) -> Page:
     try:
-        preview = invitations.preview(token)
+        preview = invitation_accept.preview(token)
     except DomainError as exc:
         if exc.code in DEAD_LINKS:
             return dead_link(token, exc)
@@ -75,7 +75,7 @@ def invitation_page(req: PageRequest, token: str) -> Page:
 @page_route(bp, "/invitations/{token}/accept", "POST", summary="Accept Invitation", auth="optional")
 def accept(req: PageRequest, token: str) -> Page:
     try:
-        accepted = invitations.accept(
+        accepted = invitation_accept.accept(
             token, req.session.principal if req.session else None, req.request_id, new_account_gets="session"
         )
     except DomainError as exc:

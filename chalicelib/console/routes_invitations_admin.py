@@ -21,10 +21,10 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..domain.errors import InvalidCsv, TooManyRows
+from ..domain.invitations import BulkOutcome, InviteItem
 from ..domain.models import Principal
 from ..domain.roles import Permission, Role
 from ..services import invitation_csv, invitations, orgs
-from ..services.invitations import BulkOutcome, InviteItem
 from .org_pages import OrgPage, open_org
 from .web import SECURITY_HEADERS, Page, PageRequest, confirm_first, page_route
 

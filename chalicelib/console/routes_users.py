@@ -18,6 +18,7 @@ from chalice import Blueprint
 from ..clock import now
 from ..domain.errors import DomainError
 from ..domain.models import Actor, AuditEntry, Member
+from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, allows
 from ..http.schemas_seats import BulkSeats
 from ..services import audit, members, orgs, seats, tokens
@@ -295,16 +296,16 @@ def remove_question(email: str, org_name: str) -> str:
 BULK_TITLES = {"assign": ("Assign seats?", "Assign"), "revoke": ("Revoke seats?", "Revoke")}
 BULK_WORDS = {
     "assign": {
-        seats.ASSIGNED: "Seats assigned to: {who}.",
-        seats.SEAT_LIMIT_REACHED: "No seat left for: {who}. {seats_taken}; "
+        Outcome.ASSIGNED: "Seats assigned to: {who}.",
+        Outcome.SEAT_LIMIT_REACHED: "No seat left for: {who}. {seats_taken}; "
         "revoke seats or raise the capacity, then assign them again.",
-        seats.ALREADY_ASSIGNED: "Already had a seat: {who}.",
-        seats.NOT_MEMBER: "No longer members: {who}.",
+        Outcome.ALREADY_ASSIGNED: "Already had a seat: {who}.",
+        Outcome.NOT_MEMBER: "No longer members: {who}.",
     },
     "revoke": {
-        seats.REVOKED: "Seats revoked from: {who}; their tokens no longer work.",
-        seats.NO_SEAT: "Had no seat: {who}.",
-        seats.NOT_MEMBER: "No longer members: {who}.",
+        Outcome.REVOKED: "Seats revoked from: {who}; their tokens no longer work.",
+        Outcome.NO_SEAT: "Had no seat: {who}.",
+        Outcome.NOT_MEMBER: "No longer members: {who}.",
     },
 }
 

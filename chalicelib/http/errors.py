@@ -66,7 +66,7 @@ def error_response(exc: Exception, request_id: str) -> Response:
     """The JSON error envelope of docs/api.md for any exception."""
     error = to_domain_error(exc)
     if error is None:
-        log.exception("unhandled error (request %s)", request_id)
+        log.exception("unhandled error", extra={"request_id": request_id})
         body = {
             "error": {
                 "code": "internal_error",
@@ -82,5 +82,8 @@ def error_response(exc: Exception, request_id: str) -> Response:
     if retry is not None:
         headers["Retry-After"] = retry
     if error.status >= 500:
-        log.warning("dependency failure %s (request %s): %s", error.code, request_id, exc)
+        log.warning(
+            "dependency failure",
+            extra={"request_id": request_id, "code": error.code, "error": f"{type(exc).__name__}: {exc}"},
+        )
     return Response(body=json.dumps(error_body(error)), status_code=error.status, headers=headers)

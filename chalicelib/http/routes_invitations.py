@@ -6,8 +6,8 @@ from chalice import Blueprint
 
 from ..config import get_settings
 from ..domain.errors import PayloadTooLarge
-from ..services import invitation_csv, invitations, login_links
-from ..services.invitations import BulkOutcome, Invitation, InviteItem
+from ..domain.invitations import BulkOutcome, Invitation, InviteItem
+from ..services import invitation_accept, invitation_csv, invitations, login_links
 from . import schemas_invitations as s
 from .routing import ApiRequest, api_route, parse_json_body
 
@@ -21,7 +21,7 @@ def _invitation(value: Invitation) -> s.InvitationOut:
         invitation_id=value.invitation_id,
         email=value.email,
         role=value.role,
-        status=value.status,  # type: ignore[arg-type]
+        status=value.status,
         expires_at=value.expires_at,
         issue=value.issue,
         invited_by=value.invited_by,
@@ -31,7 +31,7 @@ def _invitation(value: Invitation) -> s.InvitationOut:
         accepted_by=value.accepted_by,
         revoked_at=value.revoked_at,
         delivery=s.DeliveryOut(
-            status=value.delivery_status,  # type: ignore[arg-type]
+            status=value.delivery_status,
             error=value.delivery_error,
             sent_at=value.delivered_at,
         ),
@@ -169,7 +169,7 @@ def remove(req: ApiRequest, org_id: str, invitation_id: str) -> None:
     errors=("not_found", "invitation_expired", "invitation_revoked", "already_accepted"),
 )
 def preview(req: ApiRequest, invitation_token: str) -> s.InvitationPreviewOut:
-    p = invitations.preview(invitation_token)
+    p = invitation_accept.preview(invitation_token)
     i = p.invitation
     return s.InvitationPreviewOut(
         invitation_id=i.invitation_id,
@@ -177,7 +177,7 @@ def preview(req: ApiRequest, invitation_token: str) -> s.InvitationPreviewOut:
         org_name=p.org_name,
         email=i.email,
         role=i.role,
-        status=i.status,  # type: ignore[arg-type]
+        status=i.status,
         expires_at=i.expires_at,
         invited_by=p.inviter,
     )
@@ -201,7 +201,7 @@ def preview(req: ApiRequest, invitation_token: str) -> s.InvitationPreviewOut:
     ),
 )
 def accept(req: ApiRequest, invitation_token: str) -> s.AcceptedOut:
-    a = invitations.accept(invitation_token, req.principal, req.request_id)
+    a = invitation_accept.accept(invitation_token, req.principal, req.request_id)
     return s.AcceptedOut(
         org_id=a.org_id,
         org_name=a.org_name,

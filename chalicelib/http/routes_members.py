@@ -43,7 +43,7 @@ def add_member(req: ApiRequest, org_id: str) -> Response:
     b: schemas.AddMember = req.body
     outcome = members.add_member(org_id, req.actor, b.email, b.role, seat=b.assign_seat, principal=req.principal)
     body = schemas.MemberAdded(
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         org_id=org_id,
         email=outcome.email,
         role=outcome.role,

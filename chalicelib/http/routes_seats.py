@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..clock import iso
+from ..domain.outcomes import tally
 from ..services import onboarding, seats
 from . import present, schemas, schemas_seats
 from .routing import ApiRequest, api_route
@@ -40,7 +41,7 @@ def revoke_seat(req: ApiRequest, org_id: str, account_id: str) -> None:
 def _bulk_result(results: list[seats.BulkResult]) -> schemas_seats.BulkSeatResult:
     return schemas_seats.BulkSeatResult(
         items=[schemas_seats.BulkSeatItem(account_id=r.account_id, status=r.status) for r in results],
-        summary=seats.summarize(results),
+        summary=tally(results),
     )
 
 
@@ -102,4 +103,4 @@ def onboard(req: ApiRequest, org_id: str) -> schemas_seats.OnboardResult:
     b: schemas_seats.Onboard = req.body
     token = onboarding.TokenRequest(b.issue_token.name, b.issue_token.expires_at) if b.issue_token else None
     results = onboarding.onboard(org_id, req.actor, b.emails, b.role, token)
-    return schemas_seats.OnboardResult(items=[_onboarded(r) for r in results], summary=onboarding.summarize(results))
+    return schemas_seats.OnboardResult(items=[_onboarded(r) for r in results], summary=tally(results))

@@ -7,15 +7,33 @@ OpenAPI document.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 from ..domain.emails import normalize_email
+from ..domain.outcomes import ADD_OUTCOMES, Outcome
 from ..domain.roles import Role
 
 NAME_MAX = 200
 ID_MAX = 64
+
+
+class OneOf:
+    """``Annotated[SomeStrEnum, OneOf(...)]``: a field of a domain enum that takes only the listed members.
+
+    Documented (and validated) like ``Literal[...]`` of their values, in the
+    order given: an inline ``enum``, no shared component, so the OpenAPI
+    document says per field exactly what that response can hold.
+    """
+
+    def __init__(self, *members: StrEnum) -> None:
+        self.values = [m.value for m in members]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(source, core_schema.literal_schema(self.values))
 
 
 def _email(value: str) -> str:
@@ -170,7 +188,7 @@ class MemberOut(BaseModel):
 class MemberAdded(BaseModel):
     """A direct add: ``added`` (201) on a verified domain of the org, else ``invited`` / ``already_invited`` (202)."""
 
-    status: Literal["added", "invited", "already_invited"]
+    status: Annotated[Outcome, OneOf(*ADD_OUTCOMES)]
     org_id: str
     email: str
     role: Role

@@ -7,12 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from ..domain.invitations import DeliveryStatus, InvitationStatus
+from ..domain.outcomes import Outcome
 from ..domain.roles import Role
-from .schemas import ApiKeyCreated, Email, ListQuery, RequestModel
+from .schemas import ApiKeyCreated, Email, ListQuery, OneOf, RequestModel
 
 RawEmail = Annotated[str, Field(max_length=1000)]
 InvitationId = Annotated[str, Field(min_length=1, max_length=200)]
-Status = Literal["pending", "accepted", "expired", "revoked"]
+Status = Annotated[InvitationStatus, OneOf(*InvitationStatus)]
 
 
 class InviteRequest(RequestModel):
@@ -29,15 +31,18 @@ class InviteRequest(RequestModel):
 
 class InviteResultOut(BaseModel):
     email: str
-    status: Literal[
-        "invited",
-        "already_invited",
-        "already_member",
-        "invalid_email",
-        "invalid_role",
-        "duplicate_in_request",
-        "forbidden",
-        "invitation_quota_exceeded",
+    status: Annotated[
+        Outcome,
+        OneOf(
+            Outcome.INVITED,
+            Outcome.ALREADY_INVITED,
+            Outcome.ALREADY_MEMBER,
+            Outcome.INVALID_EMAIL,
+            Outcome.INVALID_ROLE,
+            Outcome.DUPLICATE_IN_REQUEST,
+            Outcome.FORBIDDEN,
+            Outcome.INVITATION_QUOTA_EXCEEDED,
+        ),
     ] = Field(description="forbidden: the caller stopped being an admin during the call (not written)")
     line: int | None = Field(default=None, description="CSV uploads: the line of the file this row starts on.")
     role: Role | None = None
@@ -59,7 +64,7 @@ class InvitationQuery(ListQuery):
 
 
 class DeliveryOut(BaseModel):
-    status: Literal["queued", "sending", "sent", "failed"] | None
+    status: Annotated[DeliveryStatus, OneOf(*DeliveryStatus)] | None
     error: str | None = None
     sent_at: datetime | None = None
 

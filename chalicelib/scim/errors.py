@@ -59,7 +59,7 @@ def to_error(exc: Exception) -> Error | None:
 def error_response(exc: Exception, request_id: str) -> Response:
     error = to_error(exc)
     if error is None:
-        log.exception("unhandled SCIM error (request %s)", request_id)
+        log.exception("unhandled SCIM error", extra={"request_id": request_id})
         error = Error(status=500, detail=f"Something went wrong on our side (request {request_id}).")
     headers: dict[str, str] = {}
     if error.status == 401:

@@ -34,7 +34,7 @@ from ..domain.errors import AlreadyMember, DomainNotVerified, InvalidRequest, No
 from ..domain.models import Actor
 from ..domain.roles import Role
 from ..services import accounts, audit, domains, members
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import CancelReason, Tx, retry_races
 from ..storage.members import MemberModel
 from . import paging, seat_port
 from .filters import candidates, parse_user_filter
@@ -157,22 +157,19 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
 
     def attempt() -> None:
         tx = Tx()
-        members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra)
+        members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra, if_member=_user_exists)
         details = {"email": account.email, "role": "member"}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if 0 in exc.failed_indexes():
-                raise AlreadyMember("A user with this userName already exists in the organization.") from exc
-            if 1 in exc.failed_indexes():
-                raise NotFound("No such organization.") from exc
-            raise  # another transaction held an item: retried
+        tx.commit()  # another transaction held an item (TransactionConflict): retried
 
     retry_races(attempt)
     if wanted.active is not False:
         seat_port.assign(org_id, actor, account.account_id)
     return get(org_id, account.account_id, base_url)
+
+
+def _user_exists(_reason: CancelReason) -> Exception:
+    return AlreadyMember("A user with this userName already exists in the organization.")
 
 
 def replace(

@@ -18,16 +18,20 @@ from __future__ import annotations
 import logging
 import math
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
 from ..config import get_settings
+from ..domain.errors import Conflict
 from ..domain.models import Actor
-from ..storage.base import CancelReason, Tx
+from ..domain.outcomes import Outcome
+from ..storage.base import CancelReason, Tx, TxItem
+from ..storage.bulk import CONFLICT_RETRIES, OPS_PER_TX, BulkOp, ExtraRefused, Guard, commit_chunk, commit_ops
 from ..storage.quotas import QuotaModel, quota_id
 from . import orgs
 
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 INVITATIONS, RESENDS = "invitations", "resends"
 QUOTA_TTL_DAYS = 2
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Charge:
 
     quota_id: str
     limit: int
-    status: str  # per-item status and error code when refused
+    status: Outcome  # per-item status and error code when refused
     message: str
     retry_after: int  # seconds until the quota's day ends
 
@@ -81,10 +86,12 @@ def charges(org_id: str, actor: Actor, kind: str, stamp: datetime | None = None)
     day, wait = day_of(stamp), seconds_to_next_day(stamp)
     if kind == INVITATIONS:
         org_limit = settings.invitations_per_new_org_day if _is_new(org_id, stamp) else settings.invitations_per_org_day
-        account_limit, status, noun = settings.invitations_per_account_day, "invitation_quota_exceeded", "invitation"
+        account_limit, noun = settings.invitations_per_account_day, "invitation"
+        status = Outcome.INVITATION_QUOTA_EXCEEDED
     else:
         org_limit = settings.resends_per_new_org_day if _is_new(org_id, stamp) else settings.resends_per_org_day
-        account_limit, status, noun = settings.resends_per_account_day, "resend_quota_exceeded", "resend"
+        account_limit, noun = settings.resends_per_account_day, "resend"
+        status = Outcome.RESEND_QUOTA_EXCEEDED
     found = [
         Charge(
             quota_id("org", org_id, kind, day),
@@ -111,10 +118,10 @@ def tightest(found: Sequence[Charge]) -> Charge:
     return min(found, key=lambda c: c.limit)
 
 
-def add_to(tx: Tx, charge: Charge, n: int) -> None:
+def add_to(tx: Tx, charge: Charge, n: int) -> TxItem:
     """Count ``n`` more in the transaction, refused (condition) if that passes the limit (needs ``n <= limit``)."""
     expires = int(_time.time()) + QUOTA_TTL_DAYS * 86400 + charge.retry_after
-    tx.update(
+    return tx.update(
         QuotaModel(charge.quota_id),
         [QuotaModel.used.add(n), QuotaModel.expires_ttl.set(expires)],
         condition=QuotaModel.used.does_not_exist() | (QuotaModel.used <= charge.limit - n),
@@ -123,7 +130,7 @@ def add_to(tx: Tx, charge: Charge, n: int) -> None:
 
 
 def room(found: Sequence[Charge], reasons: Sequence[CancelReason | None], n: int) -> tuple[int, Charge]:
-    """After a refusal (reasons aligned with ``found``): how many still fit, and the quota that is short."""
+    """After a refusal (``reasons``: one per charge of ``found``): how many still fit, and the quota that is short."""
     best, short = n, None
     for charge, reason in zip(found, reasons, strict=False):
         if reason is None or reason.code != "ConditionalCheckFailed":
@@ -153,4 +160,71 @@ def give_back(found: Sequence[Charge], n: int) -> None:
     try:
         tx.commit()
     except Exception:  # conservative: an unreturned charge refuses more, never fewer
-        log.warning("could not give back %d unused quota", n, exc_info=True)
+        log.warning("could not give back unused quota", extra={"unused": n}, exc_info=True)
+
+
+@dataclass
+class ChargedOp(BulkOp[T]):
+    """A bulk op counted against quotas: ``refused`` is the quota it did not fit in (not attempted)."""
+
+    refused: Charge | None = None
+
+
+def _charging(found: list[Charge], n: int) -> Callable[[Tx], list[TxItem]]:
+    def add(tx: Tx) -> list[TxItem]:
+        return [add_to(tx, charge, n) for charge in found]
+
+    return add
+
+
+def commit_within(
+    ops: list[ChargedOp[Any]], found: list[Charge], guard: Guard | None = None, second_pass: bool = False
+) -> None:
+    """Commit ops within daily quotas: those over a quota are marked ``refused`` and not attempted.
+
+    The charge for every op still to write rides on the first chunk that commits
+    anything (chunks whose ops all fail their own conditions are charged nothing);
+    the later chunks run in parallel under it, and the unused part is given back.
+    A refused charge says how much room is left (the old counter): the ops beyond
+    it are refused and the chunk is tried again. Ops refused while others then
+    failed their own conditions (and so used no room) get one more pass.
+    """
+    if not found:
+        commit_ops(ops, guard)
+        return
+    allowed = list(ops)
+
+    def refuse_from(keep: int, charge: Charge) -> None:
+        for op in allowed[keep:]:
+            op.refused = charge
+        del allowed[keep:]
+
+    smallest = tightest(found)
+    refuse_from(max(0, smallest.limit), smallest)
+    start, charged_from, charged = 0, 0, 0
+    refusals = 0
+    while start < len(allowed) and not charged:
+        chunk = allowed[start : start + OPS_PER_TX]
+        n = len(allowed) - start
+        try:
+            if commit_chunk(chunk, _charging(found, n), guard):
+                charged_from, charged = start, n
+            start += len(chunk)
+        except ExtraRefused as exc:
+            refusals += 1
+            if refusals > CONFLICT_RETRIES * 2:
+                raise Conflict() from exc
+            left, short = room(found, exc.reasons, n)
+            refuse_from(start + left, short)
+    unused = 0
+    try:
+        commit_ops(allowed[start:], guard)
+    finally:
+        if charged:
+            unused = charged - sum(1 for op in allowed[charged_from:] if op.applied)
+            give_back(found, unused)
+    refused = [op for op in ops if op.refused is not None]
+    if refused and not second_pass and any(op.failed for op in allowed):
+        for op in refused:
+            op.refused = None
+        commit_within(refused, found, guard, second_pass=True)

@@ -6,11 +6,10 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
 from ..domain.emails import normalize_email
-from ..domain.errors import Conflict
 from ..domain.models import Account
 from ..secrets import new_id
 from ..storage.accounts import AccountModel, email_claim_key
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import Tx, retry_races
 
 CREATE_ATTEMPTS = 4
 
@@ -57,19 +56,16 @@ def add_account_to(tx: Tx, email: str) -> Account:
 
 def get_or_create(email: str) -> tuple[Account, bool]:
     """The account for an email, created if absent (nameless: only its person names it); race-safe."""
-    for _ in range(CREATE_ATTEMPTS):
+
+    def attempt() -> tuple[Account, bool]:
         existing = find_by_email(email)
         if existing:
             return existing, False
         tx = Tx()
         account = add_account_to(tx, email)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            # Someone created it at the same moment (theirs wins: read it again),
-            # or their transaction still holds the claim (TransactionConflict: try again).
-            if not exc.retryable:
-                raise
-            continue
+        # Someone created it at the same moment (theirs wins: read it again),
+        # or their transaction still holds the claim (TransactionConflict: try again).
+        tx.commit()
         return account, True
-    raise Conflict()
+
+    return retry_races(attempt, attempts=CREATE_ATTEMPTS)

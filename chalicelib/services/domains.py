@@ -31,7 +31,7 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor
 from ..domain.roles import Permission
-from ..storage.base import TransactionCancelled, Tx, key_fits
+from ..storage.base import CancelReason, Tx, key_fits
 from ..storage.domains import OWNER_SK, DomainModel, claim_pk, owner_pk
 from . import audit, members
 
@@ -139,15 +139,10 @@ def claim(org_id: str, actor: Actor, raw_domain: str) -> Domain:
         created_at=now(),
     )
     tx = Tx()
-    tx.put(item, condition=DomainModel.pk.does_not_exist())
+    tx.put(item, condition=DomainModel.pk.does_not_exist(), on_fail=DomainAlreadyClaimed)
     audit.record(tx, org_id, actor, "domain.claimed", domain, {"domain": domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if 0 in exc.failed_indexes():
-            raise DomainAlreadyClaimed() from exc
-        raise
+    tx.commit()
     return to_domain(item)
 
 
@@ -187,31 +182,33 @@ def verify(org_id: str, actor: Actor, raw_domain: str) -> Domain:
         )
     stamp = now()
     tx = Tx()
+    # The ownership first: when another org owns the domain, that is the answer.
+    tx.put(
+        DomainModel(owner_pk(item.domain), OWNER_SK, org_id=org_id, domain=item.domain, verified_at=stamp),
+        condition=DomainModel.pk.does_not_exist(),
+        on_fail=DomainTaken,
+    )
     tx.update(
         item,
         [DomainModel.status.set(VERIFIED), DomainModel.verified_at.set(stamp)],
         condition=(DomainModel.status == PENDING) & (DomainModel.token == item.token),
-    )
-    tx.put(
-        DomainModel(owner_pk(item.domain), OWNER_SK, org_id=org_id, domain=item.domain, verified_at=stamp),
-        condition=DomainModel.pk.does_not_exist(),
+        on_fail=_ClaimChanged,
     )
     audit.record(tx, org_id, actor, "domain.verified", item.domain, {"domain": item.domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
     try:
         tx.commit()
-    except TransactionCancelled as exc:
-        failed = exc.failed_indexes()
-        if 1 in failed:
-            raise DomainTaken() from exc
-        if 0 in failed:  # released, re-claimed or verified meanwhile
-            again = _claim_item(org_id, item.domain)
-            if again is not None and again.status == VERIFIED:
-                return to_domain(again)
-            raise NotFound("This organization has not claimed that domain.") from exc
-        raise
+    except _ClaimChanged as exc:  # released, re-claimed or verified meanwhile
+        again = _claim_item(org_id, item.domain)
+        if again is not None and again.status == VERIFIED:
+            return to_domain(again)
+        raise NotFound("This organization has not claimed that domain.") from exc
     item.status, item.verified_at = VERIFIED, stamp
     return to_domain(item)
+
+
+class _ClaimChanged(Exception):
+    """The claim being verified is no longer the pending one we read."""
 
 
 def release(org_id: str, actor: Actor, raw_domain: str) -> None:
@@ -219,17 +216,16 @@ def release(org_id: str, actor: Actor, raw_domain: str) -> None:
     caller = members.authorize(org_id, actor, Permission.MANAGE_DOMAINS)
     item = _claimed(org_id, raw_domain)
     tx = Tx()
-    tx.delete(item, condition=DomainModel.token == item.token)
+    tx.delete(item, condition=DomainModel.token == item.token, on_fail=_not_claimed)
     if item.status == VERIFIED:
         tx.delete(DomainModel(owner_pk(item.domain), OWNER_SK), condition=DomainModel.org_id == org_id)
     audit.record(tx, org_id, actor, "domain.released", item.domain, {"domain": item.domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if 0 in exc.failed_indexes():
-            raise NotFound("This organization has not claimed that domain.") from exc
-        raise
+    tx.commit()
+
+
+def _not_claimed(_reason: CancelReason) -> Exception:
+    return NotFound("This organization has not claimed that domain.")
 
 
 def is_verified(org_id: str, domain: str) -> bool:

@@ -296,7 +296,15 @@ def _write_chunk(
     """A later part of a large change; counted already, so only a re-planned difference moves the counters."""
     counted_seats = sum(c.seat_delta for c in chunk)
     counted_admins = sum(c.admin_delta for c in chunk)
-    for attempt in range(CHUNK_ATTEMPTS):
+    tries = 0
+
+    def attempt() -> None:
+        nonlocal chunk, tries
+        tries += 1
+        if tries > 1:  # re-plan on fresh reads after a lost race
+            keys = [(org_id, c.item.account_id) for c in chunk]
+            fresh = {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)}
+            chunk = [plan.redo(fresh[c.item.account_id]) for c in chunk if c.item.account_id in fresh]
         seats = sum(c.seat_delta for c in chunk) - counted_seats
         admins = sum(c.admin_delta for c in chunk) - counted_admins
         tx = Tx()
@@ -309,15 +317,12 @@ def _write_chunk(
         details = {**plan.details, **_summary(chunk), "part": number, "parts": parts}
         audit.record(tx, org_id, actor, plan.action, plan.target, details)
         members.caller_still(tx, caller, Permission.MANAGE_ROLES)
-        try:
-            tx.commit()
-            return
-        except TransactionCancelled as exc:
-            if not exc.retryable or attempt == CHUNK_ATTEMPTS - 1:
-                raise Conflict(
-                    "Other changes of the same members kept interfering with this large group change;"
-                    " part of it was applied: read the group and send the change again."
-                ) from exc
-        keys = [(org_id, c.item.account_id) for c in chunk]
-        fresh = {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)}
-        chunk = [plan.redo(fresh[c.item.account_id]) for c in chunk if c.item.account_id in fresh]
+        tx.commit()
+
+    try:
+        retry_races(attempt, attempts=CHUNK_ATTEMPTS)
+    except (TransactionCancelled, Conflict) as exc:
+        raise Conflict(
+            "Other changes of the same members kept interfering with this large group change;"
+            " part of it was applied: read the group and send the change again."
+        ) from exc

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, now, parse_iso
 from ..config import get_settings
+from ..domain.invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 from ..domain.models import Actor
 from ..mail import MailError, get_mailer, templates
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure
 from ..storage.invitations import PENDING_SHARDS, InvitationModel, pending_shard_of
 from . import audit, invitation_links, orgs
-from .invitations import FAILED, PENDING, QUEUED, SENDING, SENT
 
 if TYPE_CHECKING:
     from chalice.app import DynamoDBRecord

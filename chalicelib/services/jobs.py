@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import invitation_delivery, invitations
+from . import invitation_delivery, invitation_expiry
 
 
 def expire_invitations(request_id: str) -> dict[str, Any]:
@@ -12,6 +12,6 @@ def expire_invitations(request_id: str) -> dict[str, Any]:
 
     Running it twice changes nothing the second time.
     """
-    run = invitations.expire_due(request_id)
+    run = invitation_expiry.expire_due(request_id)
     resent = invitation_delivery.retake_lost_sends(request_id)
     return {"read": run.read, "expired": run.expired, **resent, "request_id": request_id}

@@ -21,7 +21,7 @@ from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Principal
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx, is_condition_failure
+from ..storage.base import Tx, is_condition_failure
 from ..storage.tokens import TokenModel, api_key_owner
 from . import accounts, once
 
@@ -109,13 +109,8 @@ def issue(
         return _to_key(item), secret
     tx = Tx()
     tx.put(item, condition=TokenModel.token_hash.does_not_exist())
-    marker = once.add_marker_to(tx, once_key)
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if marker in exc.failed_indexes():
-            raise once.AlreadyDone() from exc
-        raise
+    once.add_marker_to(tx, once_key)
+    tx.commit()
     return _to_key(item), secret
 
 
@@ -151,10 +146,14 @@ def _touch(item: TokenModel, at: datetime) -> None:
         item.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
     except UpdateError as exc:
         if not is_condition_failure(exc):
-            log.warning("could not record last use of API key %s: %s", item.token_id, type(exc).__name__)
+            log.warning(
+                "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
+            )
     except PynamoDBException as exc:
         # Bookkeeping only: a throttled write must not turn a valid key away.
-        log.warning("could not record last use of API key %s: %s", item.token_id, type(exc).__name__)
+        log.warning(
+            "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
+        )
 
 
 def list_keys(account_id: str) -> list[ApiKey]:

@@ -46,7 +46,7 @@ from ..domain.models import Actor
 from ..domain.roles import Permission, Role, allows
 from ..mail import MailError, get_mailer
 from ..mail.credential_templates import credentials_revoked
-from ..storage.base import TransactionCancelled, Tx, is_condition_failure
+from ..storage.base import AlreadyApplied, Tx, is_condition_failure
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, scim_token_owner
 from . import accounts, audit, orgs
@@ -111,6 +111,7 @@ def _revoke(token: TokenModel, change: MemberChange, reason: str, request_id: st
             TokenModel.notice_pending.set(reason),
         ],
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
+        on_fail=AlreadyApplied,
     )
     audit.record(
         tx,
@@ -122,10 +123,8 @@ def _revoke(token: TokenModel, change: MemberChange, reason: str, request_id: st
     )
     try:
         tx.commit()
-    except TransactionCancelled as exc:
-        if exc.failed_indexes() == [0]:
-            return False  # revoked meanwhile (by an admin or an earlier delivery)
-        raise
+    except AlreadyApplied:
+        return False  # revoked meanwhile (by an admin or an earlier delivery)
     token.notice_pending = reason
     return True
 

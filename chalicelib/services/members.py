@@ -28,8 +28,19 @@ from ..domain.errors import (
     SeatLimitReached,
 )
 from ..domain.models import Actor, Member, Page, Principal
+from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, allows, require, roles_with
-from ..storage.base import TransactionCancelled, Tx, decode_cursor, error_code, key_fits, page, retry_races
+from ..storage.base import (
+    CancelReason,
+    Failure,
+    Tx,
+    decode_cursor,
+    error_code,
+    key_fits,
+    lost_race,
+    page,
+    retry_races,
+)
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
@@ -238,16 +249,20 @@ def add_membership_to(
     seat: bool = False,
     mark_slot: bool = True,
     extra: dict[str, Any] | None = None,
+    if_member: Failure | None = AlreadyMember,
+    if_org_refuses: Failure | None = None,
 ) -> MemberModel:
     """Add "account joins org" to a transaction: member put + org counters + email slot.
 
     With ``seat`` the org's ``seats_used`` grows under ``used < capacity``.
-    Order of items: member put, org update, then the slot update (callers map
-    cancellation reasons by this order). Invitation acceptance updates the
-    slot itself (``mark_slot=False``): one operation per item per transaction.
+    What a failure means is declared here: ``if_member`` when the account is a
+    member already, ``if_org_refuses`` when the org update fails (default: 402
+    ``seat_limit_reached`` with ``seat``, else 404 for the org). Invitation
+    acceptance updates the slot itself (``mark_slot=False``): one operation
+    per item per transaction.
     """
     item = new_member_item(org_id, account, role, seat=seat, extra=extra)
-    tx.put(item, condition=MemberModel.account_id.does_not_exist())
+    tx.put(item, condition=MemberModel.account_id.does_not_exist(), on_fail=if_member)
     actions = [OrgModel.member_count.add(1)]
     condition: Condition = OrgModel.org_id.exists()
     if role is Role.ACCOUNT_ADMIN:
@@ -255,24 +270,27 @@ def add_membership_to(
     if seat:
         actions.append(OrgModel.seats_used.add(1))
         condition = condition & (OrgModel.seats_used < OrgModel.seat_capacity)
-    tx.update(OrgModel(org_id), actions=actions, condition=condition)
+    if if_org_refuses is None:
+        if_org_refuses = SeatLimitReached if seat else _no_such_org
+    tx.update(OrgModel(org_id), actions=actions, condition=condition, on_fail=if_org_refuses)
     if mark_slot:
         mark_member_slot(tx, org_id, account.email, account.account_id)
     return item
+
+
+def _no_such_org(_reason: CancelReason) -> Exception:
+    return NotFound("No such organization.")
 
 
 @dataclass(frozen=True)
 class AddOutcome:
     """What a direct add did: ``added`` (``member`` set) or ``invited`` / ``already_invited`` (``invitation_id``)."""
 
-    status: str
+    status: Outcome
     email: str
     role: Role
     member: Member | None = None
     invitation_id: str | None = None
-
-
-ADDED, INVITED, ALREADY_INVITED = "added", "invited", "already_invited"
 
 
 def add_member(
@@ -303,9 +321,9 @@ def add_member(
     if not domains.is_verified(org_id, domain_of_email(address)):
         outcome = invitations.invite(org_id, actor, [invitations.InviteItem(address, role.value)], role, principal)
         result = outcome.results[0]
-        if result.status == "already_member":
+        if result.status == Outcome.ALREADY_MEMBER:
             raise AlreadyMember()
-        status = INVITED if result.status == INVITED else ALREADY_INVITED
+        status = Outcome.INVITED if result.status == Outcome.INVITED else Outcome.ALREADY_INVITED
         return AddOutcome(status, address, role, invitation_id=result.invitation_id)
     account, _ = accounts.get_or_create(address)
 
@@ -319,17 +337,10 @@ def add_member(
                 tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True}
             )
         caller_still(tx, caller, Permission.MANAGE_SEATS if seat else Permission.MANAGE_MEMBERS)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if 0 in exc.failed_indexes():
-                raise AlreadyMember() from exc
-            if 1 in exc.failed_indexes():
-                raise SeatLimitReached() if seat else NotFound("No such organization.") from exc
-            raise  # another transaction held the org item: try again
+        tx.commit()  # another transaction held the org item (TransactionConflict): tried again
         return to_member(item)
 
-    return AddOutcome(ADDED, address, role, member=retry_races(attempt))
+    return AddOutcome(Outcome.ADDED, address, role, member=retry_races(attempt))
 
 
 def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Member:
@@ -351,19 +362,17 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
             item,
             actions=[MemberModel.role.set(role.value), MemberModel.updated_at.set(stamp)],
             condition=unchanged(item),
+            on_fail=lost_race,  # changed since read: read again, whatever the org said
         )
         if old is Role.ACCOUNT_ADMIN:
-            tx.update(OrgModel(org_id), [OrgModel.admin_count.add(-1)], condition=OrgModel.admin_count > 1)
+            tx.update(
+                OrgModel(org_id), [OrgModel.admin_count.add(-1)], condition=OrgModel.admin_count > 1, on_fail=LastAdmin
+            )
         elif role is Role.ACCOUNT_ADMIN:
             tx.update(OrgModel(org_id), [OrgModel.admin_count.add(1)], condition=OrgModel.org_id.exists())
         audit.record(tx, org_id, actor, "member.role_changed", account_id, {"from": old.value, "to": role.value})
         caller_still(tx, caller, Permission.MANAGE_ROLES)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if old is Role.ACCOUNT_ADMIN and 1 in exc.failed_indexes() and 0 not in exc.failed_indexes():
-                raise LastAdmin() from exc
-            raise
+        tx.commit()
         item.role, item.updated_at = role.value, stamp
         return to_member(item)
 
@@ -387,27 +396,23 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         if item is None:
             raise NotFound("No such member.")
         tx = Tx()
-        tx.delete(item, condition=unchanged(item))
+        tx.delete(item, condition=unchanged(item), on_fail=lost_race)  # changed since read: read again
         actions = [OrgModel.member_count.add(-1)]
         condition: Condition = OrgModel.org_id.exists()
+        last_admin: Failure | None = None
         if item.role == Role.ACCOUNT_ADMIN.value:
             actions.append(OrgModel.admin_count.add(-1))
-            condition = OrgModel.admin_count > 1
+            condition, last_admin = OrgModel.admin_count > 1, LastAdmin
         if item.has_seat:
             actions.append(OrgModel.seats_used.add(-1))
-        tx.update(OrgModel(org_id), actions, condition=condition)
+        tx.update(OrgModel(org_id), actions, condition=condition, on_fail=last_admin)
         clear_member_slot(tx, org_id, item.email)
         audit.record(
             tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
         )
         if not leaving:
             caller_still(tx, caller, Permission.MANAGE_MEMBERS)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if item.role == Role.ACCOUNT_ADMIN.value and exc.failed_indexes() == [1]:
-                raise LastAdmin() from exc
-            raise
+        tx.commit()
 
     retry_races(attempt)
 

@@ -30,22 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.emails import InvalidEmail, normalize_email
-from ..domain.errors import Conflict, Forbidden, NotFound
+from ..domain.errors import AlreadyMember, Conflict, Forbidden, NotFound, SeatLimitReached
 from ..domain.models import Actor, Member
+from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, require
 from ..secrets import hash_secret
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens
-
-ONBOARDED = "onboarded"
-ALREADY_MEMBER = "already_member"
-INVALID_EMAIL = "invalid_email"
-SEAT_LIMIT_REACHED = "seat_limit_reached"
-DUPLICATE_IN_REQUEST = "duplicate_in_request"
-CONFLICT = "conflict"
-FORBIDDEN = "forbidden"
-INVITED = "invited"
-ALREADY_INVITED = "already_invited"
 
 
 @dataclass(frozen=True)
@@ -57,7 +48,7 @@ class TokenRequest:
 @dataclass(frozen=True)
 class Onboarded:
     email: str
-    status: str
+    status: Outcome
     account_id: str | None = None
     seat: bool = False
     token: tokens.AccessToken | None = None
@@ -74,7 +65,7 @@ def _join(
     token: TokenRequest | None,
     expires_at: datetime,
 ) -> tuple[tokens.AccessToken | None, str | None]:
-    """One email's transaction; raises TransactionCancelled when a condition fails."""
+    """One email's transaction: AlreadyMember / SeatLimitReached (``add_membership_to``) when refused."""
     tx = Tx()
     item = members.add_membership_to(tx, org_id, account, role, seat=seat)
     audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
@@ -103,20 +94,14 @@ def _onboard_one(
     expires_at: datetime,
 ) -> Onboarded:
     try:
-        issued, secret = retry_races(
-            lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at),
-            settled=lambda exc: bool({0, 1} & set(exc.failed_indexes())),  # already a member / out of seats
-        )
-    except TransactionCancelled as exc:
-        failed = exc.failed_indexes()
-        if 0 in failed:
-            return _already_member(org_id, actor, caller, account, token, expires_at)
-        if seat and failed == [1]:  # the seats ran out: join without one
-            return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
-        raise
+        issued, secret = retry_races(lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at))
+    except AlreadyMember:
+        return _already_member(org_id, actor, caller, account, token, expires_at)
+    except SeatLimitReached:  # the seats ran out: join without one
+        return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
     except Conflict:
-        return Onboarded(account.email, CONFLICT, account.account_id)
-    status = ONBOARDED if seat else SEAT_LIMIT_REACHED
+        return Onboarded(account.email, Outcome.CONFLICT, account.account_id)
+    status = Outcome.ONBOARDED if seat else Outcome.SEAT_LIMIT_REACHED
     return Onboarded(account.email, status, account.account_id, seat, issued, secret)
 
 
@@ -133,9 +118,9 @@ def _already_member(
     if token is not None:
         replaced = tokens.replace_stranded(org_id, actor, account.account_id, token.name, expires_at, caller)
     if replaced is None:
-        return Onboarded(account.email, ALREADY_MEMBER, account.account_id)
+        return Onboarded(account.email, Outcome.ALREADY_MEMBER, account.account_id)
     issued, secret = replaced
-    return Onboarded(account.email, ALREADY_MEMBER, account.account_id, True, issued, secret)
+    return Onboarded(account.email, Outcome.ALREADY_MEMBER, account.account_id, True, issued, secret)
 
 
 def onboard(
@@ -159,14 +144,14 @@ def onboard(
         try:
             email = normalize_email(raw)
         except InvalidEmail:
-            results.append(Onboarded(email=raw, status=INVALID_EMAIL))
+            results.append(Onboarded(email=raw, status=Outcome.INVALID_EMAIL))
             continue
         if email in seen:
-            results.append(Onboarded(email=email, status=DUPLICATE_IN_REQUEST))
+            results.append(Onboarded(email=email, status=Outcome.DUPLICATE_IN_REQUEST))
             continue
         seen.add(email)
         if stopped:
-            results.append(Onboarded(email=email, status=FORBIDDEN))
+            results.append(Onboarded(email=email, status=Outcome.FORBIDDEN))
             continue
         if not verified(email):
             to_invite.append((len(results), email))
@@ -177,9 +162,9 @@ def onboard(
             result = _onboard_one(org_id, actor, caller, account, role, seats_left, token, expires_at)
         except Forbidden:
             stopped = True
-            results.append(Onboarded(email=email, status=FORBIDDEN, account_id=account.account_id))
+            results.append(Onboarded(email=email, status=Outcome.FORBIDDEN, account_id=account.account_id))
             continue
-        if result.status == SEAT_LIMIT_REACHED:
+        if result.status == Outcome.SEAT_LIMIT_REACHED:
             seats_left = False
         results.append(result)
     _invite(org_id, actor, role, to_invite, results, stopped)
@@ -201,28 +186,21 @@ def _invite(
         return
     if stopped:
         for index, email in to_invite:
-            results[index] = Onboarded(email=email, status=FORBIDDEN)
+            results[index] = Onboarded(email=email, status=Outcome.FORBIDDEN)
         return
     try:
         outcome = invitations.invite(org_id, actor, [invitations.InviteItem(e, role.value) for _, e in to_invite], role)
     except (Forbidden, NotFound):  # the caller stopped being an admin (or a member) during the call
         for index, email in to_invite:
-            results[index] = Onboarded(email=email, status=FORBIDDEN)
+            results[index] = Onboarded(email=email, status=Outcome.FORBIDDEN)
         return
     except Conflict:
         for index, email in to_invite:
-            results[index] = Onboarded(email=email, status=CONFLICT)
+            results[index] = Onboarded(email=email, status=Outcome.CONFLICT)
         return
     for (index, email), invited in zip(to_invite, outcome.results, strict=True):
-        if invited.status == "already_member":
-            results[index] = Onboarded(email=email, status=ALREADY_MEMBER, account_id=invited.account_id)
+        if invited.status == Outcome.ALREADY_MEMBER:
+            results[index] = Onboarded(email=email, status=Outcome.ALREADY_MEMBER, account_id=invited.account_id)
         else:
-            status = INVITED if invited.status == INVITED else ALREADY_INVITED
+            status = Outcome.INVITED if invited.status == Outcome.INVITED else Outcome.ALREADY_INVITED
             results[index] = Onboarded(email=email, status=status)
-
-
-def summarize(results: list[Onboarded]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts

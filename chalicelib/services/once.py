@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from ..clock import now
 from ..secrets import hash_secret
-from ..storage.base import Tx
+from ..storage.base import Tx, TxItem
 from ..storage.sessions import SessionModel
 
 ONCE = "once"
@@ -29,10 +29,10 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def add_marker_to(tx: Tx, key: str) -> int:
-    """Add the marker put to a transaction; returns its index (a failed condition there: AlreadyDone)."""
+def add_marker_to(tx: Tx, key: str) -> TxItem:
+    """Add the marker put to a transaction; a failed condition there makes the commit raise AlreadyDone."""
     stamp = now()
-    tx.put(
+    return tx.put(
         SessionModel(
             hash_secret(f"once\n{key}"),
             item_id="once",
@@ -43,5 +43,5 @@ def add_marker_to(tx: Tx, key: str) -> int:
             expires_ttl=int((stamp + LIFETIME).timestamp()),
         ),
         condition=SessionModel.secret_hash.does_not_exist(),
+        on_fail=AlreadyDone,
     )
-    return len(tx) - 1

@@ -13,7 +13,7 @@ from ..domain.errors import CapacityBelowUsage, NotFound, OrgNameNotAllowed
 from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import Tx, retry_races
 from ..storage.orgs import OrgModel
 from . import accounts, audit, members
 
@@ -118,24 +118,24 @@ def set_capacity(org_id: str, actor: Actor, capacity: int) -> tuple[Organization
             condition=OrgModel.org_id.exists()
             & (OrgModel.seats_used <= capacity)
             & (OrgModel.seat_capacity == old.seat_capacity),
+            on_fail=lambda _: _below_usage(org_id, capacity),
         )
         audit.record(
             tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity}
         )
         members.caller_still(tx, caller, Permission.SET_CAPACITY)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if exc.failed_indexes() == [0]:
-                in_use = load(org_id).seats_used
-                if in_use > capacity:
-                    raise CapacityBelowUsage(
-                        f"{in_use} seats are in use; revoke seats before lowering capacity below that."
-                    ) from exc
-            raise  # the capacity changed since it was read: retried on fresh state
+        tx.commit()
 
     retry_races(attempt)
     return load(org_id), caller
+
+
+def _below_usage(org_id: str, capacity: int) -> CapacityBelowUsage | None:
+    """Why a capacity change failed its condition: too low for the seats in use, or (None) it changed meanwhile."""
+    in_use = load(org_id).seats_used
+    if in_use > capacity:
+        return CapacityBelowUsage(f"{in_use} seats are in use; revoke seats before lowering capacity below that.")
+    return None  # the capacity changed since it was read: retried on fresh state
 
 
 def name_of(org_id: str) -> str | None:

@@ -8,6 +8,7 @@ who made the token still is one (``maker_cascade``; invariant 10).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from ..domain.errors import NotFound, Unauthenticated
 from ..domain.models import Actor
 from ..domain.roles import Permission, roles_with
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx
+from ..storage.base import AlreadyApplied, Tx
 from ..storage.tokens import TokenModel, scim_token_owner
 from . import audit, members
 
@@ -94,15 +95,12 @@ def revoke(org_id: str, actor: Actor, token_id: str) -> None:
         item,
         [TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set("revoked_by_admin")],
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
+        on_fail=AlreadyApplied,
     )
     audit.record(tx, org_id, actor, "scim_token.revoked", token_id)
     members.caller_still(tx, caller, Permission.MANAGE_SCIM)
-    try:
+    with contextlib.suppress(AlreadyApplied):  # revoked concurrently: the wanted state holds
         tx.commit()
-    except TransactionCancelled as exc:
-        if exc.failed_indexes() != [0]:
-            raise
-        # Revoked concurrently: the wanted state holds.
 
 
 def _maker_may(item: TokenModel) -> bool:

@@ -19,10 +19,11 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from ..clock import now
-from ..domain.errors import Forbidden, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
+from ..domain.errors import Conflict, Forbidden, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
 from ..domain.models import Actor, Member
+from ..domain.outcomes import Outcome
 from ..domain.roles import Permission
-from ..storage.base import TransactionCancelled, Tx, retry_races
+from ..storage.base import Tx, lost_race, retry_races
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import audit, members
@@ -31,19 +32,11 @@ from . import audit, members
 CHUNK = 49
 BULK_ATTEMPTS = 3
 
-ASSIGNED = "assigned"
-ALREADY_ASSIGNED = "already_assigned"
-NOT_MEMBER = "not_member"
-SEAT_LIMIT_REACHED = "seat_limit_reached"
-REVOKED = "revoked"
-NO_SEAT = "no_seat"
-FORBIDDEN = "forbidden"  # the caller stopped being an admin during the call
-
 
 @dataclass(frozen=True)
 class BulkResult:
     account_id: str
-    status: str
+    status: Outcome
 
 
 def _assign_actions(notify: bool) -> list[Any]:
@@ -87,20 +80,17 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
         if item.has_seat:
             raise SeatAlreadyAssigned()
         tx = Tx()
-        tx.update(item, _assign_actions(notify), condition=members.unchanged(item))
+        # Changed since read: read again, whatever the org said.
+        tx.update(item, _assign_actions(notify), condition=members.unchanged(item), on_fail=lost_race)
         tx.update(
             OrgModel(org_id),
             [OrgModel.seats_used.add(1)],
             condition=OrgModel.org_id.exists() & (OrgModel.seats_used < OrgModel.seat_capacity),
+            on_fail=SeatLimitReached,
         )
         audit.record(tx, org_id, actor, "seat.assigned", account_id, {"email": item.email, "notify": notify})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if exc.failed_indexes() == [1]:
-                raise SeatLimitReached() from exc
-            raise
+        tx.commit()
         return _applied(item, True)
 
     return retry_races(attempt)
@@ -136,10 +126,10 @@ def _bulk(
     org_id: str,
     account_ids: list[str],
     *,
-    classify: Callable[[MemberModel | None], str | None],
-    write_chunk: Callable[[list[MemberModel]], dict[str, str]],
-    one: Callable[[str], str],
-    duplicate_status: dict[str, str],
+    classify: Callable[[MemberModel | None], Outcome | None],
+    write_chunk: Callable[[list[MemberModel]], dict[str, Outcome]],
+    one: Callable[[str], Outcome],
+    duplicate_status: dict[Outcome, Outcome],
 ) -> list[BulkResult]:
     """Shared shape of bulk assign/revoke: classify by a consistent read, write in chunks, in input order.
 
@@ -154,40 +144,41 @@ def _bulk(
     chunks before stay and the remaining members answer ``forbidden``.
     """
     unique = list(dict.fromkeys(account_ids))
-    outcome: dict[str, str] = {}
+    outcome: dict[str, Outcome] = {}
     stopped = False
     for start in range(0, len(unique), CHUNK):
         pending = unique[start : start + CHUNK]
         if stopped:
-            outcome.update(dict.fromkeys(pending, FORBIDDEN))
+            outcome.update(dict.fromkeys(pending, Outcome.FORBIDDEN))
             continue
-        for _ in range(BULK_ATTEMPTS):
+        todo: list[MemberModel] = []
+
+        def attempt() -> None:
+            nonlocal pending, todo
             current = _read_members(org_id, pending)
-            todo: list[MemberModel] = []
+            todo = []
             for account_id in pending:
                 status = classify(current.get(account_id))
                 if status is None:
                     todo.append(current[account_id])
                 else:
                     outcome[account_id] = status
-            try:
-                outcome.update(write_chunk(todo))
-            except Forbidden:
-                # The caller lost the right midway: this chunk wrote nothing. With nothing
-                # written before it, the whole call is refused; else the rest answer forbidden.
-                if start == 0:
-                    raise
-                stopped = True
-                outcome.update(dict.fromkeys((m.account_id for m in todo), FORBIDDEN))
-                pending = []
-                break
-            except TransactionCancelled as exc:
-                if not exc.retryable:
-                    raise
-                pending = [m.account_id for m in todo]
-                continue
+            pending = [m.account_id for m in todo]  # what a lost race leaves to do
+            outcome.update(write_chunk(todo))
             pending = []
-            break
+
+        try:
+            retry_races(attempt, attempts=BULK_ATTEMPTS)
+        except Forbidden:
+            # The caller lost the right midway: this chunk wrote nothing. With nothing
+            # written before it, the whole call is refused; else the rest answer forbidden.
+            if start == 0:
+                raise
+            stopped = True
+            outcome.update(dict.fromkeys((m.account_id for m in todo), Outcome.FORBIDDEN))
+            pending = []
+        except Conflict:
+            pass  # kept losing races: the single-member path below answers each exactly
         for account_id in pending:
             outcome[account_id] = one(account_id)
     results: list[BulkResult] = []
@@ -205,12 +196,12 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
     """Assign in input order until the seats run out; the rest get ``seat_limit_reached``."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
-    def classify(item: MemberModel | None) -> str | None:
+    def classify(item: MemberModel | None) -> Outcome | None:
         if item is None:
-            return NOT_MEMBER
-        return ALREADY_ASSIGNED if item.has_seat else None
+            return Outcome.NOT_MEMBER
+        return Outcome.ALREADY_ASSIGNED if item.has_seat else None
 
-    def write_chunk(todo: list[MemberModel]) -> dict[str, str]:
+    def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
         if not todo:
             return {}
         org = OrgModel.get(org_id, consistent_read=True)
@@ -229,18 +220,21 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
                 )
             members.caller_still(tx, caller, Permission.MANAGE_SEATS)
             tx.commit()
-        return {item.account_id: ASSIGNED if i < len(taking) else SEAT_LIMIT_REACHED for i, item in enumerate(todo)}
+        return {
+            item.account_id: Outcome.ASSIGNED if i < len(taking) else Outcome.SEAT_LIMIT_REACHED
+            for i, item in enumerate(todo)
+        }
 
-    def one(account_id: str) -> str:
+    def one(account_id: str) -> Outcome:
         try:
             assign(org_id, actor, account_id, notify)
         except NotFound:
-            return NOT_MEMBER
+            return Outcome.NOT_MEMBER
         except SeatAlreadyAssigned:
-            return ALREADY_ASSIGNED
+            return Outcome.ALREADY_ASSIGNED
         except SeatLimitReached:
-            return SEAT_LIMIT_REACHED
-        return ASSIGNED
+            return Outcome.SEAT_LIMIT_REACHED
+        return Outcome.ASSIGNED
 
     return _bulk(
         org_id,
@@ -248,7 +242,7 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
         classify=classify,
         write_chunk=write_chunk,
         one=one,
-        duplicate_status={ASSIGNED: ALREADY_ASSIGNED},
+        duplicate_status={Outcome.ASSIGNED: Outcome.ALREADY_ASSIGNED},
     )
 
 
@@ -256,12 +250,12 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
     """Revoke each listed member's seat; members without one get ``no_seat``."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
-    def classify(item: MemberModel | None) -> str | None:
+    def classify(item: MemberModel | None) -> Outcome | None:
         if item is None:
-            return NOT_MEMBER
-        return None if item.has_seat else NO_SEAT
+            return Outcome.NOT_MEMBER
+        return None if item.has_seat else Outcome.NO_SEAT
 
-    def write_chunk(todo: list[MemberModel]) -> dict[str, str]:
+    def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
         if not todo:
             return {}
         tx = Tx()
@@ -271,16 +265,16 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
             audit.record(tx, org_id, actor, "seat.revoked", item.account_id, {"email": item.email})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()
-        return {item.account_id: REVOKED for item in todo}
+        return {item.account_id: Outcome.REVOKED for item in todo}
 
-    def one(account_id: str) -> str:
+    def one(account_id: str) -> Outcome:
         try:
             revoke(org_id, actor, account_id)
         except NotFound:
-            return NOT_MEMBER
+            return Outcome.NOT_MEMBER
         except NoSeat:
-            return NO_SEAT
-        return REVOKED
+            return Outcome.NO_SEAT
+        return Outcome.REVOKED
 
     return _bulk(
         org_id,
@@ -288,13 +282,5 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
         classify=classify,
         write_chunk=write_chunk,
         one=one,
-        duplicate_status={REVOKED: NO_SEAT},
+        duplicate_status={Outcome.REVOKED: Outcome.NO_SEAT},
     )
-
-
-def summarize(results: list[BulkResult]) -> dict[str, int]:
-    """Counts per status, for the bulk responses' summary."""
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts

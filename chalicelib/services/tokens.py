@@ -10,6 +10,7 @@ and a seat or membership granted again later never revives them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from ..domain.errors import InvalidRequest, NotFound, SeatRequired, ServiceUnava
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import TransactionCancelled, Tx, client, is_condition_failure, retry_races, unavailable
+from ..storage.base import AlreadyApplied, Tx, client, is_condition_failure, retry_races, unavailable
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, access_token_owner
 from . import audit, members, once
@@ -230,6 +231,8 @@ def _issue(
         raise SeatRequired()
     item, secret = new_token_item(member, name, expiry(expires_at), actor.actor, awaiting_handover=awaiting_handover)
     tx = Tx()
+    if once_key:
+        once.add_marker_to(tx, once_key)  # first: a form sent twice is AlreadyDone, whatever else failed
     # The seat must still be the one we stamped when the token is written.
     tx.check(
         MemberModel,
@@ -238,18 +241,11 @@ def _issue(
         (MemberModel.has_seat == True)  # noqa: E712  (a DynamoDB condition, not a comparison)
         & (MemberModel.seat_generation == int(member.seat_generation or 0))
         & (MemberModel.joined_at == member.joined_at),
+        on_fail=SeatRequired,
     )
     add_token_to(tx, item, actor)
-    marker = once.add_marker_to(tx, once_key) if once_key else None
     members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if marker is not None and marker in exc.failed_indexes():
-            raise once.AlreadyDone() from exc
-        if 0 in exc.failed_indexes():
-            raise SeatRequired() from exc
-        raise
+    tx.commit()
     return to_token(item), secret
 
 
@@ -343,15 +339,13 @@ def _revoke(
         item,
         [TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set(reason)],
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
+        on_fail=AlreadyApplied,
     )
     audit.record(tx, org_id, actor, "token.revoked", account_id, {"token_id": token_id, "reason": reason})
     members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
-    try:
+    # Revoked concurrently (by its owner, an admin or the cascade): the outcome is the same.
+    with contextlib.suppress(AlreadyApplied):
         tx.commit()
-    except TransactionCancelled as exc:
-        if exc.failed_indexes() != [0]:
-            raise
-        # Revoked concurrently (by its owner, an admin or the cascade): the outcome is the same.
 
 
 def revoke_own(org_id: str, actor: Actor, token_id: str) -> None:
@@ -381,6 +375,7 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
         item,
         [TokenModel.expires_at.set(new_expiry)],
         condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
+        on_fail=TokenRevoked,
     )
     audit.record(
         tx,
@@ -391,12 +386,7 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
         {"token_id": token_id, "from": iso(old_expiry) if old_expiry else None, "to": iso(new_expiry)},
     )
     members.caller_still(tx, caller, Permission.MANAGE_TOKENS)
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        if exc.failed_indexes() == [0]:
-            raise TokenRevoked() from exc
-        raise
+    tx.commit()
     item.expires_at = new_expiry
     return to_token(item)
 
@@ -514,7 +504,11 @@ def _touch(token: TokenModel, at: datetime) -> None:
         token.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
     except UpdateError as exc:
         if not is_condition_failure(exc):
-            log.warning("could not record last use of token %s: %s", token.token_id, type(exc).__name__)
+            log.warning(
+                "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
+            )
     except PynamoDBException as exc:
         # Bookkeeping only: a throttled write must not turn a valid token away.
-        log.warning("could not record last use of token %s: %s", token.token_id, type(exc).__name__)
+        log.warning(
+            "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
+        )

@@ -167,8 +167,19 @@ class CancelReason:
     item: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class TxItem:
+    """A handle on one item of a transaction: ask a cancellation about it (``TransactionCancelled.reason_for``)."""
+
+    index: int
+
+
 class TransactionCancelled(Exception):
-    """A transaction was cancelled; ``reasons`` align with the items in order."""
+    """A transaction was cancelled; ``reasons`` align with the items in order.
+
+    Callers ask about their own items by handle (``reason_for``, ``failed``),
+    or declare what a failure means when adding them (``on_fail``).
+    """
 
     def __init__(self, reasons: list[CancelReason | None]) -> None:
         super().__init__("transaction cancelled")
@@ -176,6 +187,15 @@ class TransactionCancelled(Exception):
 
     def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
         return [i for i, r in enumerate(self.reasons) if r is not None and r.code == code]
+
+    def reason_for(self, item: TxItem) -> CancelReason | None:
+        """Why this item failed (None: it did not, or the engine gave no reason)."""
+        return self.reasons[item.index] if item.index < len(self.reasons) else None
+
+    def failed(self, item: TxItem, code: str = "ConditionalCheckFailed") -> bool:
+        """Whether this item's condition failed (``code``: or another reason, e.g. TransactionConflict)."""
+        reason = self.reason_for(item)
+        return reason is not None and reason.code == code
 
     @property
     def only_condition_failures(self) -> bool:
@@ -187,28 +207,59 @@ class TransactionCancelled(Exception):
         return all(r is None or r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
 
 
+class AlreadyApplied(Exception):
+    """An item's declared failure meaning "the wanted state already holds" (revoked meanwhile): nothing to do."""
+
+
+# What an item's failed condition means: an error class (raised as ``cls()``), or a
+# function of the reason returning the error to raise, or None for a lost race.
+Failure = type[Exception] | Callable[[CancelReason], Exception | None]
+
+
+def lost_race(_reason: CancelReason) -> None:
+    """``on_fail`` for an item whose failure means stale reads: the cancellation stands (``retry_races``)."""
+    return None
+
+
+def _error_for(failure: Failure, reason: CancelReason) -> Exception | None:
+    if isinstance(failure, type):
+        return failure()
+    return failure(reason)
+
+
 RACE_ATTEMPTS = 6
 R = TypeVar("R")
+
+
+def _lost_race(exc: TransactionCancelled) -> bool:
+    return exc.retryable
+
+
+def any_cancellation(_exc: TransactionCancelled) -> bool:
+    """``races`` for steps whose every cancellation means "read again" (the fresh state names the outcome)."""
+    return True
 
 
 def retry_races(
     attempt: Callable[[], R],
     attempts: int = RACE_ATTEMPTS,
-    settled: Callable[[TransactionCancelled], bool] | None = None,
+    races: Callable[[TransactionCancelled], bool] = _lost_race,
 ) -> R:
     """Run a read-then-conditional-write step again, with jitter, when a race cancels it.
 
     Reads only choose the shape of a transaction; its conditions decide. A
     lost race (a condition failed on stale reads, or another transaction held
     an item) is retried on fresh state; after ``attempts`` it is 409 conflict.
-    ``settled`` names cancellations that are answers, not races (re-raised at once).
+    ``races`` says which cancellations are lost races (others are re-raised at
+    once); by default those of conditions and TransactionConflict. This is the
+    one retry loop for lost races: every service's goes through it.
     """
     last: TransactionCancelled | None = None
     for n in range(attempts):
         try:
             return attempt()
         except TransactionCancelled as exc:
-            if not exc.retryable or (settled is not None and settled(exc)):
+            if not races(exc):
                 raise
             last = exc
             time.sleep(random.uniform(0, 0.01 * 2**n))
@@ -229,10 +280,15 @@ class _Guard:
 class Tx:
     """An ordered TransactWriteItems builder (pynamodb groups by kind; we keep order).
 
-    Order matters: cancellation reasons come back aligned with the items,
-    which is how bulk calls report one result per input. Items are built at
-    ``commit``, so a guard (``guard``) can still fold its condition into an
-    operation already added on the same item (one operation per item).
+    Each item may declare what its failed condition means (``on_fail``): on a
+    cancellation ``commit`` raises the meaning of the first failing item that
+    declared one, so no caller counts positions (adding an item changes no
+    other item's meaning). Without a declared meaning the cancellation itself
+    is raised, a lost race for ``retry_races``; a TransactionConflict is never
+    mapped. Items are built at ``commit``, so a guard (``guard``) can still
+    fold its condition into an operation already added on the same item (one
+    operation per item). ``put``/``update``/``delete``/``check`` return a
+    handle for ``TransactionCancelled.reason_for`` (bulk calls: one result per input).
     """
 
     MAX_ITEMS = 100
@@ -240,6 +296,7 @@ class Tx:
     def __init__(self) -> None:
         # (kind, item key, condition, build(condition) -> kwargs), in order.
         self._ops: list[tuple[str, ItemKey, Condition | None, Callable[[Condition | None], dict[str, Any]]]] = []
+        self._on_fail: dict[int, Failure] = {}
         self.guards: dict[int, _Guard] = {}
 
     def __len__(self) -> int:
@@ -270,17 +327,27 @@ class Tx:
         key: ItemKey,
         condition: Condition | None,
         build: Callable[[Condition | None], dict[str, Any]],
-    ) -> Tx:
+        on_fail: Failure | None,
+    ) -> TxItem:
+        item = TxItem(len(self._ops))
         self._ops.append((kind, key, condition, build))
-        return self
+        if on_fail is not None:
+            self._on_fail[item.index] = on_fail
+        return item
 
-    def put(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
+    def put(
+        self,
+        model: Model,
+        condition: Condition | None = None,
+        return_old: bool = False,
+        on_fail: Failure | None = None,
+    ) -> TxItem:
         def build(cond: Condition | None) -> dict[str, Any]:
             return model.get_save_kwargs_from_instance(
                 condition=cond, return_values_on_condition_failure="ALL_OLD" if return_old else None
             )
 
-        return self._add("Put", self._instance_key(model), condition, build)
+        return self._add("Put", self._instance_key(model), condition, build, on_fail)
 
     def update(
         self,
@@ -288,7 +355,8 @@ class Tx:
         actions: Sequence[Action],
         condition: Condition | None = None,
         return_old: bool = False,
-    ) -> Tx:
+        on_fail: Failure | None = None,
+    ) -> TxItem:
         def build(cond: Condition | None) -> dict[str, Any]:
             return model.get_update_kwargs_from_instance(
                 actions=list(actions),
@@ -297,22 +365,35 @@ class Tx:
                 add_version_condition=False,
             )
 
-        return self._add("Update", self._instance_key(model), condition, build)
+        return self._add("Update", self._instance_key(model), condition, build, on_fail)
 
-    def delete(self, model: Model, condition: Condition | None = None, return_old: bool = False) -> Tx:
+    def delete(
+        self,
+        model: Model,
+        condition: Condition | None = None,
+        return_old: bool = False,
+        on_fail: Failure | None = None,
+    ) -> TxItem:
         def build(cond: Condition | None) -> dict[str, Any]:
             kwargs = model.get_delete_kwargs_from_instance(condition=cond, add_version_condition=False)
             if return_old:
                 kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             return kwargs
 
-        return self._add("Delete", self._instance_key(model), condition, build)
+        return self._add("Delete", self._instance_key(model), condition, build, on_fail)
 
-    def check(self, model_cls: type[Model], hash_key: Any, range_key: Any, condition: Condition) -> Tx:
+    def check(
+        self,
+        model_cls: type[Model],
+        hash_key: Any,
+        range_key: Any,
+        condition: Condition,
+        on_fail: Failure | None = None,
+    ) -> TxItem:
         def build(cond: Condition | None) -> dict[str, Any]:
             return model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=cond)
 
-        return self._add("ConditionCheck", self._key_of(model_cls, hash_key, range_key), condition, build)
+        return self._add("ConditionCheck", self._key_of(model_cls, hash_key, range_key), condition, build, on_fail)
 
     def guard(
         self,
@@ -328,7 +409,7 @@ class Tx:
         For preconditions about who is asking (the caller is still an admin,
         ``services.members.caller_still``): when it fails, nothing of the
         transaction is written and the caller gets that error, whatever else
-        failed with it; callers mapping other items' reasons never see it.
+        failed with it (it wins over every item's ``on_fail``).
         Usually its own ConditionCheck (the last item); when the transaction
         already changes that item (an admin seating themselves), the
         condition joins that operation's, and a failure there asks ``holds``
@@ -365,11 +446,29 @@ class Tx:
             # Some engines omit reasons; keep the list aligned with the items.
             reasons += [None] * (len(items) - len(reasons))
             cancelled = TransactionCancelled(reasons)
-            for index in cancelled.failed_indexes():
-                guard = self.guards.get(index)
-                if guard is not None and (not guard.merged or not guard.holds()):
-                    raise guard.refusal() from cancelled
+            answer = self.answer(cancelled)
+            if answer is not None:
+                raise answer from cancelled
             raise cancelled from exc
+
+    def answer(self, cancelled: TransactionCancelled) -> Exception | None:
+        """The error a cancellation means: a failed guard's refusal, else the first failing declared item's.
+
+        None: no item declared a meaning for its failure (or it declared a
+        lost race), so the cancellation itself stands.
+        """
+        failed = cancelled.failed_indexes()
+        for index in failed:
+            guard = self.guards.get(index)
+            if guard is not None and (not guard.merged or not guard.holds()):
+                return guard.refusal()
+        for index in failed:
+            failure = self._on_fail.get(index)
+            if failure is not None:
+                reason = cancelled.reasons[index]
+                assert reason is not None  # a failed index has a reason
+                return _error_for(failure, reason)
+        return None
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:

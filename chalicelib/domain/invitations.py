@@ -1,0 +1,89 @@
+"""Invitations as the services return them: the invitation, its statuses, and per-item bulk results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from .outcomes import Outcome
+from .roles import Role
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class DeliveryStatus(StrEnum):
+    """The invitation email's delivery."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+PENDING, ACCEPTED = InvitationStatus.PENDING, InvitationStatus.ACCEPTED
+EXPIRED, REVOKED = InvitationStatus.EXPIRED, InvitationStatus.REVOKED
+STATUSES = tuple(InvitationStatus)
+QUEUED, SENDING = DeliveryStatus.QUEUED, DeliveryStatus.SENDING
+SENT, FAILED = DeliveryStatus.SENT, DeliveryStatus.FAILED
+
+
+@dataclass(frozen=True)
+class Invitation:
+    invitation_id: str
+    org_id: str
+    email: str
+    role: Role
+    status: InvitationStatus
+    expires_at: datetime | None
+    issue: int
+    invited_by: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    accepted_at: datetime | None
+    accepted_by: str | None
+    revoked_at: datetime | None
+    delivery_status: DeliveryStatus | None
+    delivery_error: str | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InviteItem:
+    """One invitee as given: the raw email and role (None: the request's default), and its CSV line."""
+
+    email: str
+    role: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class InviteResult:
+    email: str
+    status: Outcome
+    line: int | None = None
+    role: str | None = None
+    invitation_id: str | None = None
+    account_id: str | None = None
+    message: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class IdResult:
+    invitation_id: str
+    status: Outcome
+    message: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class BulkOutcome:
+    results: list[Any]
+    summary: dict[str, int] = field(default_factory=dict)
