@@ -118,7 +118,10 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> tuple[A
 
     _patch()
     config = Config.create(chalice_app=app, app_name="orgmembers", chalice_stage="dev")
-    dev_server = local.create_local_server(app, config, host, port)
+    if isinstance(app, local.CustomLocalChalice):  # made local by an earlier call: doing it again is a cycle
+        dev_server = local.LocalDevServer(app, config, host, port)
+    else:
+        dev_server = local.create_local_server(app, config, host, port)
     threading.Thread(target=dev_server.server.serve_forever, daemon=True).start()
     bound_port = dev_server.server.server_address[1]
     return dev_server.server, f"http://{host}:{bound_port}"

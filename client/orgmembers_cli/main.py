@@ -7,12 +7,14 @@ chunked under the API's request limits and resumable (see ``jobs.py``).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import config, exits
-from .csvio import ROLES, CsvError, Row, read_rows, write_csv
+from .csvio import ROLES, CsvError, Row, formula_safe, read_rows, write_csv
 from .jobs import Job
 
 out = Console(highlight=False, soft_wrap=True)
@@ -206,7 +208,7 @@ def _dedupe(rows: list[Row]) -> tuple[list[Row], list[dict[str, Any]]]:
 def run_chunks(
     job: Job,
     parts: list[tuple[str | None, list[Row]]],
-    send: Callable[[str | None, list[Row]], list[dict[str, Any]]],
+    send: Callable[[str | None, list[Row], bool], list[dict[str, Any]]],
     what: str,
 ) -> list[dict[str, Any]]:
     """Send each chunk not already done in an earlier run; record each as it completes."""
@@ -219,7 +221,7 @@ def run_chunks(
         for index, (role, part) in enumerate(parts):
             done = job.results(index)
             if done is None:
-                done = send(role, part)
+                done = send(role, part, job.sending(index))
                 job.record(index, done)
             results.extend(done)
             bar.advance(task, len(part))
@@ -281,7 +283,7 @@ def login(
                     email = typer.prompt("Email")
                 client.request_login_code(email)
                 err.print(f"If an account has {email}, a sign-in code is on its way.", markup=False)
-                code = typer.prompt("Code from the email", hide_input=True).strip()
+                code = typer.prompt("Code from the email", hide_input=sys.stdin.isatty()).strip()
             redeemed = client.redeem_login_code(code)
         with Client(base, api_key=redeemed["secret"]) as client:
             me = client.me()
@@ -349,7 +351,7 @@ def invite(
         parts = chunks(rows, size, by_role=True)
         job = Job("invite", session.url, org_id, [(r.value, r.role) for r in rows])
 
-        def send(part_role: str | None, part: list[Row]) -> list[dict[str, Any]]:
+        def send(part_role: str | None, part: list[Row], _: bool) -> list[dict[str, Any]]:
             answer = session.client.invite(org_id, [r.value for r in part], part_role or "member")
             return [
                 {
@@ -550,7 +552,7 @@ def _seats(
     job = Job(f"seats {action}", session.url, org_id, notify, [r.value for r in found])
     emails = {r.value: next((x.value for x in rows if x.line == r.line), r.value) for r in found}
 
-    def send(_: str | None, part: list[Row]) -> list[dict[str, Any]]:
+    def send(_: str | None, part: list[Row], __: bool) -> list[dict[str, Any]]:
         ids = [r.value for r in part]
         answer = (
             session.client.assign_seats(org_id, ids, notify=notify)
@@ -629,6 +631,10 @@ class TokenFile:
         if path.exists() and not resume:
             raise Fail(exits.USAGE, f"{path} exists: give a new --tokens-out file (it would mix two runs' secrets)")
         self.path = path
+        self.known: set[str] = set()  # token ids whose secrets this file holds
+        if path.exists():
+            with path.open(encoding="utf-8", newline="") as existing:
+                self.known = {r.get("token_id", "") for r in csv.DictReader(existing)}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
         self.file = os.fdopen(fd, "a", encoding="utf-8", newline="")
@@ -638,7 +644,9 @@ class TokenFile:
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            write_csv(self.file, TOKEN_COLUMNS, rows)
+            writer = csv.writer(self.file, lineterminator="\n")
+            writer.writerows([[formula_safe(r.get(c)) for c in TOKEN_COLUMNS] for r in rows])
+            self.known.update(str(r["token_id"]) for r in rows)
             self.sync()
 
     def sync(self) -> None:
@@ -647,6 +655,50 @@ class TokenFile:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _replace_lost_tokens(
+    session: Session, org_id: str, name: str, expires: str | None, since: str, secrets: TokenFile, answer: Any
+) -> None:
+    """Members of a chunk whose answer an earlier run never got: their live tokens from this job are unknown.
+
+    The API revokes tokens stranded by a call that died before answering; a
+    call that answered a client that was gone (Ctrl-C, a killed process)
+    handed its tokens over, so their secrets are lost. For each such member
+    (``already_member`` and no token now), tokens of this name
+    issued by an admin since the job started and not in the tokens file are
+    revoked and one new token is issued and written, so each member ends with
+    exactly one live token, whose secret is in the file.
+    """
+    started = _parse_time(since) - timedelta(minutes=1)  # the API's clock may be a little behind ours
+    for item in answer["items"]:
+        unanswered = item["status"] == "already_member" and not item.get("token")  # (its seat is not reported)
+        if not unanswered or not item.get("account_id"):
+            continue
+        account_id = item["account_id"]
+        lost = [
+            t
+            for t in session.client.iter_tokens(org_id, account_id=account_id)
+            if t.get("name") == name
+            and t.get("status") == "active"
+            and t["token_id"] not in secrets.known
+            and (t.get("created_by") or {}).get("kind") == "admin"
+            and _parse_time(str(t.get("created_at"))) >= started
+        ]
+        if not lost:
+            continue
+        for token in lost:
+            session.client.revoke_token(org_id, token["token_id"], account_id=account_id)
+        new = session.client.issue_token(org_id, name, account_id=account_id, expires_at=expires)
+        item["token"] = {k: new[k] for k in ("token_id", "name", "expires_at", "secret")}
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @app.command()
@@ -689,9 +741,11 @@ def onboard(
         job.start()
         secrets = TokenFile(tokens_out, underway) if tokens_out else None
 
-        def send(part_role: str | None, part: list[Row]) -> list[dict[str, Any]]:
+        def send(part_role: str | None, part: list[Row], was_in_flight: bool) -> list[dict[str, Any]]:
             emails = [r.value for r in part]
             answer = session.client.onboard(org_id, emails, part_role or "member", issue_token, token_expires)
+            if was_in_flight and secrets and issue_token:
+                _replace_lost_tokens(session, org_id, issue_token, token_expires, job.started_at, secrets, answer)
             issued = [
                 {"email": i["email"], "account_id": i["account_id"], **i["token"]}
                 for i in answer["items"]
