@@ -89,17 +89,31 @@ def _resolve_url(url: str | None) -> str:
     return resolved.rstrip("/")
 
 
+def _timeout() -> float:
+    """Seconds to wait for one answer: a bulk call of 500-1,000 rows can take a while on a slow backend."""
+    raw = os.environ.get("ORGMEMBERS_TIMEOUT", "300")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Fail(exits.USAGE, f"ORGMEMBERS_TIMEOUT is a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise Fail(exits.USAGE, "ORGMEMBERS_TIMEOUT must be above 0")
+    return value
+
+
 def connect(url: str | None, org: str | None) -> Session:
     """A client with the credential the flags, environment and stored login give (in that order)."""
     base = _resolve_url(url)
+    timeout = _timeout()
     key = os.environ.get("ORGMEMBERS_API_KEY")
     client_id, secret = os.environ.get("ORGMEMBERS_CLIENT_ID"), os.environ.get("ORGMEMBERS_CLIENT_SECRET")
     if key:
-        client = Client(base, api_key=key)
+        client = Client(base, api_key=key, timeout=timeout)
     elif client_id or secret:
         if not (client_id and secret):
             raise Fail(exits.USAGE, "set both ORGMEMBERS_CLIENT_ID and ORGMEMBERS_CLIENT_SECRET")
-        client = Client(base, client_id=client_id, client_secret=secret, scope=os.environ.get("ORGMEMBERS_SCOPE"))
+        scope = os.environ.get("ORGMEMBERS_SCOPE")
+        client = Client(base, client_id=client_id, client_secret=secret, scope=scope, timeout=timeout)
     else:
         stored = config.load_logins()["logins"].get(base)
         if not stored:
@@ -108,7 +122,7 @@ def connect(url: str | None, org: str | None) -> Session:
                 f"not signed in to {base}: run orgmembers login, or set ORGMEMBERS_API_KEY "
                 "(or ORGMEMBERS_CLIENT_ID and ORGMEMBERS_CLIENT_SECRET)",
             )
-        client = Client(base, api_key=stored["api_key"])
+        client = Client(base, api_key=stored["api_key"], timeout=timeout)
     return Session(client, base, org or os.environ.get("ORGMEMBERS_ORG"))
 
 
