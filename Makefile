@@ -18,8 +18,9 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV) >&2
 
-$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt >&2
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e . >&2
 	touch $@
 
 node_modules/.package-lock.json: package.json
@@ -41,8 +42,8 @@ test: install $(CHROMIUM)
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check chalicelib app.py
-	$(BIN)/mypy chalicelib app.py deploy
+	$(BIN)/ruff format --check chalicelib app.py client
+	$(BIN)/mypy chalicelib app.py deploy client
 	$(BIN)/python deploy/build_template.py --check
 
 # Offline: needs only a region, no credentials. Writes out/sam.json and out/deployment.zip.

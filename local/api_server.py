@@ -74,7 +74,14 @@ def _wants_html(headers: dict[str, Any]) -> bool:
     return "text/html" in accept
 
 
+_patched = False
+
+
 def _patch() -> None:
+    global _patched
+    if _patched:  # wrapping twice would take the one-at-a-time lock twice
+        return
+    _patched = True
     handle = local.LocalGateway.handle_request
 
     def handle_request(self: Any, method: str, path: str, headers: Any, body: Any) -> Any:
@@ -98,6 +105,26 @@ def log_message(self: Any, format: str, *args: Any) -> None:
     """BaseHTTPRequestHandler.log_message (access log and errors), with credentials redacted."""
     line = redact(format % args)
     sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {line}\n")
+
+
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> tuple[Any, str]:
+    """The app served as ``make run`` serves it, on a daemon thread of this process; returns (server, base URL).
+
+    For tests and benches that drive the API over real HTTP (the CLI) while
+    reading the same tables in process. ``port=0`` picks a free port; stop it
+    with ``server.shutdown()``.
+    """
+    from chalice.config import Config
+
+    _patch()
+    config = Config.create(chalice_app=app, app_name="orgmembers", chalice_stage="dev")
+    if isinstance(app, local.CustomLocalChalice):  # made local by an earlier call: doing it again is a cycle
+        dev_server = local.LocalDevServer(app, config, host, port)
+    else:
+        dev_server = local.create_local_server(app, config, host, port)
+    threading.Thread(target=dev_server.server.serve_forever, daemon=True).start()
+    bound_port = dev_server.server.server_address[1]
+    return dev_server.server, f"http://{host}:{bound_port}"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""``orgmembers``: the command line for organization admins, on the orgmembers SDK."""
