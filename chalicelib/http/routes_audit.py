@@ -6,7 +6,7 @@ from datetime import UTC
 
 from chalice import Blueprint
 
-from ..domain.roles import Permission
+from ..domain.roles import Scope, Permission
 from ..services import audit, health, members
 from . import present, schemas
 from .routing import ApiRequest, api_route
@@ -18,6 +18,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/orgs/{org_id}/audit-log",
     "GET",
+    scope=Scope.AUDIT_READ,
     summary="Every change in the org, newest first (admin)",
     query=schemas.AuditQuery,
     response=schemas.AuditList,

@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from ..services import accounts, orgs
 from . import present, schemas
+from ..domain.roles import Scope
 from .routing import ApiRequest, api_route
 
 bp = Blueprint(__name__)
@@ -33,6 +34,7 @@ def create_org(req: ApiRequest) -> schemas.OrgOut:
     bp,
     "/v1/orgs/{org_id}",
     "GET",
+    scope=Scope.MEMBERS_READ,
     summary="An organization with seat usage",
     response=schemas.OrgOut,
     errors=("not_found",),

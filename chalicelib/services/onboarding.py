@@ -145,10 +145,9 @@ def onboard(
 ) -> list[Onboarded]:
     """Onboard each email in order; see the module docstring for the per-item outcomes."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_MEMBERS)
-    if caller is not None:
-        require(caller.role, Permission.MANAGE_SEATS)
-        if token is not None:
-            require(caller.role, Permission.MANAGE_TOKENS)
+    members.require_granted(actor, caller, Permission.MANAGE_SEATS)
+    if token is not None:
+        members.require_granted(actor, caller, Permission.MANAGE_TOKENS)
     # Validate the lifetime once, before any change (400 changes nothing).
     expires_at = tokens.expiry(token.expires_at if token else None)
     results: list[Onboarded | None] = []

@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (register models)
     members,
     orgs,
     quotas,
+    service_accounts,
     sessions,
     tokens,
 )
