@@ -169,6 +169,7 @@ def create(org_id: str, actor: Actor, name: str, scopes: frozenset[Scope]) -> tu
         disabled=False,
         secrets={secret_id: entry},
         version=1,
+        generation=0,
         created_at=at,
         created_by=actor.actor,
         updated_at=at,
@@ -249,6 +250,8 @@ def update(
             details["scopes"] = sorted_scopes(scopes)
         if disabled is not None and disabled != bool(item.disabled):
             actions.append(ServiceAccountModel.disabled.set(disabled))
+            if disabled:  # every token granted so far stays dead, also after enabling again
+                actions.append(ServiceAccountModel.generation.set(int(item.generation or 0) + 1))
             details["disabled"] = disabled
         if not actions:
             return None
@@ -358,6 +361,7 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         token_item(hash_secret(token)),
         secret_id=secret_id,
         scopes={s.value for s in scopes},
+        generation=int(item.generation or 0),
         created_at=at,
         expires_at=expires_at,
         expires_ttl=int(expires_at.timestamp()) + 1,
@@ -370,7 +374,8 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         item,
         [ServiceAccountModel.secrets[secret_id]["last_used_at"].set(iso(at))],
         condition=ServiceAccountModel.secrets[secret_id].exists()
-        & (ServiceAccountModel.disabled == False),  # noqa: E712  (a DynamoDB condition)
+        & (ServiceAccountModel.disabled == False)  # noqa: E712  (a DynamoDB condition)
+        & (ServiceAccountModel.generation == int(item.generation or 0)),
     )
     try:
         tx.commit()
@@ -436,6 +441,7 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
         or token.expires_at is None
         or token.expires_at <= now()
         or token.secret_id not in _secrets_of(account)
+        or int(token.generation or 0) != int(account.generation or 0)
     ):
         raise Unauthenticated(REFUSED)
     # Scopes narrowed since the grant are narrowed on the token too.

@@ -5,9 +5,11 @@ Keys: ``sa_id`` (hash, the public client id ``sa_…``) and ``item`` (range).
   ``disabled``, who created it, and ``secrets``, a map of secret id to
   ``{"hash", "created_at", "last_used_at"?}`` (the client secret's SHA-256
   only; at most two). ``version`` is raised by every management change, so
-  concurrent changes are conditioned on what they read.
+  concurrent changes are conditioned on what they read; ``generation`` is
+  raised by every disabling, and a token works only under the generation it
+  was granted in (enabling the account again revives no earlier token).
 - ``item = "token#<sha256 of the access token>"``: one issued access token,
-  with the secret id it was granted to, its scopes and expiry; DynamoDB TTL
+  with the secret id it was granted to, its scopes, generation and expiry; DynamoDB TTL
   removes it after ``expires_ttl`` (the expiry is checked by the server).
 Both items of a request are read in one consistent BatchGetItem (the access
 token names its client id), so a disabled account or a deleted secret is
@@ -61,6 +63,7 @@ class ServiceAccountModel(Model):
     disabled = BooleanAttribute(null=True)
     secrets = MapAttribute[str, object](null=True)  # type: ignore[misc]
     version = NumberAttribute(null=True)
+    generation = NumberAttribute(null=True)  # account: current; token: the one granted under
     created_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
