@@ -343,3 +343,23 @@ def test_the_makers_power_does_not_matter(api: Api, seed: Seed) -> None:
     assert api.delete(f"/v1/orgs/{seed.org_id}/members/{second.account_id}", seed.admin.key).status == 204
     assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
     assert sa.grant(api, client).status == 200
+
+
+def test_a_service_account_never_touches_the_admin_role(api: Api, seed: Seed) -> None:
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ALL)
+    org = f"/v1/orgs/{seed.org_id}"
+    for method, path, body in (
+        ("POST", f"{org}/members", {"email": "boss2@acme.test", "role": "account_admin"}),
+        ("PUT", f"{org}/members/{seed.member.account_id}/role", {"role": "account_admin"}),
+        ("PUT", f"{org}/members/{seed.admin.account_id}/role", {"role": "member"}),
+        ("DELETE", f"{org}/members/{seed.admin.account_id}", None),
+        ("POST", f"{org}/invitations", {"emails": ["boss3@acme.test"], "role": "account_admin"}),
+        ("POST", f"{org}/members/onboard", {"emails": ["boss4@acme.test"], "role": "account_admin"}),
+    ):
+        r = api.call(method, path, token, body)
+        assert r.status == 403 and r.code == "forbidden", (method, path, r.body)
+    assert members.find(seed.org_id, seed.member.account_id).role is Role.MEMBER  # type: ignore[union-attr]
+    assert members.find(seed.org_id, seed.admin.account_id).role is Role.ACCOUNT_ADMIN  # type: ignore[union-attr]
+    # Other roles are its to give.
+    r = api.put(f"{org}/members/{seed.member.account_id}/role", token, {"role": "billing_manager"})
+    assert r.status == 200, r.body

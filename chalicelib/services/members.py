@@ -97,6 +97,13 @@ def require_granted(actor: Actor, caller: Member | None, permission: Permission)
         raise Forbidden(f"This service account's scopes do not allow this ({permission.value}).")
 
 
+def refuse_admin_change(actor: Actor, *roles: Role) -> None:
+    """A service account never gives, takes or removes the account_admin role (403): who administers
+    the org stays a person's decision, whatever the account's scopes."""
+    if actor.is_service_account and Role.ACCOUNT_ADMIN in roles:
+        raise Forbidden("A service account may not give, take or remove the account_admin role.")
+
+
 NO_LONGER_ALLOWED = "Your role in this organization changed while the request ran; nothing was changed."
 
 
@@ -309,6 +316,7 @@ def add_member(
     caller = authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     if seat:
         require_granted(actor, caller, Permission.MANAGE_SEATS)
+    refuse_admin_change(actor, role)
     try:
         address = normalize_email(email)
     except InvalidEmail as exc:
@@ -356,6 +364,7 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         if item is None:
             raise NotFound("No such member.")
         old = Role(item.role)
+        refuse_admin_change(actor, old, role)
         if old is role:
             return to_member(item)
         stamp = now()
@@ -399,6 +408,7 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         item = get_item(org_id, account_id)
         if item is None:
             raise NotFound("No such member.")
+        refuse_admin_change(actor, Role(item.role))
         tx = Tx()
         tx.delete(item, condition=unchanged(item))
         actions = [OrgModel.member_count.add(-1)]

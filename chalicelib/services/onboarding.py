@@ -146,6 +146,7 @@ def onboard(
     """Onboard each email in order; see the module docstring for the per-item outcomes."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_MEMBERS)
     members.require_granted(actor, caller, Permission.MANAGE_SEATS)
+    members.refuse_admin_change(actor, role)
     if token is not None:
         members.require_granted(actor, caller, Permission.MANAGE_TOKENS)
     # Validate the lifetime once, before any change (400 changes nothing).
