@@ -3,8 +3,9 @@
 Invitation links (``/invitations/<token>``, ``/v1/invitations/<token>``) and sign-in links
 (``/sign-in/<code>``) carry their credential in the path, and a redirect's ``next=`` may carry
 such a path; bearer secrets have a readable prefix (``oak_``, ``oat_``, ``osc_``, ``olc_``,
-``ose_``, and a service account's ``oss_`` client secret and ``osa_`` access token), and HTTP
-Basic credentials (the token endpoint's client authentication) are base64 after ``Basic``. ``redact`` replaces each with ``[redacted]`` and keeps the rest of the line, so an
+``ose_``, and a service account's ``oss_`` client secret and ``osa_`` access token), and
+HTTP Basic credentials (the token endpoint's client authentication) are base64 after
+``Basic``. ``redact`` replaces each with ``[redacted]`` and keeps the rest of the line, so an
 access log still says which route was called and how it answered.
 """
 

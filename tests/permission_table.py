@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from urllib.parse import urlencode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role, Scope

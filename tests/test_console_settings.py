@@ -170,7 +170,9 @@ def test_settings_lists_service_accounts_read_only(api: Api, seed: Seed, mailer:
         seed.org_id, admin_actor(seed), "Deploy <bot>", frozenset({Scope.SEATS_WRITE, Scope.MEMBERS_READ})
     )
     service_accounts.grant(account.sa_id, secret, None, basic=True)
-    idle, _, idle_secret = service_accounts.create(seed.org_id, admin_actor(seed), "idle", frozenset({Scope.AUDIT_READ}))
+    idle, _, idle_secret = service_accounts.create(
+        seed.org_id, admin_actor(seed), "idle", frozenset({Scope.AUDIT_READ})
+    )
     service_accounts.update(seed.org_id, admin_actor(seed), idle.sa_id, disabled=True)
     page = signed_in(seed, mailer, seed.admin.email).get(f"/orgs/{seed.org_id}/settings")
     assert page.status == 200

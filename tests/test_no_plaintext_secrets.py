@@ -62,7 +62,9 @@ def test_no_client_secret_or_service_token_at_rest_or_in_logs(
         assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
         assert api.get("/v1/me", token).status == 403
     sa.token_call(api, {"grant_type": "client_credentials"}, sa.basic(client.client_id, client.client_secret + "x"))
-    sa.token_call(api, {"grant_type": "client_credentials", "scope": "scim"}, sa.basic(client.client_id, client.client_secret))
+    sa.token_call(
+        api, {"grant_type": "client_credentials", "scope": "scim"}, sa.basic(client.client_id, client.client_secret)
+    )
     api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/seat?notify=false", received[2])
     assert api.delete(f"{url}/secrets/{client.secret_id}", seed.admin.key).status == 204
     assert api.get(f"/v1/orgs/{seed.org_id}/members", received[2]).status == 401

@@ -35,9 +35,7 @@ def oauth_error(r: object, error: str, status: int = 400) -> None:
 
 def test_create_shows_the_secret_once_and_takes_no_seat(api: Api, seed: Seed) -> None:
     before = OrgModel.get(seed.org_id, consistent_read=True)
-    r = api.post(
-        f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "ci", "scopes": ["members:read"]}
-    )
+    r = api.post(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "ci", "scopes": ["members:read"]})
     assert r.status == 201
     assert r.body["client_id"].startswith("sa_") and r.body["client_secret"].startswith("oss_")
     assert r.body["scopes"] == ["members:read"] and r.body["status"] == "active"
@@ -164,7 +162,7 @@ def test_grant_by_basic_and_by_form(api: Api, seed: Seed) -> None:
 
 
 def test_token_expires_after_its_lifetime(api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
-    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    _client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
     assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
     later = service_accounts.now() + timedelta(seconds=901)
     monkeypatch.setattr(service_accounts, "now", lambda: later)
@@ -278,7 +276,7 @@ def test_narrowing_the_accounts_scopes_narrows_live_tokens(api: Api, seed: Seed)
 
 
 def test_forged_and_malformed_tokens_are_refused(api: Api, seed: Seed) -> None:
-    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    _client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
     other, _ = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
     # The token names its account: pointing it at another account finds no token item there.
     forged = "osa_" + other.client_id.removeprefix("sa_") + token[24:]

@@ -6,7 +6,7 @@ from datetime import UTC
 
 from chalice import Blueprint
 
-from ..domain.roles import Scope, Permission
+from ..domain.roles import Permission, Scope
 from ..services import audit, health, members
 from . import present, schemas
 from .routing import ApiRequest, api_route

@@ -6,10 +6,10 @@ from chalice import Blueprint
 
 from ..config import get_settings
 from ..domain.errors import PayloadTooLarge
+from ..domain.roles import Scope
 from ..services import invitation_csv, invitations, login_links
 from ..services.invitations import BulkOutcome, Invitation, InviteItem
 from . import schemas_invitations as s
-from ..domain.roles import Scope
 from .routing import ApiRequest, api_route, parse_json_body
 
 bp = Blueprint(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from ..domain.roles import Scope
 from ..services import members
 from . import present, schemas
-from ..domain.roles import Scope
 from .routing import ApiRequest, api_route, to_response
 
 bp = Blueprint(__name__)

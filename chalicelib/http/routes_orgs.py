@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..domain.roles import Scope
 from ..services import accounts, orgs
 from . import present, schemas
-from ..domain.roles import Scope
 from .routing import ApiRequest, api_route
 
 bp = Blueprint(__name__)

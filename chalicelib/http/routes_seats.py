@@ -5,9 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..clock import iso
+from ..domain.roles import Scope
 from ..services import onboarding, seats
 from . import present, schemas, schemas_seats
-from ..domain.roles import Scope
 from .routing import ApiRequest, api_route
 
 bp = Blueprint(__name__)

@@ -80,8 +80,10 @@ def _out(account: service_accounts.ServiceAccount) -> ServiceAccountOut:
         created_by=account.created_by,
         updated_at=account.updated_at,
         last_used_at=account.last_used_at,
-        secrets=[SecretOut(secret_id=s.secret_id, created_at=s.created_at, last_used_at=s.last_used_at)
-                 for s in account.secrets],
+        secrets=[
+            SecretOut(secret_id=s.secret_id, created_at=s.created_at, last_used_at=s.last_used_at)
+            for s in account.secrets
+        ],
     )
 
 
@@ -96,9 +98,7 @@ def _out(account: service_accounts.ServiceAccount) -> ServiceAccountOut:
     errors=ERRORS,
 )
 def create_service_account(req: ApiRequest, org_id: str) -> ServiceAccountCreated:
-    account, secret_id, secret = service_accounts.create(
-        org_id, req.actor, req.body.name, frozenset(req.body.scopes)
-    )
+    account, secret_id, secret = service_accounts.create(org_id, req.actor, req.body.name, frozenset(req.body.scopes))
     return ServiceAccountCreated(**_out(account).model_dump(), secret_id=secret_id, client_secret=secret)
 
 
@@ -138,9 +138,7 @@ def get_service_account(req: ApiRequest, org_id: str, client_id: str) -> Service
 def patch_service_account(req: ApiRequest, org_id: str, client_id: str) -> ServiceAccountOut:
     b = req.body
     scopes = frozenset(b.scopes) if b.scopes is not None else None
-    return _out(
-        service_accounts.update(org_id, req.actor, client_id, name=b.name, scopes=scopes, disabled=b.disabled)
-    )
+    return _out(service_accounts.update(org_id, req.actor, client_id, name=b.name, scopes=scopes, disabled=b.disabled))
 
 
 @api_route(

@@ -15,9 +15,9 @@ from typing import Any
 
 from chalice import Blueprint
 
+from ..domain.roles import Scope
 from ..services import tokens
 from . import schemas_tokens
-from ..domain.roles import Scope
 from .routing import ApiRequest, api_route
 
 bp = Blueprint(__name__)

@@ -32,7 +32,7 @@ from datetime import datetime
 from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.models import Actor, Member
-from ..domain.roles import Permission, Role, require
+from ..domain.roles import Permission, Role
 from ..secrets import hash_secret
 from ..storage.base import TransactionCancelled, Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens

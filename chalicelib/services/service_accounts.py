@@ -18,6 +18,7 @@ very next request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -272,9 +273,11 @@ def add_secret(org_id: str, actor: Actor, sa_id: str) -> tuple[ServiceAccount, s
             raise ServiceAccountSecretLimit()
         secret_id, secret, entry = _new_secret_entry(now())
         made.update(secret_id=secret_id, secret=secret)
-        return [ServiceAccountModel.secrets[secret_id].set(entry)], "service_account.secret_added", {
-            "secret_id": secret_id
-        }
+        return (
+            [ServiceAccountModel.secrets[secret_id].set(entry)],
+            "service_account.secret_added",
+            {"secret_id": secret_id},
+        )
 
     item = _change(org_id, actor, sa_id, plan)
     return to_account(item), made["secret_id"], made["secret"]
@@ -286,9 +289,11 @@ def delete_secret(org_id: str, actor: Actor, sa_id: str, secret_id: str) -> None
     def plan(item: ServiceAccountModel) -> tuple[list[Any], str, dict[str, Any]]:
         if secret_id not in _secrets_of(item):
             raise NotFound("No such secret.")
-        return [ServiceAccountModel.secrets[secret_id].remove()], "service_account.secret_deleted", {
-            "secret_id": secret_id
-        }
+        return (
+            [ServiceAccountModel.secrets[secret_id].remove()],
+            "service_account.secret_deleted",
+            {"secret_id": secret_id},
+        )
 
     _change(org_id, actor, sa_id, plan)
 
@@ -413,7 +418,7 @@ def _read_both(sa_id: str, token_hash: str) -> tuple[ServiceAccountModel | None,
     found: list[dict[str, Any]] = []
     request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
     for _ in range(3):
-        answer = _answered(lambda: client().batch_get_item(RequestItems=request))
+        answer = _answered(functools.partial(client().batch_get_item, RequestItems=request))
         found += answer.get("Responses", {}).get(table, [])
         request = answer.get("UnprocessedKeys") or {}
         if not request:
@@ -445,9 +450,7 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
     ):
         raise Unauthenticated(REFUSED)
     # Scopes narrowed since the grant are narrowed on the token too.
-    scopes = frozenset(Scope(s) for s in (token.scopes or set()) if s in Scope._value2member_map_) & _scopes_of(
-        account
-    )
+    scopes = frozenset(Scope(s) for s in (token.scopes or set()) if s in Scope._value2member_map_) & _scopes_of(account)
     return Actor(
         actor=f"service_account:{sa_id}",
         request_id=request_id,

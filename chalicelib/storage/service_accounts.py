@@ -19,6 +19,8 @@ only account items carry ``org_id``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
@@ -61,7 +63,7 @@ class ServiceAccountModel(Model):
     name = UnicodeAttribute(null=True)
     scopes = UnicodeSetAttribute(null=True)
     disabled = BooleanAttribute(null=True)
-    secrets = MapAttribute[str, object](null=True)  # type: ignore[misc]
+    secrets = MapAttribute[str, Any](null=True)
     version = NumberAttribute(null=True)
     generation = NumberAttribute(null=True)  # account: current; token: the one granted under
     created_at = UTCDateTimeAttribute(null=True)
