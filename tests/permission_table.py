@@ -478,7 +478,7 @@ CASES: list[Case] = [
         "/v1/orgs/{org_id}/service-accounts/{client_id}",
         ADMIN,
         params=_service_account,
-        body=lambda ctx: {"name": "renamed"},
+        body=lambda ctx: {"name": "renamed", "scopes": ["members:read", "audit:read"], "disabled": False},
     ),
     Case("DELETE", "/v1/orgs/{org_id}/service-accounts/{client_id}", ADMIN, params=_service_account),
     Case("POST", "/v1/orgs/{org_id}/service-accounts/{client_id}/secrets", ADMIN, params=_service_account),

@@ -40,6 +40,8 @@ WRONG: dict[str, list[Any]] = {
     "token": [None, 5, [], {}, "oat_" + "x" * 600],
     # Types and lengths; a string that is no domain is 400 invalid_domain (test_domains.py).
     "domain": [None, 5, True, 1.5, [], {}, "", "a" * 301],
+    "scopes": [None, "members:read", 5, {}, [], ["scim"], [5], [None], ["members:read"] * 7],
+    "disabled": [None, "yes", 1, "true", []],
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..domain.roles import Scope
 from ..services import service_accounts
@@ -29,6 +29,14 @@ class PatchServiceAccount(RequestModel):
     name: Name | None = None
     scopes: ScopeList | None = Field(default=None, min_length=1, max_length=len(Scope))
     disabled: bool | None = Field(default=None, description="true refuses its tokens and grants at once.")
+
+    @field_validator("name", "scopes", "disabled", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Leave a field out to keep it; null is not a value of any of them."""
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
 
     @model_validator(mode="after")
     def _something(self) -> PatchServiceAccount:
