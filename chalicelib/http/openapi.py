@@ -230,7 +230,8 @@ def document() -> dict[str, Any]:
             "title": "orgmembers API",
             "version": "1.0.0",
             "description": "Organization member management: members, invitations, seats, access tokens, "
-            'audit log. Every error answers `{"error": {"code", "message", "details"?}}`; '
+            'audit log. Every error answers `{"error": {"code", "message", "details"?}}` (the OAuth token '
+            "endpoint excepted: RFC 6749 section 5.2's `{error, error_description}`); "
             "the codes each operation can answer are listed with its responses. "
             + RATE_LIMIT_TEXT.replace("API Gateway", "Rate limits: API Gateway")
             + " "
