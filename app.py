@@ -25,9 +25,11 @@ from chalicelib.http import (
     routes_group_mappings,
     routes_invitations,
     routes_members,
+    routes_oauth,
     routes_orgs,
     routes_scim_tokens,
     routes_seats,
+    routes_service_accounts,
     routes_tokens,
 )
 from chalicelib.scim import routes as scim_routes
@@ -50,6 +52,8 @@ for blueprint in (
     routes_invitations.bp,
     routes_audit.bp,
     routes_scim_tokens.bp,
+    routes_service_accounts.bp,
+    routes_oauth.bp,
     routes_domains.bp,
     routes_group_mappings.bp,
     scim_routes.bp,

@@ -43,6 +43,8 @@ class Settings(BaseModel):
     token_max_days: int = Field(default=365, ge=1)
     login_link_minutes: int = Field(default=15, ge=1, le=1440)
     api_key_max_days: int = Field(default=365, ge=1)
+    # Lifetime of a service account's access token (OAuth client credentials, expires_in).
+    service_token_seconds: int = Field(default=900, ge=60, le=3600)
 
     public_base_url: str = "http://127.0.0.1:8000"
     mail_backend: Literal["ses", "outbox", "memory"] = "ses"

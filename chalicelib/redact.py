@@ -3,7 +3,9 @@
 Invitation links (``/invitations/<token>``, ``/v1/invitations/<token>``) and sign-in links
 (``/sign-in/<code>``) carry their credential in the path, and a redirect's ``next=`` may carry
 such a path; bearer secrets have a readable prefix (``oak_``, ``oat_``, ``osc_``, ``olc_``,
-``ose_``). ``redact`` replaces each with ``[redacted]`` and keeps the rest of the line, so an
+``ose_``, and a service account's ``oss_`` client secret and ``osa_`` access token), and
+HTTP Basic credentials (the token endpoint's client authentication) are base64 after
+``Basic``. ``redact`` replaces each with ``[redacted]`` and keeps the rest of the line, so an
 access log still says which route was called and how it answered.
 """
 
@@ -13,7 +15,7 @@ import logging
 import re
 
 REDACTED = "[redacted]"
-SECRET_QUERY_KEYS = ("code", "token", "invitation_token", "secret", "key", "link")
+SECRET_QUERY_KEYS = ("code", "token", "invitation_token", "secret", "key", "link", "client_secret")
 
 # A credential path: at the start of a path (after a space, a quote, '=' or '(', or a URL's host),
 # optionally under the stage prefix, then the segment after /invitations/ or /sign-in/.
@@ -24,13 +26,15 @@ _SECRET_PATH = re.compile(
 _SECRET_QUERY = re.compile(
     r"(?P<key>[?&;](?:" + "|".join(SECRET_QUERY_KEYS) + r"))=(?P<value>[^&;\s#\"']*)", re.IGNORECASE
 )
-_BEARER = re.compile(r"\b(?P<prefix>oak|oat|osc|olc|ose)_[A-Za-z0-9_-]{8,}")
+_BEARER = re.compile(r"\b(?P<prefix>oak|oat|osc|olc|ose|oss|osa)_[A-Za-z0-9_-]{8,}")
+_BASIC = re.compile(r"\b(?P<scheme>Basic)\s+[A-Za-z0-9+/=_-]{4,}", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """``text`` with every credential-carrying path segment, query value and bearer secret replaced."""
     text = _SECRET_PATH.sub(lambda m: m["lead"] + REDACTED if m["secret"] != REDACTED else m[0], text)
     text = _SECRET_QUERY.sub(lambda m: f"{m['key']}={REDACTED}", text)
+    text = _BASIC.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
     return _BEARER.sub(lambda m: f"{m['prefix']}_{REDACTED}", text)
 
 

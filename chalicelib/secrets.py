@@ -9,6 +9,7 @@ HMAC-ed with the server-side link key.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 SECRET_BYTES = 32
@@ -27,3 +28,8 @@ def new_secret(prefix: str) -> str:
 def hash_secret(secret: str) -> str:
     """SHA-256 hex digest: the only form in which a bearer secret is stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two digests (a client secret's hash against the stored ones)."""
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -107,8 +107,9 @@ VERIFY_THROTTLING_RATE_LIMIT = 500
 VERIFY_THROTTLING_BURST_LIMIT = 1000
 VERIFY_ROUTE = ("/v1/tokens/verify", "POST")
 # The routes anyone may call without a credential (the console's sign-in and invitation pages, the
-# JSON API's sign-in link request and redeem, invitation preview and accept); a route here that the
-# app does not declare fails the build. OPTIONAL_ANONYMOUS_ROUTES are covered once the app has them.
+# JSON API's sign-in link request and redeem, invitation preview and accept, and the OAuth token
+# endpoint of service accounts, which answers a client secret); a route here that the app does not
+# declare fails the build.
 ANONYMOUS_ROUTES = [
     "/v1/auth/login-link",
     "/v1/auth/login-link/redeem",
@@ -118,8 +119,8 @@ ANONYMOUS_ROUTES = [
     "/sign-in/{code}",
     "/invitations/{token}",
     "/invitations/{token}/accept",
+    "/v1/oauth/token",
 ]
-OPTIONAL_ANONYMOUS_ROUTES = ["/v1/oauth/token"]
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "ApiThrottlingRateLimit": {
@@ -245,6 +246,7 @@ ENVIRONMENT: dict[str, Any] = {
             "dynamodb_read_timeout_seconds",
             "dynamodb_max_retry_attempts",
             "send_lease_seconds",
+            "service_token_seconds",
         )
     },
 }
@@ -624,7 +626,7 @@ def anonymous_routes() -> list[str]:
     missing = [path for path in [*ANONYMOUS_ROUTES, VERIFY_ROUTE[0]] if path not in app.routes]
     if missing:
         raise SystemExit(f"deploy/build_template.py rate-limits routes the app does not declare: {missing}")
-    return ANONYMOUS_ROUTES + [path for path in OPTIONAL_ANONYMOUS_ROUTES if path in app.routes]
+    return list(ANONYMOUS_ROUTES)
 
 
 def path_regex(paths: list[str]) -> str:

@@ -16,6 +16,13 @@ default refusal for its kind (anonymous 401, outsider 403/404 with no data,
 an in-org role 403); an allowed caller gets the route's success status.
 ``statuses`` overrides either for one caller (e.g. a call that is allowed
 but refused by a business rule for that caller).
+
+The JSON API's matrix (tests/test_permissions.py) also has one service
+account caller per scope (``SERVICE_CALLERS``: a fresh service account of the
+seeded org holding that one scope, with an access token from the token
+endpoint). It may call the routes of its row's ``scope`` and every route that
+takes no credential; everything else answers 403. ``scope`` must be the scope
+the route registry declares for the route.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from chalicelib.domain.models import Actor
-from chalicelib.domain.roles import Role
+from chalicelib.domain.roles import Role, Scope
 from chalicelib.mail import get_mailer
 from chalicelib.mail.base import MemoryMailer
 from chalicelib.services import (
@@ -41,6 +49,7 @@ from chalicelib.services import (
     members,
     scim_tokens,
     seats,
+    service_accounts,
     tokens,
 )
 from chalicelib.storage.invitations import InvitationModel
@@ -48,10 +57,12 @@ from chalicelib.storage.orgs import OrgModel
 
 from .console_support import deliver_signins
 from .dns_support import publish
-from .helpers import Api, Person, Seed
+from .helpers import Api, Person, Resp, Seed
 
 ROLES = ("account_admin", "billing_manager", "member")
 CALLERS = (*ROLES, "outsider", "anonymous")
+SERVICE_PREFIX = "service:"
+SERVICE_CALLERS = tuple(f"{SERVICE_PREFIX}{s.value}" for s in Scope)
 EVERYONE = frozenset(CALLERS)
 SIGNED_IN = frozenset({*ROLES, "outsider"})
 ORG_MEMBERS = frozenset(ROLES)
@@ -89,8 +100,8 @@ class Ctx:
         return new_person(self.seed, role, "target").account_id
 
     def fresh_key_id(self) -> str:
-        """A new API key of the caller (or of the admin for anonymous callers)."""
-        owner = self.person or self.seed.admin
+        """A new API key of the caller (or of the admin for anonymous and service callers)."""
+        owner = self.person if self.person and not self.caller.startswith(SERVICE_PREFIX) else self.seed.admin
         key, _ = keys.issue(owner.account_id, "perm-target")
         return key.key_id
 
@@ -124,6 +135,11 @@ class Ctx:
         token, _ = tokens.issue_for(self.org_id, self.admin_actor(), account_id, "perm-target")
         return token.token_id
 
+    def fresh_service_account(self, scopes: frozenset[Scope] = frozenset({Scope.MEMBERS_READ})) -> tuple[str, str]:
+        """A new service account of the seeded org: (client id, client secret)."""
+        account, _, secret = service_accounts.create(self.org_id, self.admin_actor(), "perm-target", scopes)
+        return account.sa_id, secret
+
     def fresh_login_code(self) -> str:
         """A one-time sign-in code for a new member (each within the mail rate limit), from the recorded mail."""
         mailer = get_mailer()
@@ -145,10 +161,20 @@ def new_person(seed: Seed, role: Role, stem: str) -> Person:
     return Person(member.account_id, member.email, secret)
 
 
+def service_caller(seed: Seed, scope: Scope) -> Person:
+    """A new service account of the seeded org with one scope, as a caller: its access token is the key."""
+    actor = Actor(actor=f"account:{seed.admin.account_id}", request_id="perm-setup", account_id=seed.admin.account_id)
+    account, _, secret = service_accounts.create(seed.org_id, actor, f"perm-{scope.value}", frozenset({scope}))
+    granted = service_accounts.grant(account.sa_id, secret, None, basic=False)
+    return Person(account.sa_id, "", granted.access_token)
+
+
 def caller_person(seed: Seed, caller: str) -> Person | None:
-    """The person behind a kind of caller: fresh for a role, the outsider, or None."""
+    """The person behind a kind of caller: fresh for a role, the outsider, a service account, or None."""
     if caller == "anonymous":
         return None
+    if caller.startswith(SERVICE_PREFIX):
+        return service_caller(seed, Scope(caller.removeprefix(SERVICE_PREFIX)))
     if caller == "outsider":
         return seed.outsider
     return new_person(seed, Role(caller), caller.replace("_", "-"))
@@ -179,6 +205,10 @@ class Case:
     statuses: Mapping[str, int] = field(default_factory=dict)
     # Expected error code for a caller whose status is overridden (e.g. email_mismatch).
     codes: Mapping[str, str] = field(default_factory=dict)
+    # The service-account scope that opens the route (as the route registry declares it).
+    scope: Scope | None = None
+    # The body is a form, sent without the caller's key (the OAuth token endpoint).
+    form: bool = False
 
     @property
     def route(self) -> tuple[str, str]:
@@ -192,6 +222,20 @@ class Case:
         path = self.path.format(**self.params(ctx))
         return f"{path}?{self.query}" if self.query else path
 
+    def send(self, api: Api, url: str, key: str | None, body: Any) -> Resp:
+        """The row's request: JSON with the caller's key, or a form without it."""
+        if self.form:
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            return api.call(self.method, url, None, body=urlencode(body or {}), headers=headers)
+        return api.call(self.method, url, key, body)
+
+    def allows(self, caller: str) -> bool:
+        """Whether a caller may call the row's route (a service caller: its scope, or an open route)."""
+        if caller.startswith(SERVICE_PREFIX):
+            open_route = set(CALLERS) <= self.allowed
+            return open_route or (self.scope is not None and caller == f"{SERVICE_PREFIX}{self.scope.value}")
+        return caller in self.allowed
+
 
 def _member_target(ctx: Ctx) -> dict[str, str]:
     return {"org_id": ctx.org_id, "account_id": ctx.fresh_member()}
@@ -199,6 +243,8 @@ def _member_target(ctx: Ctx) -> dict[str, str]:
 
 def _self_target(ctx: Ctx) -> dict[str, str]:
     person = ctx.person
+    if ctx.caller.startswith(SERVICE_PREFIX):
+        return _member_target(ctx)  # no self to aim at: a fresh member (a service caller may remove it)
     # Anonymous and outsiders aim at a real member of the org: they must still be refused.
     target = person.account_id if person and ctx.caller in ROLES else ctx.seed.member.account_id
     return {"org_id": ctx.org_id, "account_id": target}
@@ -276,6 +322,21 @@ def _group_mapping(ctx: Ctx) -> dict[str, str]:
     return {"org_id": ctx.org_id, "group_id": _new_group(ctx)}
 
 
+def _service_account(ctx: Ctx) -> dict[str, str]:
+    return {"org_id": ctx.org_id, "client_id": ctx.fresh_service_account()[0]}
+
+
+def _service_account_secret(ctx: Ctx) -> dict[str, str]:
+    client_id, _ = ctx.fresh_service_account()
+    [secret] = service_accounts.get(ctx.org_id, ctx.admin_actor(), client_id).secrets
+    return {"org_id": ctx.org_id, "client_id": client_id, "secret_id": secret.secret_id}
+
+
+def _client_credentials(ctx: Ctx) -> dict[str, str]:
+    client_id, secret = ctx.fresh_service_account()
+    return {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+
+
 def _future(days: int = 30) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
@@ -334,6 +395,8 @@ CASES: list[Case] = [
         ADMIN,
         params=org_only,
         body=lambda ctx: {"emails": [ctx.unique("onboarded")]},
+        # Onboarding seats everyone it adds: members:write alone is not enough (seats:write too).
+        statuses={"service:members:write": 403},
     ),
     # --- access tokens ---------------------------------------------------------------
     Case("POST", "/v1/orgs/{org_id}/tokens", ORG_MEMBERS, params=_seated_caller, body=lambda ctx: {"name": "ci"}),
@@ -400,6 +463,33 @@ CASES: list[Case] = [
     Case("POST", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only, body=lambda ctx: {"name": "okta"}),
     Case("GET", "/v1/orgs/{org_id}/scim-tokens", ADMIN, params=org_only),
     Case("DELETE", "/v1/orgs/{org_id}/scim-tokens/{token_id}", ADMIN, params=_scim_token),
+    # --- service accounts and the token endpoint --------------------------------------
+    Case(
+        "POST",
+        "/v1/orgs/{org_id}/service-accounts",
+        ADMIN,
+        params=org_only,
+        body=lambda ctx: {"name": "deployer", "scopes": ["members:read"]},
+    ),
+    Case("GET", "/v1/orgs/{org_id}/service-accounts", ADMIN, params=org_only),
+    Case("GET", "/v1/orgs/{org_id}/service-accounts/{client_id}", ADMIN, params=_service_account),
+    Case(
+        "PATCH",
+        "/v1/orgs/{org_id}/service-accounts/{client_id}",
+        ADMIN,
+        params=_service_account,
+        body=lambda ctx: {"name": "renamed", "scopes": ["members:read", "audit:read"], "disabled": False},
+    ),
+    Case("DELETE", "/v1/orgs/{org_id}/service-accounts/{client_id}", ADMIN, params=_service_account),
+    Case("POST", "/v1/orgs/{org_id}/service-accounts/{client_id}/secrets", ADMIN, params=_service_account),
+    Case(
+        "DELETE",
+        "/v1/orgs/{org_id}/service-accounts/{client_id}/secrets/{secret_id}",
+        ADMIN,
+        params=_service_account_secret,
+    ),
+    # The client authenticates itself (form fields of a fresh service account); no caller key is sent.
+    Case("POST", "/v1/oauth/token", EVERYONE, body=_client_credentials, form=True),
     # --- SCIM group mappings ---------------------------------------------------------
     Case("GET", "/v1/orgs/{org_id}/scim/group-mappings", ADMIN, params=org_only),
     Case(
@@ -421,3 +511,32 @@ CASES: list[Case] = [
     Case("GET", "/openapi.json", EVERYONE),
     Case("GET", "/docs", EVERYONE),
 ]
+
+
+# The scope column: which service-account scope opens each route (none: service accounts get 403).
+ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
+    ("GET", "/v1/orgs/{org_id}"): Scope.MEMBERS_READ,
+    ("GET", "/v1/orgs/{org_id}/members"): Scope.MEMBERS_READ,
+    ("GET", "/v1/orgs/{org_id}/members/{account_id}"): Scope.MEMBERS_READ,
+    ("POST", "/v1/orgs/{org_id}/members"): Scope.MEMBERS_WRITE,
+    ("PUT", "/v1/orgs/{org_id}/members/{account_id}/role"): Scope.MEMBERS_WRITE,
+    ("DELETE", "/v1/orgs/{org_id}/members/{account_id}"): Scope.MEMBERS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/members/onboard"): Scope.MEMBERS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/members/{account_id}/seat"): Scope.SEATS_WRITE,
+    ("DELETE", "/v1/orgs/{org_id}/members/{account_id}/seat"): Scope.SEATS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/seats/assign"): Scope.SEATS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/seats/revoke"): Scope.SEATS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/members/{account_id}/tokens"): Scope.TOKENS_ISSUE,
+    ("GET", "/v1/orgs/{org_id}/members/{account_id}/tokens"): Scope.TOKENS_ISSUE,
+    ("PATCH", "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}"): Scope.TOKENS_ISSUE,
+    ("DELETE", "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}"): Scope.TOKENS_ISSUE,
+    ("POST", "/v1/orgs/{org_id}/invitations"): Scope.INVITATIONS_WRITE,
+    ("GET", "/v1/orgs/{org_id}/invitations"): Scope.INVITATIONS_WRITE,
+    ("GET", "/v1/orgs/{org_id}/invitations/{invitation_id}"): Scope.INVITATIONS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend"): Scope.INVITATIONS_WRITE,
+    ("DELETE", "/v1/orgs/{org_id}/invitations/{invitation_id}"): Scope.INVITATIONS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/invitations/resend"): Scope.INVITATIONS_WRITE,
+    ("POST", "/v1/orgs/{org_id}/invitations/remove"): Scope.INVITATIONS_WRITE,
+    ("GET", "/v1/orgs/{org_id}/audit-log"): Scope.AUDIT_READ,
+}
+CASES = [replace(case, scope=ROUTE_SCOPES.get(case.route)) for case in CASES]

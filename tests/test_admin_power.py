@@ -199,14 +199,14 @@ def test_permission_matrix_for_lost_power(world: tuple[Api, Seed], case: Case, c
     body = case.body(ctx) if case.body else None
     writes = case.method != "GET"
     before = scan_all() if writes else None
-    r = api.call(case.method, url, ctx.key, body)
+    r = case.send(api, url, ctx.key, body)
     expected = expected_status(case, equivalent)
     if r.status >= 400 and writes:
         assert scan_all() == before, "a refused call changed the tables"
     if equivalent == "anonymous":
         # As for any invalid credential: the same call (fresh targets) with a made-up SCIM token.
         ctx_again = Ctx(api, seed, equivalent, Person("", "", "osc_" + "x" * 43))
-        again = api.call(case.method, case.url(ctx_again), ctx_again.key, case.body(ctx_again) if case.body else None)
+        again = case.send(api, case.url(ctx_again), ctx_again.key, case.body(ctx_again) if case.body else None)
         assert r.status == again.status and r.code == again.code, (r.status, r.body, again.status, again.body)
     elif equivalent == "outsider" and equivalent not in case.allowed and equivalent not in case.statuses:
         assert r.status == 404, (r.status, r.body)  # not even a 403: no confirmation the org exists

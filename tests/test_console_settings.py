@@ -207,3 +207,34 @@ def test_an_admin_maps_a_pushed_group_from_settings(api: Api, seed: Seed, mailer
     assert bad.status == 400 and "Choose a role" in bad.text
     gone = browser.post(f"/orgs/{seed.org_id}/settings/scim-groups/grp_nothing", {"role": "member"})
     assert gone.status == 404 and "no longer there" in gone.text
+
+
+def test_settings_lists_service_accounts_read_only(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    from chalicelib.domain.roles import Scope
+    from chalicelib.services import service_accounts
+
+    account, _, secret = service_accounts.create(
+        seed.org_id, admin_actor(seed), "Deploy <bot>", frozenset({Scope.SEATS_WRITE, Scope.MEMBERS_READ})
+    )
+    service_accounts.grant(account.sa_id, secret, None, basic=True)
+    idle, _, idle_secret = service_accounts.create(
+        seed.org_id, admin_actor(seed), "idle", frozenset({Scope.AUDIT_READ})
+    )
+    service_accounts.update(seed.org_id, admin_actor(seed), idle.sa_id, disabled=True)
+    page = signed_in(seed, mailer, seed.admin.email).get(f"/orgs/{seed.org_id}/settings")
+    assert page.status == 200
+    panel = page.html.split('id="service-accounts-title"')[1].split("</section>")[0]
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td data-label="Client ID"><code>([^<]+)</code></td>\s*'
+        r'<td data-label="Scopes">([^<]+)</td>\s*<td data-label="Status"><span[^>]*>(\w+)</span>',
+        panel,
+    )
+    assert rows == [
+        ("Deploy &lt;bot&gt;", account.sa_id, "members:read, seats:write", "Active"),
+        ("idle", idle.sa_id, "audit:read", "Disabled"),
+    ]
+    assert "last used never" in panel and "last used never" in panel.split(idle.sa_id)[1]
+    assert panel.split(idle.sa_id)[0].count("last used never") == 0  # the granted one shows its use
+    assert secret not in page.html and idle_secret not in page.html and "<form" not in panel
+    billing = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
+    assert billing.status == 200 and "service-accounts-title" not in billing.html

@@ -74,12 +74,17 @@ def world(api: Api) -> Iterator[World]:
     invitation_id = invited.body["results"][0]["invitation_id"]
     assert api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/seat", seed.admin.key).status == 200
     token = api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/tokens", seed.admin.key, {"name": "ci"})
+    robot = api.post(
+        f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "robot", "scopes": ["members:read"]}
+    )
     yield World(
         ids={
             "org_id": seed.org_id,
             "account_id": seed.member.account_id,
             "invitation_id": invitation_id,
             "token_id": token.body["token_id"],
+            "client_id": robot.body["client_id"],
+            "secret_id": robot.body["secret_id"],
         },
         keys=[seed.admin.key, seed.admin.key, seed.admin.key, seed.member.key, None],
     )

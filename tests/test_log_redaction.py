@@ -95,8 +95,37 @@ def test_the_stack_relays_api_output_redacted_except_the_mailbox_mirror(caplog: 
 
 
 def test_bearer_secrets_are_redacted_wherever_they_appear() -> None:
-    for secret in ("oak_" + "a" * 43, "oat_" + "b" * 43, "osc_" + "c" * 43, "ose_" + "d" * 43, CODE):
+    secrets = ("oak_" + "a" * 43, "oat_" + "b" * 43, "osc_" + "c" * 43, "ose_" + "d" * 43, CODE)
+    for secret in (*secrets, "oss_" + "e" * 43, "osa_" + "f" * 63):
         assert secret not in redact(f"Authorization: Bearer {secret} and again={secret}")
+        assert secret[4:] not in redact(f"Authorization: Bearer {secret} and again={secret}")
+
+
+def test_client_credentials_are_redacted_in_basic_headers_and_forms() -> None:
+    import base64
+
+    secret = "oss_" + "Zz" * 21
+    basic = base64.b64encode(f"sa_{'0' * 20}:{secret}".encode()).decode()
+    line = redact(f"authorization: Basic {basic} body grant_type=client_credentials&client_secret={secret}")
+    assert basic not in line and secret not in line and secret[4:] not in line
+    assert "grant_type=client_credentials" in line and "Basic [redacted]" in line
+    assert access_line(f"/v1/oauth/token?client_secret={secret}", "POST").count(secret[4:]) == 0
+
+
+def test_the_app_logs_no_client_secret_or_service_token(api: Api, seed: Seed, caplog: pytest.LogCaptureFixture) -> None:
+    from . import service_account_support as sa
+
+    caplog.set_level(logging.DEBUG)
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    token = sa.grant(api, client).body["access_token"]
+    assert sa.grant(api, client, use_basic=False).status == 200
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+    assert api.get(f"/v1/orgs/{seed.org_id}/audit-log", token).status == 403
+    wrong = sa.Client(client.client_id, client.client_secret[:-2] + "xx", client.secret_id)
+    assert sa.grant(api, wrong).status == 401
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    for secret in (client.client_secret, token, wrong.client_secret):
+        assert secret not in logged and secret[4:] not in logged
 
 
 def test_the_app_logs_no_link_or_code_while_they_are_used(

@@ -87,7 +87,7 @@ def test_deployment_zip_is_under_25_mb(packaged: Path) -> None:
 def test_every_table_matches_its_model_and_is_protected(template: dict[str, Any]) -> None:
     tables = resources(template, "AWS::DynamoDB::Table")
     models = registered_models()
-    assert len(tables) == len(models) == 13
+    assert len(tables) == len(models) == 14
     for model in models:
         base = model.Meta.base_name
         table = tables[f"{to_cfn_resource_name(base)}Table"]
@@ -141,6 +141,10 @@ def test_indexes_the_brief_relies_on_are_declared(template: dict[str, Any]) -> N
         "SessionsTable": "NEW_IMAGE",  # sign-in requests: only the new item matters
     }
     assert props["SessionsTable"]["TimeToLiveSpecification"] == {"AttributeName": "expires_ttl", "Enabled": True}
+    # Service accounts: listed per org (sparse index), access tokens removed by TTL.
+    assert [i["IndexName"] for i in props["ServiceAccountsTable"]["GlobalSecondaryIndexes"]] == ["by_org"]
+    ttl = props["ServiceAccountsTable"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_ttl", "Enabled": True}
 
 
 def test_each_stream_function_reads_its_own_tables_stream(template: dict[str, Any]) -> None:

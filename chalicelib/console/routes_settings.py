@@ -21,7 +21,7 @@ from ..domain.errors import (
 )
 from ..domain.roles import Permission, Role, allows
 from ..http.schemas import RenameOrg, SetCapacity
-from ..services import domains, groups, orgs, scim_tokens
+from ..services import domains, groups, orgs, scim_tokens, service_accounts
 from . import forms
 from .org_pages import OrgPage, open_org
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
@@ -60,6 +60,7 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
     loaded = orgs.load(org.member.org_id)
     may_scim = allows(role, Permission.MANAGE_SCIM)
     may_domains = allows(role, Permission.MANAGE_DOMAINS)
+    may_service_accounts = allows(role, Permission.MANAGE_SERVICE_ACCOUNTS)
     context = org.context(
         "settings",
         "Settings",
@@ -70,6 +71,8 @@ def settings_page(req: PageRequest, org: OrgPage, status: int = 200, **extra: An
         scim_groups=scim_group_rows(loaded.org_id, req) if may_scim else [],
         may_domains=may_domains,
         domains=domains.list_domains(loaded.org_id, req.actor) if may_domains else [],
+        may_service_accounts=may_service_accounts,
+        service_accounts=service_accounts.list_accounts(loaded.org_id, req.actor) if may_service_accounts else [],
         domain_name="",
         domain_error=None,
         domain_result=None,

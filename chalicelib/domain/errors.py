@@ -235,6 +235,40 @@ class DnsUnavailable(DomainError):
     default_message = "The DNS lookup did not complete; retry shortly."
 
 
+class ServiceAccountSecretLimit(DomainError):
+    code = "secret_limit_reached"
+    status = 409
+    default_message = "A service account holds at most two secrets: delete one before adding another."
+
+
+class OAuthError(Exception):
+    """A token endpoint refusal in the shape of RFC 6749 section 5.2 (not the API's error envelope).
+
+    ``basic``: the client authenticated with HTTP Basic, so ``invalid_client``
+    answers 401 with a ``WWW-Authenticate: Basic`` challenge.
+    """
+
+    STATUSES: ClassVar[dict[str, int]] = {
+        "invalid_request": 400,
+        "invalid_client": 400,
+        "invalid_grant": 400,
+        "unauthorized_client": 400,
+        "unsupported_grant_type": 400,
+        "invalid_scope": 400,
+    }
+
+    def __init__(self, error: str, description: str, *, basic: bool = False) -> None:
+        super().__init__(description)
+        assert error in self.STATUSES
+        self.error = error
+        self.description = description
+        self.basic = basic
+
+    @property
+    def status(self) -> int:
+        return 401 if self.error == "invalid_client" and self.basic else self.STATUSES[self.error]
+
+
 def all_error_types() -> list[type[DomainError]]:
     """Every concrete error type (for documentation and tests)."""
     found: list[type[DomainError]] = []

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .roles import Role
+from .roles import Permission, Role, Scope
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,19 @@ class Page:
 class Actor:
     """Who is making a change and under which request: stamped on every audit record."""
 
-    actor: str  # "account:<id>", "scim:<token id>" or "system:<job>"
+    actor: str  # "account:<id>", "scim:<token id>", "service_account:<id>" or "system:<job>"
     request_id: str
     account_id: str | None = None
-    # Set for credentials bound to one org (SCIM tokens): they act as admin there only.
+    # Set for credentials bound to one org (SCIM tokens, service accounts): they act there only.
     scope_org: str | None = None
+    # Service accounts: the scopes of the token and what they allow; None for every other
+    # caller (a SCIM token acts as admin in its org, a person as their role).
+    scopes: frozenset[Scope] | None = None
+    permissions: frozenset[Permission] | None = None
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.scopes is not None
 
     @classmethod
     def account(cls, principal: Principal, request_id: str) -> Actor:

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_SCIM = "manage_scim"
     MANAGE_DOMAINS = "manage_domains"
+    MANAGE_SERVICE_ACCOUNTS = "manage_service_accounts"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -56,3 +57,33 @@ def require(role: Role, permission: Permission) -> None:
     """Raise Forbidden unless the role carries the permission."""
     if not allows(role, permission):
         raise Forbidden(f"Your role ({role.value}) does not allow this ({permission.value}).")
+
+
+class Scope(StrEnum):
+    """What a service account may be granted (README "Service accounts")."""
+
+    INVITATIONS_WRITE = "invitations:write"
+    MEMBERS_READ = "members:read"
+    MEMBERS_WRITE = "members:write"
+    SEATS_WRITE = "seats:write"
+    TOKENS_ISSUE = "tokens:issue"
+    AUDIT_READ = "audit:read"
+
+
+# The permissions each scope carries inside the service account's own org. Nothing grants
+# UPDATE_ORG, SET_CAPACITY, MANAGE_SCIM, MANAGE_DOMAINS, MANAGE_SERVICE_ACCOUNTS or OWN_TOKENS:
+# a service account never renames the org, buys seats, manages credentials or owns tokens.
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
+    Scope.INVITATIONS_WRITE: frozenset({Permission.MANAGE_INVITATIONS}),
+    Scope.MEMBERS_READ: frozenset({Permission.READ_ORG, Permission.READ_MEMBERS}),
+    Scope.MEMBERS_WRITE: frozenset({Permission.MANAGE_MEMBERS, Permission.MANAGE_ROLES}),
+    Scope.SEATS_WRITE: frozenset({Permission.MANAGE_SEATS}),
+    Scope.TOKENS_ISSUE: frozenset({Permission.MANAGE_TOKENS}),
+    Scope.AUDIT_READ: frozenset({Permission.READ_AUDIT}),
+}
+
+
+def scope_permissions(scopes: frozenset[Scope]) -> frozenset[Permission]:
+    """Every permission a set of scopes carries; reading the org itself comes with any of them
+    (a write checks it first). Which routes a scope opens is the route registry's ``scope``."""
+    return frozenset({Permission.READ_ORG}).union(*(SCOPE_PERMISSIONS[s] for s in scopes))

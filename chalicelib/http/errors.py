@@ -17,7 +17,7 @@ from typing import Any
 from chalice import Response
 from pydantic import ValidationError
 
-from ..domain.errors import Conflict, DomainError, InvalidRequest, ServiceUnavailable
+from ..domain.errors import Conflict, DomainError, InvalidRequest, OAuthError, ServiceUnavailable
 from ..storage.base import TransactionCancelled, unavailable
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,23 @@ def error_body(error: DomainError) -> dict[str, Any]:
     return {"error": body}
 
 
+# RFC 6749 section 5.1: token endpoint answers are never cached.
+NO_STORE: dict[str, str | list[str]] = {**JSON_HEADERS, "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error_response(error: OAuthError) -> Response:
+    """The token endpoint's refusals, in RFC 6749 section 5.2's shape (``error``, ``error_description``)."""
+    headers = dict(NO_STORE)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="orgmembers", charset="UTF-8"'
+    body = {"error": error.error, "error_description": error.description}
+    return Response(body=json.dumps(body), status_code=error.status, headers=headers)
+
+
 def error_response(exc: Exception, request_id: str) -> Response:
-    """The JSON error envelope of docs/api.md for any exception."""
+    """The JSON error envelope of docs/api.md for any exception (the token endpoint's RFC 6749 shape aside)."""
+    if isinstance(exc, OAuthError):
+        return oauth_error_response(exc)
     error = to_domain_error(exc)
     if error is None:
         log.exception("unhandled error", extra={"request_id": request_id})

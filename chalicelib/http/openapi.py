@@ -21,6 +21,23 @@ from . import schemas
 from .routing import ROUTES, RouteSpec
 
 REF = "#/components/schemas/{model}"
+FORM = "application/x-www-form-urlencoded"
+OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            ]
+        },
+        "error_description": {"type": "string"},
+    },
+}
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -102,7 +119,10 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
 def _request_body(route: RouteSpec) -> dict[str, Any]:
     assert route.body is not None
     max_body = get_settings().max_body_bytes
-    content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model=route.body.__name__)}}}
+    schema = {"$ref": REF.format(model=route.body.__name__)}
+    # A form route (the OAuth token endpoint) documents its fields as the form's.
+    media = "application/x-www-form-urlencoded" if FORM in route.content_types else "application/json"
+    content: dict[str, Any] = {media: {"schema": schema}}
     if "text/csv" in route.content_types:
         content["text/csv"] = {
             "schema": {
@@ -154,7 +174,20 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
         responses[str(route.status)] = {"description": "Success", "content": {media: {"schema": schema}}}
     else:
         responses[str(route.status if route.status != 200 else 204)] = {"description": "Success, no content"}
+    if FORM in route.content_types:
+        # RFC 6749 section 5.2: the token endpoint's refusals are {error, error_description}.
+        responses["400"] = {
+            "description": "RFC 6749 section 5.2 error (invalid_client when the client used form fields).",
+            "content": {"application/json": {"schema": OAUTH_ERROR}},
+        }
+        responses["401"] = {
+            "description": "invalid_client: HTTP Basic authentication failed or none was given.",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": OAUTH_ERROR}},
+        }
     for status, codes in sorted(route_errors(route).items()):
+        if FORM in route.content_types and status in (400, 401):
+            continue
         if status == 401:
             headers = {"WWW-Authenticate": {"schema": {"type": "string"}}}
             responses[str(status)] = _error_response(codes, "Missing or invalid API key.", headers)
@@ -197,7 +230,8 @@ def document() -> dict[str, Any]:
             "title": "orgmembers API",
             "version": "1.0.0",
             "description": "Organization member management: members, invitations, seats, access tokens, "
-            'audit log. Every error answers `{"error": {"code", "message", "details"?}}`; '
+            'audit log. Every error answers `{"error": {"code", "message", "details"?}}` (the OAuth token '
+            "endpoint excepted: RFC 6749 section 5.2's `{error, error_description}`); "
             "the codes each operation can answer are listed with its responses. "
             + RATE_LIMIT_TEXT.replace("API Gateway", "Rate limits: API Gateway")
             + " "
@@ -214,7 +248,8 @@ def document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A personal API key (oak_…).",
+                    "description": "A personal API key (oak_…), or a service account's access token "
+                    "(osa_…, from POST /v1/oauth/token) on the routes its scopes open.",
                 }
             },
         },

@@ -6,6 +6,7 @@ from datetime import UTC
 
 from chalice import Blueprint
 
+from ..domain.roles import Scope
 from ..services import audit, health
 from . import present, schemas
 from .routing import ApiRequest, api_route
@@ -17,6 +18,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/orgs/{org_id}/audit-log",
     "GET",
+    scope=Scope.AUDIT_READ,
     summary="Every change in the org, newest first (admin)",
     query=schemas.AuditQuery,
     response=schemas.AuditList,

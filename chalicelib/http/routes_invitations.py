@@ -7,6 +7,7 @@ from chalice import Blueprint
 from ..config import get_settings
 from ..domain.errors import PayloadTooLarge
 from ..domain.invitations import BulkOutcome, Invitation, InviteItem
+from ..domain.roles import Scope
 from ..services import invitation_accept, invitation_csv, invitations, login_links
 from . import schemas_invitations as s
 from .routing import ApiRequest, api_route, parse_json_body
@@ -60,6 +61,7 @@ def _csv_items(req: ApiRequest) -> list[InviteItem]:
     bp,
     "/v1/orgs/{org_id}/invitations",
     "POST",
+    scope=Scope.INVITATIONS_WRITE,
     summary="Invite one or many (JSON {emails, role?}) or upload a CSV (text/csv: email column, optional role)",
     body=s.InviteRequest,
     response=s.InviteResponse,
@@ -86,6 +88,7 @@ def invite(req: ApiRequest, org_id: str) -> s.InviteResponse:
     bp,
     "/v1/orgs/{org_id}/invitations",
     "GET",
+    scope=Scope.INVITATIONS_WRITE,
     summary="List invitations (filter: status)",
     query=s.InvitationQuery,
     response=s.InvitationList,
@@ -101,6 +104,7 @@ def list_invitations(req: ApiRequest, org_id: str) -> s.InvitationList:
     bp,
     "/v1/orgs/{org_id}/invitations/resend",
     "POST",
+    scope=Scope.INVITATIONS_WRITE,
     summary="Reissue many invitations",
     body=s.InvitationIds,
     response=s.BulkIdResponse,
@@ -114,6 +118,7 @@ def resend_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
     bp,
     "/v1/orgs/{org_id}/invitations/remove",
     "POST",
+    scope=Scope.INVITATIONS_WRITE,
     summary="Remove many invitations",
     body=s.InvitationIds,
     response=s.BulkIdResponse,
@@ -127,6 +132,7 @@ def remove_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
     bp,
     "/v1/orgs/{org_id}/invitations/{invitation_id}",
     "GET",
+    scope=Scope.INVITATIONS_WRITE,
     summary="One invitation, with its email delivery status",
     response=s.InvitationOut,
     errors=ADMIN_ERRORS,
@@ -139,6 +145,7 @@ def get_invitation(req: ApiRequest, org_id: str, invitation_id: str) -> s.Invita
     bp,
     "/v1/orgs/{org_id}/invitations/{invitation_id}/resend",
     "POST",
+    scope=Scope.INVITATIONS_WRITE,
     summary="Reissue: new link, expires a full period from now, status pending, email sent again",
     response=s.InvitationOut,
     errors=(*ADMIN_ERRORS, "already_accepted", "already_member", "resend_too_soon", "resend_quota_exceeded"),
@@ -151,6 +158,7 @@ def resend(req: ApiRequest, org_id: str, invitation_id: str) -> s.InvitationOut:
     bp,
     "/v1/orgs/{org_id}/invitations/{invitation_id}",
     "DELETE",
+    scope=Scope.INVITATIONS_WRITE,
     summary="Remove an invitation: its link stops working",
     status=204,
     errors=(*ADMIN_ERRORS, "already_accepted"),

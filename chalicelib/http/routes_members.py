@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from ..domain.roles import Scope
 from ..services import members
 from . import present, schemas
 from .routing import ApiRequest, api_route, to_response
@@ -15,6 +16,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/orgs/{org_id}/members",
     "GET",
+    scope=Scope.MEMBERS_READ,
     summary="List members (filters: role, seat, email_prefix)",
     query=schemas.MemberQuery,
     response=schemas.MemberList,
@@ -32,6 +34,7 @@ def list_members(req: ApiRequest, org_id: str) -> schemas.MemberList:
     bp,
     "/v1/orgs/{org_id}/members",
     "POST",
+    scope=Scope.MEMBERS_WRITE,
     summary="Add a member: directly (201) on the org's verified domains, else by invitation (202)",
     body=schemas.AddMember,
     response=schemas.MemberAdded,
@@ -58,6 +61,7 @@ def add_member(req: ApiRequest, org_id: str) -> Response:
     bp,
     "/v1/orgs/{org_id}/members/{account_id}",
     "GET",
+    scope=Scope.MEMBERS_READ,
     summary="One member (admins, billing managers, or self)",
     response=schemas.MemberOut,
     errors=("not_found", "forbidden"),
@@ -70,6 +74,7 @@ def get_member(req: ApiRequest, org_id: str, account_id: str) -> schemas.MemberO
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/role",
     "PUT",
+    scope=Scope.MEMBERS_WRITE,
     summary="Change a member's role",
     body=schemas.ChangeRole,
     response=schemas.MemberOut,
@@ -83,6 +88,7 @@ def change_role(req: ApiRequest, org_id: str, account_id: str) -> schemas.Member
     bp,
     "/v1/orgs/{org_id}/members/{account_id}",
     "DELETE",
+    scope=Scope.MEMBERS_WRITE,
     summary="Remove a member (admin) or leave (self); frees the seat and ends the member's tokens",
     status=204,
     errors=("not_found", "forbidden", "last_admin", "conflict"),

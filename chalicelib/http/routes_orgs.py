@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..domain.roles import Scope
 from ..services import accounts, orgs
 from . import present, schemas
 from .routing import ApiRequest, api_route
@@ -33,6 +34,7 @@ def create_org(req: ApiRequest) -> schemas.OrgOut:
     bp,
     "/v1/orgs/{org_id}",
     "GET",
+    scope=Scope.MEMBERS_READ,
     summary="An organization with seat usage",
     response=schemas.OrgOut,
     errors=("not_found",),

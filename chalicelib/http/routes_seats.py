@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from ..clock import iso
 from ..domain.outcomes import tally
+from ..domain.roles import Scope
 from ..services import onboarding, seats
 from . import present, schemas, schemas_seats
 from .routing import ApiRequest, api_route
@@ -17,6 +18,7 @@ bp = Blueprint(__name__)
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/seat",
     "POST",
+    scope=Scope.SEATS_WRITE,
     summary="Assign a seat; emails the member a link to the token page (unless notify=false)",
     query=schemas_seats.AssignSeatQuery,
     response=schemas.MemberOut,
@@ -30,6 +32,7 @@ def assign_seat(req: ApiRequest, org_id: str, account_id: str) -> schemas.Member
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/seat",
     "DELETE",
+    scope=Scope.SEATS_WRITE,
     summary="Revoke a seat, keep the membership; the member's tokens stop working at once",
     status=204,
     errors=("not_found", "forbidden", "no_seat", "conflict"),
@@ -49,6 +52,7 @@ def _bulk_result(results: list[seats.BulkResult]) -> schemas_seats.BulkSeatResul
     bp,
     "/v1/orgs/{org_id}/seats/assign",
     "POST",
+    scope=Scope.SEATS_WRITE,
     summary="Assign seats in input order until they run out",
     body=schemas_seats.BulkAssignSeats,
     response=schemas_seats.BulkSeatResult,
@@ -63,6 +67,7 @@ def assign_seats(req: ApiRequest, org_id: str) -> schemas_seats.BulkSeatResult:
     bp,
     "/v1/orgs/{org_id}/seats/revoke",
     "POST",
+    scope=Scope.SEATS_WRITE,
     summary="Revoke many seats",
     body=schemas_seats.BulkSeats,
     response=schemas_seats.BulkSeatResult,
@@ -94,6 +99,7 @@ def _onboarded(result: onboarding.Onboarded) -> schemas_seats.OnboardItem:
     bp,
     "/v1/orgs/{org_id}/members/onboard",
     "POST",
+    scope=Scope.MEMBERS_WRITE,
     summary="Bulk onboarding: add users, seat them while seats last, optionally issue one token each",
     body=schemas_seats.Onboard,
     response=schemas_seats.OnboardResult,

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from ..domain.roles import Scope
 from ..services import tokens
 from . import schemas_tokens
 from .routing import ApiRequest, api_route
@@ -98,6 +99,7 @@ def revoke_own_token(req: ApiRequest, org_id: str, token_id: str) -> None:
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/tokens",
     "POST",
+    scope=Scope.TOKENS_ISSUE,
     summary="Issue an access token for a seated member; the secret is shown once",
     body=schemas_tokens.IssueToken,
     response=schemas_tokens.TokenCreated,
@@ -113,6 +115,7 @@ def issue_member_token(req: ApiRequest, org_id: str, account_id: str) -> schemas
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/tokens",
     "GET",
+    scope=Scope.TOKENS_ISSUE,
     summary="A member's access tokens (no secrets)",
     query=schemas_tokens.TokenQuery,
     response=schemas_tokens.TokenList,
@@ -126,6 +129,7 @@ def list_member_tokens(req: ApiRequest, org_id: str, account_id: str) -> schemas
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}",
     "PATCH",
+    scope=Scope.TOKENS_ISSUE,
     summary="Renew a member's access token (new expiry)",
     body=schemas_tokens.RenewToken,
     response=schemas_tokens.TokenOut,
@@ -139,6 +143,7 @@ def renew_member_token(req: ApiRequest, org_id: str, account_id: str, token_id: 
     bp,
     "/v1/orgs/{org_id}/members/{account_id}/tokens/{token_id}",
     "DELETE",
+    scope=Scope.TOKENS_ISSUE,
     summary="Revoke a member's access token",
     status=204,
     errors=TOKEN_ERRORS,

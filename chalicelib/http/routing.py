@@ -1,9 +1,11 @@
 """Route registration: one decorator that authenticates, parses and maps errors.
 
 Every REST route is declared with ``api_route``, which records a
-``RouteSpec`` (path, method, auth, request/response models). The registry
-drives the permission-matrix test and the OpenAPI document, so a route
-cannot exist without being described.
+``RouteSpec`` (path, method, auth, request/response models, and the one
+service-account scope that opens it). The registry drives the
+permission-matrix test and the OpenAPI document, so a route cannot exist
+without being described. A service account's token is refused (403) on
+every route that names no scope, and on one whose scope it lacks.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Actor, Principal
-from ..services import keys
+from ..domain.roles import Scope
+from ..services import keys, service_accounts
 from ..storage.base import key_fits
 from .errors import JSON_HEADERS, error_response
 
@@ -47,6 +50,8 @@ class RouteSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # A success body no pydantic model describes: (media type, JSON schema).
     produces: tuple[str, dict[str, Any]] | None = None
+    # The service-account scope this route needs; None: service accounts may not call it.
+    scope: Scope | None = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -61,9 +66,13 @@ class ApiRequest:
     body: Any = None
     query: Any = None
     principal: Principal | None = None
+    # The caller when it is a service account (then ``principal`` is None).
+    service_account: Actor | None = None
 
     @property
     def actor(self) -> Actor:
+        if self.service_account is not None:
+            return self.service_account
         if self.principal is None:
             raise Unauthenticated()
         return Actor.account(self.principal, self.request_id)
@@ -152,8 +161,12 @@ def api_route(
     content_types: tuple[str, ...] = ("application/json",),
     parse_body: bool = True,
     produces: tuple[str, dict[str, Any]] | None = None,
+    scope: Scope | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a REST route; the handler gets ``(ApiRequest, **path_params)``."""
+    """Register a REST route; the handler gets ``(ApiRequest, **path_params)``.
+
+    ``scope``: the service-account scope that opens the route (none: service accounts are refused).
+    """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         ROUTES.append(
@@ -172,6 +185,7 @@ def api_route(
                 content_types=content_types,
                 tags=(handler.__module__.rsplit(".", 1)[-1].removeprefix("routes_"),),
                 produces=produces,
+                scope=scope,
             )
         )
 
@@ -181,12 +195,17 @@ def api_route(
             request_id = request_id_of(request)
             try:
                 secret = bearer_secret(request)
-                principal = None
-                if auth == "api_key" or (auth == "optional" and secret):
+                principal, service_account = None, None
+                if auth != "none" and service_accounts.is_access_token(secret):
+                    service_account = service_accounts.authenticate(secret, request_id)
+                    service_accounts.require_scope(service_account, scope)
+                elif auth == "api_key" or (auth == "optional" and secret):
                     principal = keys.authenticate(secret)
                 if not key_fits(*path_params.values()):  # ids are short and never blank
                     raise NotFound()
-                api_request = ApiRequest(raw=request, request_id=request_id, principal=principal)
+                api_request = ApiRequest(
+                    raw=request, request_id=request_id, principal=principal, service_account=service_account
+                )
                 if query is not None:
                     api_request.query = parse_query(request, query)
                 if body is not None and parse_body:

@@ -209,6 +209,7 @@ def invite(
     caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
     if len(items) > MAX_ITEMS:
         raise TooManyRows(f"At most {MAX_ITEMS} invitations per request.")
+    members.refuse_admin_change(actor, default_role, *(r for i in items if (r := _role_of(i.role, default_role))))
     if not items:
         raise InvalidRequest("Nothing to invite.", details=[{"field": "emails", "problem": "empty"}])
     results: list[InviteResult] = []

@@ -83,18 +83,36 @@ def authorize(org_id: str, actor: Actor, permission: Permission) -> Member | Non
     """Check that ``actor`` may do ``permission`` in ``org_id``; return its membership.
 
     Non-members get 404 for the org (no data, no confirmation it exists);
-    members without the permission get 403. Org-bound credentials (SCIM)
-    act as admin in their own org and are strangers everywhere else.
+    members without the permission get 403. Org-bound credentials act in
+    their own org only and are strangers everywhere else: a SCIM token as
+    admin, a service account within its scopes (403 beyond them).
     """
     if actor.scope_org is not None:
         if actor.scope_org != org_id:
             raise NotFound("No such organization.")
+        require_granted(actor, None, permission)
         return None
     member = find(org_id, actor.account_id) if actor.account_id else None
     if member is None:
         raise NotFound("No such organization.")
     require(member.role, permission)
     return member
+
+
+def require_granted(actor: Actor, caller: Member | None, permission: Permission) -> None:
+    """A further permission of one call (a seat with an add, tokens with onboarding): the caller's
+    role carries it, or the service account's scopes do; a SCIM token carries every one."""
+    if caller is not None:
+        require(caller.role, permission)
+    elif actor.permissions is not None and permission not in actor.permissions:
+        raise Forbidden(f"This service account's scopes do not allow this ({permission.value}).")
+
+
+def refuse_admin_change(actor: Actor, *roles: Role) -> None:
+    """A service account never gives, takes or removes the account_admin role (403): who administers
+    the org stays a person's decision, whatever the account's scopes."""
+    if actor.is_service_account and Role.ACCOUNT_ADMIN in roles:
+        raise Forbidden("A service account may not give, take or remove the account_admin role.")
 
 
 NO_LONGER_ALLOWED = "Your role in this organization changed while the request ran; nothing was changed."
@@ -184,6 +202,8 @@ def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
     caller = authorize(org_id, actor, Permission.READ_ORG)
     if caller and account_id != caller.account_id and not allows(caller.role, Permission.READ_MEMBERS):
         raise Forbidden("You may read only your own membership.")
+    if caller is None:
+        require_granted(actor, None, Permission.READ_MEMBERS)
     member = find(org_id, account_id)
     if member is None:
         raise NotFound("No such member.")
@@ -312,8 +332,9 @@ def add_member(
     account has it, so the answer never tells (invariant 9).
     """
     caller = authorize(org_id, actor, Permission.MANAGE_MEMBERS)
-    if caller is not None and seat:
-        require(caller.role, Permission.MANAGE_SEATS)
+    if seat:
+        require_granted(actor, caller, Permission.MANAGE_SEATS)
+    refuse_admin_change(actor, role)
     try:
         address = normalize_email(email)
     except InvalidEmail as exc:
@@ -354,6 +375,7 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         if item is None:
             raise NotFound("No such member.")
         old = Role(item.role)
+        refuse_admin_change(actor, old, role)
         if old is role:
             return to_member(item)
         stamp = now()
@@ -388,13 +410,14 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
     """
     caller = authorize(org_id, actor, Permission.READ_ORG)
     leaving = account_id == actor.account_id
-    if caller and not leaving:
-        require(caller.role, Permission.MANAGE_MEMBERS)
+    if not leaving:
+        require_granted(actor, caller, Permission.MANAGE_MEMBERS)
 
     def attempt() -> None:
         item = get_item(org_id, account_id)
         if item is None:
             raise NotFound("No such member.")
+        refuse_admin_change(actor, Role(item.role))
         tx = Tx()
         tx.delete(item, condition=unchanged(item), on_fail=lost_race)  # changed since read: read again
         actions = [OrgModel.member_count.add(-1)]

@@ -33,7 +33,7 @@ from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import AlreadyMember, Conflict, Forbidden, NotFound, SeatLimitReached
 from ..domain.models import Actor, Member
 from ..domain.outcomes import Outcome
-from ..domain.roles import Permission, Role, require
+from ..domain.roles import Permission, Role
 from ..secrets import hash_secret
 from ..storage.base import Tx, retry_races
 from . import accounts, audit, domains, invitations, members, tokens
@@ -128,10 +128,10 @@ def onboard(
 ) -> list[Onboarded]:
     """Onboard each email in order; see the module docstring for the per-item outcomes."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_MEMBERS)
-    if caller is not None:
-        require(caller.role, Permission.MANAGE_SEATS)
-        if token is not None:
-            require(caller.role, Permission.MANAGE_TOKENS)
+    members.require_granted(actor, caller, Permission.MANAGE_SEATS)
+    members.refuse_admin_change(actor, role)
+    if token is not None:
+        members.require_granted(actor, caller, Permission.MANAGE_TOKENS)
     # Validate the lifetime once, before any change (400 changes nothing).
     expires_at = tokens.expiry(token.expires_at if token else None)
     results: list[Onboarded | None] = []

@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (register models)
     orgs,
     quotas,
     scim_cursors,
+    service_accounts,
     sessions,
     tokens,
 )

@@ -1,0 +1,77 @@
+"""ServiceAccounts table (TTL on ``expires_ttl``): an org's machine clients and their tokens.
+
+Keys: ``sa_id`` (hash, the public client id ``sa_…``) and ``item`` (range).
+- ``item = "account"``: the service account: ``org_id``, name, scopes,
+  ``disabled``, who created it, and ``secrets``, a map of secret id to
+  ``{"hash", "created_at", "last_used_at"?}`` (the client secret's SHA-256
+  only; at most two). ``version`` is raised by every management change, so
+  concurrent changes are conditioned on what they read; ``generation`` is
+  raised by every disabling, and a token works only under the generation it
+  was granted in (enabling the account again revives no earlier token).
+- ``item = "token#<sha256 of the access token>"``: one issued access token,
+  with the secret id it was granted to, its scopes, generation and expiry; DynamoDB TTL
+  removes it after ``expires_ttl`` (the expiry is checked by the server).
+Both items of a request are read in one consistent BatchGetItem (the access
+token names its client id), so a disabled account or a deleted secret is
+refused at once. Index: GSI ``by_org`` on (``org_id``, ``sa_id``), sparse:
+only account items carry ``org_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from .base import register
+
+ACCOUNT = "account"
+
+
+def token_item(token_hash: str) -> str:
+    return f"token#{token_hash}"
+
+
+class ServiceAccountsByOrg(GlobalSecondaryIndex["ServiceAccountModel"]):
+    class Meta:
+        index_name = "by_org"
+        projection = AllProjection()
+
+    org_id = UnicodeAttribute(hash_key=True)
+    sa_id = UnicodeAttribute(range_key=True)
+
+
+@register
+class ServiceAccountModel(Model):
+    class Meta:
+        base_name = "service_accounts"
+        table_name = "service_accounts"
+        ttl_attribute = "expires_ttl"
+
+    sa_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)
+    org_id = UnicodeAttribute(null=True)  # account items only (the sparse index)
+    name = UnicodeAttribute(null=True)
+    scopes = UnicodeSetAttribute(null=True)
+    disabled = BooleanAttribute(null=True)
+    secrets = MapAttribute[str, Any](null=True)
+    version = NumberAttribute(null=True)
+    generation = NumberAttribute(null=True)  # account: current; token: the one granted under
+    created_at = UTCDateTimeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    # token items
+    secret_id = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    expires_ttl = NumberAttribute(null=True)
+
+    by_org = ServiceAccountsByOrg()
