@@ -311,3 +311,28 @@ def test_seats_tokens_invitations_and_audit_commands(served: Served, tmp_path: P
     } == {seed.member.account_id, seed.billing.account_id}
     bad = served.run("audit", "--output", "xml")
     assert bad.returncode == 2
+
+
+def test_client_credentials_from_the_environment_act_as_the_service_account(served: Served) -> None:
+    """ORGMEMBERS_CLIENT_ID/SECRET: the CLI gets a token from /v1/oauth/token and acts within its scopes."""
+    from chalicelib.domain.roles import Scope
+    from chalicelib.services import service_accounts
+
+    seed = served.seed
+    scopes = frozenset({Scope.MEMBERS_READ, Scope.INVITATIONS_WRITE})
+    account, _, secret = service_accounts.create(seed.org_id, admin_actor(seed.admin), "hr-sync", scopes)
+    creds = {"ORGMEMBERS_API_KEY": "", "ORGMEMBERS_CLIENT_ID": account.sa_id, "ORGMEMBERS_CLIENT_SECRET": secret}
+
+    listed = served.run("members", "list", "--output", "json", extra=creds)
+    assert listed.returncode == 0, listed.stderr
+    assert "admin@acme.test" in {m["email"] for m in json.loads(listed.stdout)}
+    invited = served.run("invite", "robot1@invitees.example", "--output", "json", extra=creds)
+    assert invited.returncode == 0, invited.stderr
+    actors = {e.actor for e in AuditModel.query(seed.org_id) if e.action == "invitation.created"}
+    assert actors == {f"service_account:{account.sa_id}"}
+    assert served.count("POST", "/v1/oauth/token") == 2  # one grant per run, no API key used
+
+    not_in_scope = served.run("seats", "assign", "admin@acme.test", "--no-notify", extra=creds)
+    assert not_in_scope.returncode == 4, not_in_scope.stderr
+    wrong = served.run("members", "list", extra={**creds, "ORGMEMBERS_CLIENT_SECRET": "oss_" + "x" * 43})
+    assert wrong.returncode == 3 and secret not in wrong.stderr, wrong.stderr
