@@ -61,7 +61,8 @@ def process(event: DynamoDBEvent, handle: RecordHandler, stream: str) -> BatchOu
         sequence = str(data.get("SequenceNumber") or "")
         try:
             # Typed here, not by iterating the event, so that a record Chalice cannot read fails alone.
-            outcome.counts.update(handle(DynamoDBRecord(raw, event.context), request_id))
+            counted = handle(DynamoDBRecord(raw, event.context), request_id)
+            outcome.counts.update({str(key): n for key, n in counted.items()})  # enum keys as their words
         except Exception:
             if not sequence:
                 raise  # nothing to name it by: Lambda retries the batch

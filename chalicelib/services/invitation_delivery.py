@@ -147,7 +147,7 @@ def deliver(item: InvitationModel, org_names: dict[str, str | None], request_id:
 def retake_lost_sends(request_id: str) -> dict[str, int]:
     """The hourly job's part: send again every email whose claim outlived its lease (one query per shard)."""
     cutoff = _lease_cutoff()
-    counts = {"lost_sends": 0, SENT: 0, FAILED: 0, "skipped": 0}
+    counts = {"lost_sends": 0, str(SENT): 0, str(FAILED): 0, "skipped": 0}  # plain words in logs and answers
     org_names: dict[str, str | None] = {}
     for shard in range(PENDING_SHARDS):
         for item in InvitationModel.sending_by_claim.query(f"p{shard}", InvitationModel.send_claimed_at <= cutoff):
@@ -156,7 +156,7 @@ def retake_lost_sends(request_id: str) -> dict[str, int]:
                 _forget_claim(item)  # the invitation moved on (accepted, removed, reissued): nothing to send
                 counts["skipped"] += 1
                 continue
-            counts[deliver(item, org_names, request_id)] += 1
+            counts[str(deliver(item, org_names, request_id))] += 1
     return counts
 
 
