@@ -108,3 +108,28 @@ def test_ses_throttling_keeps_the_invitation_with_delivery_failed(api: Api, seed
     got = api.get(f"/v1/orgs/{seed.org_id}/invitations/{invitation_id}", seed.admin.key).body
     assert got["status"] == "pending"
     assert got["delivery"]["status"] == "failed" and ses_code in got["delivery"]["error"]
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_transaction_throttled_on_an_item_is_503_not_500(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch, reason: str
+) -> None:
+    """DynamoDB reports throttling inside a transaction as the item's cancellation reason."""
+    from botocore.client import BaseClient
+
+    real = BaseClient._make_api_call
+
+    def throttled(self: BaseClient, operation: str, kwargs: dict[str, Any]) -> Any:
+        if operation == "TransactWriteItems":
+            reasons = [{"Code": reason, "Message": "injected"} for _ in kwargs["TransactItems"]]
+            response = {"Error": {"Code": "TransactionCanceledException", "Message": "injected"}}
+            raise ClientError({**response, "CancellationReasons": reasons}, operation)  # type: ignore[arg-type]
+        return real(self, operation, kwargs)
+
+    before = scan_all()
+    with monkeypatch.context() as mp:
+        mp.setattr(BaseClient, "_make_api_call", throttled)
+        r = WRITES["seat_assign"](api, seed)
+    assert (r.status, r.code) == (503, "service_unavailable"), r.body
+    assert r.headers.get("Retry-After") == "1"
+    assert scan_all() == before

@@ -144,6 +144,22 @@ def test_concurrent_grants_and_disable_leave_no_live_token(local_tables: str) ->
     assert service_accounts.get(boot.org_id, actor, account.sa_id).disabled
 
 
+def test_concurrent_grants_of_one_client_all_succeed(local_tables: str) -> None:
+    """Eight workers fetching a token at once each get one: their writes of the client's item are retried."""
+    from chalicelib.services import bootstrap
+
+    boot = bootstrap.bootstrap("Race Grants", "admin@race-grants.test")
+    actor = Actor(actor=f"account:{boot.account_id}", request_id="race", account_id=boot.account_id)
+    account, _, secret = service_accounts.create(boot.org_id, actor, "robot", frozenset({Scope.MEMBERS_READ}))
+    results = run_together([lambda: service_accounts.grant(account.sa_id, secret, None, basic=True)] * 8)
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert not failures, failures
+    tokens = {r.access_token for r in results if isinstance(r, service_accounts.Granted)}
+    assert len(tokens) == 8
+    for token in tokens:
+        assert service_accounts.authenticate(token, "after").is_service_account
+
+
 # ---------------------------------------------------------------- the grant
 
 
@@ -226,6 +242,7 @@ def test_invalid_client_by_basic_is_401_with_a_challenge(api: Api, seed: Seed) -
         sa.basic(client.client_id, client.client_secret[:-1]),
         {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
         {"Authorization": "Basic !!!"},
+        {"Authorization": "Basic \u00e9t\u00e9"},  # not ASCII: b64decode's ValueError, once a 500
         {},  # no client authentication at all
     ):
         r = sa.token_call(api, grant, headers)
@@ -361,3 +378,29 @@ def test_a_service_account_never_touches_the_admin_role(api: Api, seed: Seed) ->
     # Other roles are its to give.
     r = api.put(f"{org}/members/{seed.member.account_id}/role", token, {"role": "billing_manager"})
     assert r.status == 200, r.body
+
+
+def test_a_service_account_cannot_send_an_admin_invitation_again(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resending mails a fresh link: for an account_admin invitation that would hand out admin power."""
+    from chalicelib.storage.invitations import InvitationModel
+
+    from .helpers import set_limits
+
+    set_limits(monkeypatch, RESEND_COOLDOWN_SECONDS=0)
+    org = f"/v1/orgs/{seed.org_id}"
+    boss = api.post(f"{org}/invitations", seed.admin.key, {"emails": ["boss9@acme.test"], "role": "account_admin"})
+    dev = api.post(f"{org}/invitations", seed.admin.key, {"emails": ["dev9@acme.test"]})
+    boss_id, dev_id = boss.body["results"][0]["invitation_id"], dev.body["results"][0]["invitation_id"]
+    assert api.delete(f"{org}/invitations/{boss_id}", seed.admin.key).status == 204  # revoked: resend revives it
+    before = InvitationModel.get(seed.org_id, boss_id, consistent_read=True)
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ["invitations:write"])
+
+    single = api.post(f"{org}/invitations/{boss_id}/resend", token)
+    assert (single.status, single.code) == (403, "forbidden"), single.body
+    bulk = api.post(f"{org}/invitations/resend", token, {"invitation_ids": [boss_id, dev_id]})
+    assert [r["status"] for r in bulk.body["results"]] == ["forbidden", "resent"], bulk.body
+    after = InvitationModel.get(seed.org_id, boss_id, consistent_read=True)
+    assert (after.status, after.issue) == (before.status, before.issue)  # no new link, still revoked
+    assert api.post(f"{org}/invitations/{boss_id}/resend", seed.admin.key).status == 200  # a person may

@@ -10,7 +10,6 @@ Refusals answer RFC 6749 section 5.2's ``{"error", "error_description"}``
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -74,7 +73,7 @@ def _basic(req: ApiRequest) -> tuple[str, str] | None:
         raise OAuthError("invalid_request", "Authenticate with HTTP Basic or with client_id and client_secret.")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # binascii.Error is a ValueError; so is non-ASCII input
         raise OAuthError("invalid_client", "The Basic credentials are not valid.", basic=True) from exc
     client_id, colon, secret = decoded.partition(":")
     if not colon:

@@ -397,13 +397,20 @@ def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | Non
         & InvitationModel.member_account_id.does_not_exist()
         & (InvitationModel.issued_at.does_not_exist() | (InvitationModel.issued_at <= _cooldown_cutoff(stamp)))
     )
+    if actor.is_service_account:  # a new link to an admin invitation would hand out admin power
+        condition &= InvitationModel.role != Role.ACCOUNT_ADMIN.value
     actions = _issue_actions(invitation_id, actor, inviter, stamp)
     return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
 
 
-def _resend_failure(old: InvitationModel | None) -> Outcome:
+ADMIN_INVITATION_REFUSED = "A service account may not send an account_admin invitation again."
+
+
+def _resend_failure(old: InvitationModel | None, actor: Actor) -> Outcome:
     if old is None or old.status == NO_INVITATION:
         return Outcome.NOT_FOUND
+    if actor.is_service_account and old.role == Role.ACCOUNT_ADMIN.value:
+        return Outcome.FORBIDDEN
     if old.status == ACCEPTED:
         return Outcome.ALREADY_ACCEPTED
     if old.member_account_id:
@@ -473,6 +480,8 @@ def _bulk_by_id(
             result.retry_after = op.refused.retry_after
         elif op.failed:
             result.status = failure(op.old)
+            if result.status == Outcome.FORBIDDEN:
+                result.message = ADMIN_INVITATION_REFUSED
             if result.status == Outcome.RESEND_TOO_SOON:
                 result.retry_after = _cooldown_left(op.old, stamp or now())
                 when = abuse_limits.in_words(result.retry_after)
@@ -492,7 +501,7 @@ def resend_many(
         invitation_ids,
         lambda i: _resend_op(org_id, actor, i, inviter, stamp),
         Outcome.RESENT,
-        _resend_failure,
+        lambda old: _resend_failure(old, actor),
         RESEND_OUTCOMES,
         abuse_limits.charges(org_id, actor, abuse_limits.RESENDS, stamp) if invitation_ids else [],
         stamp,
@@ -518,7 +527,7 @@ def _raise_for(result: IdResult) -> None:
     """The error of a single-item call whose bulk result is not a success."""
     status = result.status
     if status == Outcome.FORBIDDEN:
-        raise Forbidden(members.NO_LONGER_ALLOWED)
+        raise Forbidden(result.message or members.NO_LONGER_ALLOWED)
     if status == Outcome.RESEND_TOO_SOON:
         raise ResendTooSoon(result.message, retry_after=result.retry_after)
     if status == Outcome.RESEND_QUOTA_EXCEEDED:

@@ -371,23 +371,24 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         expires_at=expires_at,
         expires_ttl=int(expires_at.timestamp()) + 1,
     )
-    tx = Tx()
-    tx.put(token_row, condition=ServiceAccountModel.item.does_not_exist())
-    # The secret's last use, and the grant's own conditions: a secret deleted or an account
-    # disabled since the read above mints nothing.
-    tx.update(
-        item,
-        [ServiceAccountModel.secrets[secret_id]["last_used_at"].set(iso(at))],
-        condition=ServiceAccountModel.secrets[secret_id].exists()
-        & (ServiceAccountModel.disabled == False)  # noqa: E712  (a DynamoDB condition)
-        & (ServiceAccountModel.generation == int(item.generation or 0)),
-    )
-    try:
+
+    def commit() -> None:
+        tx = Tx()
+        tx.put(token_row, condition=ServiceAccountModel.item.does_not_exist())
+        # The secret's last use, and the grant's own conditions: a secret deleted or an account
+        # disabled since the read above mints nothing.
+        tx.update(
+            item,
+            [ServiceAccountModel.secrets[secret_id]["last_used_at"].set(iso(at))],
+            condition=ServiceAccountModel.secrets[secret_id].exists()
+            & (ServiceAccountModel.disabled == False)  # noqa: E712  (a DynamoDB condition)
+            & (ServiceAccountModel.generation == int(item.generation or 0)),
+            on_fail=lambda _reason: refused,
+        )
         tx.commit()
-    except TransactionCancelled as exc:
-        if 1 in exc.failed_indexes():
-            raise refused from exc
-        raise
+
+    # Grants of one client at once all write its item: a TransactionConflict is a lost race, tried again.
+    retry_races(commit)
     return Granted(access_token=token, expires_in=lifetime, scopes=scopes)
 
 

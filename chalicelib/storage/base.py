@@ -42,6 +42,8 @@ THROTTLING_CODES = frozenset(
         "TransactionInProgressException",
     }
 )
+# Cancellation reasons of a TransactionWriteItems item that mean "try later", not "refused".
+ITEM_THROTTLING_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
 def register(model: type[M]) -> type[M]:
@@ -154,6 +156,10 @@ def unavailable(exc: BaseException) -> bool:
     """
     if error_code(exc) in THROTTLING_CODES:
         return True
+    if isinstance(exc, TransactionCancelled) and any(
+        r is not None and r.code in ITEM_THROTTLING_CODES for r in exc.reasons
+    ):
+        return True  # throttled inside a transaction: the reason is on the item, not the call
     return any(isinstance(e, HTTPClientError | BotocoreConnectionError) for e in _chain(exc))
 
 
@@ -259,8 +265,8 @@ def retry_races(
         try:
             return attempt()
         except TransactionCancelled as exc:
-            if not races(exc):
-                raise
+            if unavailable(exc) or not races(exc):
+                raise  # throttled is not a lost race: 503, the caller retries later
             last = exc
             time.sleep(random.uniform(0, 0.01 * 2**n))
     raise Conflict() from last
