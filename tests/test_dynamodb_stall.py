@@ -110,7 +110,14 @@ def test_a_bulk_invite_cut_by_a_stall_says_so_and_repeating_it_is_safe(
     applied = len(pending())
     assert 0 < applied < len(emails), applied  # committed in part, as the answer warned
 
-    again = api.post(path, seed.admin.key, {"emails": emails})
+    # Repeating is safe, as the answer says: on a loaded machine a repeat may itself run out of
+    # time (503) and apply part; the one after it finishes the job. Whatever it took, each
+    # address ends invited once, with one audit record.
+    for _ in range(3):
+        applied = len(pending())
+        again = api.post(path, seed.admin.key, {"emails": emails})
+        if again.status != 503:
+            break
     assert again.status == 200, again.body
     statuses = Counter(x["status"] for x in again.body["results"])
     assert statuses == {"already_invited": applied, "invited": len(emails) - applied}, statuses

@@ -127,6 +127,16 @@ def _own_role(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer
     return "PUT", MEMBER + "/role", api.put(path, seed.admin.key, {"role": "member"})
 
 
+@scenario("secret_limit_reached")
+def _secret_limit_reached(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    base = f"/v1/orgs/{seed.org_id}/service-accounts"
+    created = api.post(base, seed.admin.key, {"name": "robot", "scopes": ["members:read"]})
+    assert created.status == 201, created.body
+    secrets_path = f"{base}/{created.body['client_id']}/secrets"
+    assert api.post(secrets_path, seed.admin.key).status == 201  # the second live secret
+    return "POST", "/v1/orgs/{org_id}/service-accounts/{client_id}/secrets", api.post(secrets_path, seed.admin.key)
+
+
 @scenario("last_admin")
 def _last_admin(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
     return "DELETE", MEMBER, api.delete(f"/v1/orgs/{seed.org_id}/members/{seed.admin.account_id}", seed.admin.key)
