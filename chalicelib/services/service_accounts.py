@@ -40,7 +40,7 @@ from ..domain.errors import (
 from ..domain.models import Actor
 from ..domain.roles import Permission, Scope, scope_permissions
 from ..secrets import hash_secret, new_id, new_secret, same
-from ..storage.base import TransactionCancelled, Tx, client, retry_races, unavailable
+from ..storage.base import TransactionCancelled, Tx, answered, client, retry_races
 from ..storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
 from . import audit, members
 
@@ -400,15 +400,6 @@ def is_access_token(secret: str | None) -> bool:
     return bool(secret) and str(secret).startswith(TOKEN_PREFIX + "_")
 
 
-def _answered(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    try:
-        return call()
-    except Exception as exc:
-        if unavailable(exc):
-            raise ServiceUnavailable() from exc
-        raise
-
-
 def _read_both(sa_id: str, token_hash: str) -> tuple[ServiceAccountModel | None, ServiceAccountModel | None]:
     """Account and token items in one consistent BatchGetItem (unprocessed keys are read again)."""
     table = ServiceAccountModel.Meta.table_name
@@ -419,7 +410,7 @@ def _read_both(sa_id: str, token_hash: str) -> tuple[ServiceAccountModel | None,
     found: list[dict[str, Any]] = []
     request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
     for _ in range(3):
-        answer = _answered(functools.partial(client().batch_get_item, RequestItems=request))
+        answer = answered(functools.partial(client().batch_get_item, RequestItems=request))
         found += answer.get("Responses", {}).get(table, [])
         request = answer.get("UnprocessedKeys") or {}
         if not request:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -23,11 +22,11 @@ from pynamodb.models import Model
 
 from ..clock import iso, now
 from ..config import get_settings
-from ..domain.errors import InvalidRequest, NotFound, SeatRequired, ServiceUnavailable, TokenRevoked
+from ..domain.errors import InvalidRequest, NotFound, SeatRequired, TokenRevoked
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import AlreadyApplied, Tx, client, is_condition_failure, retry_races, unavailable
+from ..storage.base import AlreadyApplied, Tx, answered, client, is_condition_failure, retry_races
 from ..storage.members import MemberModel
 from ..storage.tokens import TokenModel, access_token_owner
 from . import audit, members, once
@@ -457,18 +456,8 @@ def _read(model: type[M], key: dict[str, Any], fields: list[str] | None = None) 
     params: dict[str, Any] = {"TableName": model.Meta.table_name, "Key": key, "ConsistentRead": True}
     if fields:
         params["ProjectionExpression"] = ", ".join(fields)
-    item = _answered(lambda: client().get_item(**params)).get("Item")
+    item = answered(lambda: client().get_item(**params)).get("Item")
     return model.from_raw_data(item) if item else None
-
-
-def _answered(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A raw client call of the hot path; throttling, timeouts and lost connections become 503."""
-    try:
-        return call()
-    except Exception as exc:
-        if unavailable(exc):
-            raise ServiceUnavailable() from exc
-        raise
 
 
 def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenModel | None, MemberModel | None]:
@@ -484,7 +473,7 @@ def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenMode
             "ProjectionExpression": ", ".join(MEMBER_FIELDS_FOR_VERIFY),
         },
     }
-    answer = _answered(lambda: client().batch_get_item(RequestItems=request))
+    answer = answered(lambda: client().batch_get_item(RequestItems=request))
     found = answer.get("Responses", {})
     left = answer.get("UnprocessedKeys", {})
     token_items, member_items = found.get(tokens_table, []), found.get(members_table, [])

@@ -24,7 +24,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from ..config import Settings, get_settings
-from ..domain.errors import Conflict, InvalidRequest
+from ..domain.errors import Conflict, InvalidRequest, ServiceUnavailable
 
 M = TypeVar("M", bound=Model)
 
@@ -161,6 +161,16 @@ def unavailable(exc: BaseException) -> bool:
     ):
         return True  # throttled inside a transaction: the reason is on the item, not the call
     return any(isinstance(e, HTTPClientError | BotocoreConnectionError) for e in _chain(exc))
+
+
+def answered(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A raw boto3 call of a hot path: throttling, timeouts and lost connections become 503."""
+    try:
+        return call()
+    except Exception as exc:
+        if unavailable(exc):
+            raise ServiceUnavailable() from exc
+        raise
 
 
 def is_condition_failure(exc: BaseException) -> bool:
