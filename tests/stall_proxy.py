@@ -101,7 +101,7 @@ class StallProxy:
                     if source is client and self._counts_stall(data):
                         break  # held: this request never reaches DynamoDB
                     peers[source].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: resume() closed the socket under select()
             return
         finally:
             client.close()

@@ -111,16 +111,20 @@ def test_a_bulk_invite_cut_by_a_stall_says_so_and_repeating_it_is_safe(
     assert 0 < applied < len(emails), applied  # committed in part, as the answer warned
 
     # Repeating is safe, as the answer says: on a loaded machine a repeat may itself run out of
-    # time (503) and apply part; the one after it finishes the job. Whatever it took, each
-    # address ends invited once, with one audit record.
-    for _ in range(3):
+    # time (503) and apply part; the one after it finishes the job. A transaction whose answer
+    # timed out may still commit after the 503, so the count read before a repeat is a floor
+    # for what that repeat finds in place. Whatever it took, each address ends invited once,
+    # with one audit record.
+    for _ in range(5):
         applied = len(pending())
         again = api.post(path, seed.admin.key, {"emails": emails})
         if again.status != 503:
             break
     assert again.status == 200, again.body
     statuses = Counter(x["status"] for x in again.body["results"])
-    assert statuses == {"already_invited": applied, "invited": len(emails) - applied}, statuses
+    assert set(statuses) <= {"already_invited", "invited"}, statuses
+    assert statuses.total() == len(emails), statuses
+    assert statuses["already_invited"] >= applied, (statuses, applied)
     assert sorted(i.email for i in pending()) == emails  # each once
     created = [a for a in AuditModel.query(seed.org_id) if a.action == "invitation.created"]
     assert len(created) == len(emails)  # one record per invitation, none lost, none twice
