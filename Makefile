@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 export PORT LOCAL_DIR
 
-.PHONY: install run test lint bootstrap clean package
+.PHONY: install run test test-unit test-integration test-local test-browser lint bootstrap clean package
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)" >&2; exit 1; }
@@ -37,8 +37,25 @@ install: $(VENV)/.installed node_modules/.package-lock.json
 run: install
 	$(BIN)/python -m local run
 
+# Every tier. The tiers alone, while working: see CONTRIBUTING.md.
 test: install $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Pure code, no AWS at all: seconds, no Java, no browser.
+test-unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -p no:xdist tests/unit
+
+# In process on moto (and the app's own builds): no DynamoDB Local, no browser.
+test-integration: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/integration
+
+# On DynamoDB Local (started by the tests): storage, concurrency, the local stack, the CLI and SDK.
+test-local: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/local
+
+# The console in Chromium, with axe.
+test-browser: install $(CHROMIUM)
+	$(BIN)/python -m pytest -p no:xdist tests/browser
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ fixtures), not one per worker. Everything else is distributed as xdist's default
 
 Why not ``xdist_group`` marks with ``--dist loadgroup``: with pytest 9.2 xdist 3.8 ignores the marks
 (it writes the group into a node-id field pytest no longer reads: pytest-dev/pytest-xdist#1386), and
-loadgroup schedules by node id, so schemathesis' 44 operations in tests/test_fuzz.py, which share
+loadgroup schedules by node id, so schemathesis' 44 operations in tests/integration/test_fuzz.py, which share
 one node id, would run as one.
 """
 

@@ -50,7 +50,7 @@ LOG_RETENTION_DAYS = 90
 # delete; Tx = TransactWriteItems, which IAM authorizes per item as
 # Put/Update/Delete/ConditionCheckItem; BatchGetItem for bulk seat changes;
 # BatchWriteItem for the token cascade). No Scan, no table admin.
-# tests/test_iam_actions.py fails when the code uses an operation not listed here.
+# tests/integration/test_iam_actions.py fails when the code uses an operation not listed here.
 DATA_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",

@@ -2,7 +2,7 @@
 
 Needs a region (for ARNs chalice writes) but no credentials and no AWS calls.
 Writes ``<out>/sam.json`` and ``<out>/deployment.zip``. Used by ``make package``
-and by tests/test_package.py, so both run exactly the same steps.
+and by tests/integration/test_package.py, so both run exactly the same steps.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ os.environ.update(
 )
 os.environ["RESEND_COOLDOWN_SECONDS"] = "0"
 
-from .dns_support import responder
+from tests.support.dns_support import responder
 
 # Domain verification asks this process's embedded DNS responder (a real UDP query).
 os.environ["DNS_RESOLVER"] = responder().address
@@ -53,8 +53,7 @@ from chalicelib.mail.base import MemoryMailer
 from chalicelib.storage.base import ensure_bound
 from chalicelib.storage.schema import delete_tables, ensure_tables
 from local.dynamodb_local import DynamoDBLocal
-
-from .helpers import Api, Seed, seed_org
+from tests.support.helpers import Api, Seed, seed_org
 
 # pynamodb opens a new botocore session per connection, and every test binds
 # new connections (new table prefix); a fresh session re-reads the service

@@ -2,7 +2,7 @@
 
 The client refuses to send a field an operation does not list, and the test
 suite checks each entry against the app's ``/openapi.json``
-(tests/test_sdk_openapi.py), so the SDK cannot drift from the document.
+(tests/integration/test_sdk_openapi.py), so the SDK cannot drift from the document.
 """
 
 from __future__ import annotations

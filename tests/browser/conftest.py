@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 from pytest import TestReport
 
-from .harness import RunningStack, launch_chromium, start_stack
+from tests.browser.harness import RunningStack, launch_chromium, start_stack
 
 TIMEOUT_MS = 15_000  # Playwright's default is 30 s; a page of this app that takes longer is broken
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}

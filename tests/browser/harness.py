@@ -23,8 +23,7 @@ from typing import Any
 from playwright.sync_api import Browser, Playwright
 
 from local.dynamodb_local import die_with_parent, free_port
-
-from .mailbox import Outbox
+from tests.browser.mailbox import Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .axe import assert_accessible
-from .harness import RunningStack
-from .screenshots import screenshot
-from .test_console_pages import context_for, sign_in
+from tests.browser.axe import assert_accessible
+from tests.browser.harness import RunningStack
+from tests.browser.screenshots import screenshot
+from tests.browser.test_console_pages import context_for, sign_in
 
 
 @pytest.fixture(scope="module")

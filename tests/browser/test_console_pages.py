@@ -19,10 +19,10 @@ import boto3
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .axe import assert_accessible
-from .conftest import DESKTOP, PHONE, TIMEOUT_MS
-from .harness import RunningStack
-from .screenshots import screenshot
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
+from tests.browser.harness import RunningStack
+from tests.browser.screenshots import screenshot
 
 
 def new_person() -> str:

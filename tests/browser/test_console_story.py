@@ -19,11 +19,11 @@ import uuid
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from .axe import assert_accessible
-from .harness import RunningStack
-from .mailbox import Mark
-from .screenshots import screenshot
-from .test_console_pages import context_for, sign_in
+from tests.browser.axe import assert_accessible
+from tests.browser.harness import RunningStack
+from tests.browser.mailbox import Mark
+from tests.browser.screenshots import screenshot
+from tests.browser.test_console_pages import context_for, sign_in
 
 
 def address(label: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .axe import assert_accessible
-from .harness import RunningStack
-from .screenshots import screenshot
+from tests.browser.axe import assert_accessible
+from tests.browser.harness import RunningStack
+from tests.browser.screenshots import screenshot
 
 PROBE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'"
 

@@ -1,0 +1,404 @@
+"""Service accounts: management, the client-credentials grant (RFC 6749 4.4 / 5.2), tokens on the REST API."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.errors import ServiceAccountSecretLimit
+from chalicelib.domain.models import Actor
+from chalicelib.domain.roles import Role, Scope
+from chalicelib.services import members, service_accounts
+from chalicelib.storage.orgs import OrgModel
+from tests.local.test_concurrency import run_together
+from tests.support import service_account_support as sa
+from tests.support.helpers import Api, Seed, admin_actor
+
+ALL = [s.value for s in Scope]
+
+
+def oauth_error(r: object, error: str, status: int = 400) -> None:
+    """An RFC 6749 5.2 refusal: exactly {error, error_description}, never cached."""
+    assert r.status == status, r.body  # type: ignore[attr-defined]
+    body, headers = r.body, r.headers  # type: ignore[attr-defined]
+    assert set(body) == {"error", "error_description"}, body
+    assert body["error"] == error and body["error_description"]
+    assert headers.get("Cache-Control") == "no-store"
+
+
+# ---------------------------------------------------------------- management
+
+
+def test_create_shows_the_secret_once_and_takes_no_seat(api: Api, seed: Seed) -> None:
+    before = OrgModel.get(seed.org_id, consistent_read=True)
+    r = api.post(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "ci", "scopes": ["members:read"]})
+    assert r.status == 201
+    assert r.body["client_id"].startswith("sa_") and r.body["client_secret"].startswith("oss_")
+    assert r.body["scopes"] == ["members:read"] and r.body["status"] == "active"
+    assert r.body["created_by"] == f"account:{seed.admin.account_id}"
+    after = OrgModel.get(seed.org_id, consistent_read=True)
+    assert (after.seats_used, after.member_count) == (before.seats_used, before.member_count)
+    listed = api.get(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key)
+    assert listed.status == 200
+    [item] = listed.body["items"]
+    assert "client_secret" not in item and r.body["client_secret"] not in json.dumps(listed.body)
+    assert [s["secret_id"] for s in item["secrets"]] == [r.body["secret_id"]]
+    assert item["secrets"][0]["last_used_at"] is None
+    got = api.get(f"/v1/orgs/{seed.org_id}/service-accounts/{item['client_id']}", seed.admin.key)
+    assert got.status == 200 and got.body == item
+    members_list = api.get(f"/v1/orgs/{seed.org_id}/members", seed.admin.key).body["items"]
+    assert all(m["account_id"] != item["client_id"] for m in members_list)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "x", "scopes": ["scim"]},
+        {"name": "x", "scopes": []},
+        {"name": "x"},
+        {"name": "", "scopes": ["members:read"]},
+        {"name": "x", "scopes": ["members:read"], "extra": 1},
+        {"name": "x", "scopes": "members:read"},
+    ],
+)
+def test_bad_create_is_400_and_writes_nothing(api: Api, seed: Seed, body: dict[str, object]) -> None:
+    r = api.post(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, body)
+    assert r.status == 400 and r.code == "invalid_request", r.body
+    assert api.get(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key).body["items"] == []
+
+
+def test_another_orgs_service_account_is_not_found(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    base = f"/v1/orgs/{seed.other_org_id}/service-accounts/{client.client_id}"
+    assert api.get(base, seed.outsider.key).status == 404
+    assert api.patch(base, seed.outsider.key, {"disabled": True}).status == 404
+    assert api.delete(base, seed.outsider.key).status == 404
+    assert api.post(base + "/secrets", seed.outsider.key).status == 404
+    assert sa.grant(api, client).status == 200  # untouched
+
+
+def test_patch_needs_a_field_and_renames(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    url = f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}"
+    assert api.patch(url, seed.admin.key, {}).code == "invalid_request"
+    assert api.patch(url, seed.admin.key, {"scopes": ["scim"]}).code == "invalid_request"
+    r = api.patch(url, seed.admin.key, {"name": "deployer", "scopes": ["seats:write", "members:read"]})
+    assert r.status == 200 and r.body["name"] == "deployer"
+    assert r.body["scopes"] == ["members:read", "seats:write"]
+
+
+def test_two_secrets_at_most_and_rotation(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    url = f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}"
+    old_token = sa.grant(api, client).body["access_token"]
+    added = api.post(url + "/secrets", seed.admin.key)
+    assert added.status == 201 and added.body["client_secret"].startswith("oss_")
+    third = api.post(url + "/secrets", seed.admin.key)
+    assert third.status == 409 and third.code == "secret_limit_reached"
+    new = sa.Client(client.client_id, added.body["client_secret"], added.body["secret_id"])
+    new_token = sa.grant(api, new).body["access_token"]
+    # Both secrets work during the rotation; deleting the old one stops its tokens only.
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", old_token).status == 200
+    assert api.delete(f"{url}/secrets/{client.secret_id}", seed.admin.key).status == 204
+    refused = api.get(f"/v1/orgs/{seed.org_id}/members", old_token)
+    assert refused.status == 401 and refused.code == "unauthenticated"
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", new_token).status == 200
+    oauth_error(sa.grant(api, client), "invalid_client", 401)
+    assert api.delete(f"{url}/secrets/{client.secret_id}", seed.admin.key).status == 404
+    assert api.post(url + "/secrets", seed.admin.key).status == 201
+
+
+def test_concurrent_secret_additions_never_pass_two(local_tables: str) -> None:
+    from chalicelib.services import bootstrap
+
+    boot = bootstrap.bootstrap("Race SA", "admin@race-sa.test")
+    actor = Actor(actor=f"account:{boot.account_id}", request_id="race", account_id=boot.account_id)
+    account, _, _ = service_accounts.create(boot.org_id, actor, "robot", frozenset({Scope.MEMBERS_READ}))
+    results = run_together([lambda: service_accounts.add_secret(boot.org_id, actor, account.sa_id)] * 8)
+    wins = [r for r in results if not isinstance(r, Exception)]
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, ServiceAccountSecretLimit)]
+    assert not unexpected, unexpected
+    assert len(wins) == 1
+    assert len(service_accounts.get(boot.org_id, actor, account.sa_id).secrets) == 2
+
+
+def test_concurrent_grants_and_disable_leave_no_live_token(local_tables: str) -> None:
+    """A grant racing a disable either loses or mints a token the disable kills (generation)."""
+    from chalicelib.services import bootstrap
+
+    boot = bootstrap.bootstrap("Race Off", "admin@race-off.test")
+    actor = Actor(actor=f"account:{boot.account_id}", request_id="race", account_id=boot.account_id)
+    account, _, secret = service_accounts.create(boot.org_id, actor, "robot", frozenset({Scope.MEMBERS_READ}))
+    calls = [lambda: service_accounts.grant(account.sa_id, secret, None, basic=True) for _ in range(8)]
+    calls.insert(4, lambda: service_accounts.update(boot.org_id, actor, account.sa_id, disabled=True))
+    results = run_together(calls)
+    granted = [r for r in results if isinstance(r, service_accounts.Granted)]
+    for g in granted:
+        with pytest.raises(Exception) as refused:
+            service_accounts.authenticate(g.access_token, "after")
+        assert type(refused.value).__name__ == "Unauthenticated"
+    assert service_accounts.get(boot.org_id, actor, account.sa_id).disabled
+
+
+def test_concurrent_grants_of_one_client_all_succeed(local_tables: str) -> None:
+    """Eight workers fetching a token at once each get one: their writes of the client's item are retried."""
+    from chalicelib.services import bootstrap
+
+    boot = bootstrap.bootstrap("Race Grants", "admin@race-grants.test")
+    actor = Actor(actor=f"account:{boot.account_id}", request_id="race", account_id=boot.account_id)
+    account, _, secret = service_accounts.create(boot.org_id, actor, "robot", frozenset({Scope.MEMBERS_READ}))
+    results = run_together([lambda: service_accounts.grant(account.sa_id, secret, None, basic=True)] * 8)
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert not failures, failures
+    tokens = {r.access_token for r in results if isinstance(r, service_accounts.Granted)}
+    assert len(tokens) == 8
+    for token in tokens:
+        assert service_accounts.authenticate(token, "after").is_service_account
+
+
+# ---------------------------------------------------------------- the grant
+
+
+def test_grant_by_basic_and_by_form(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read", "audit:read"])
+    for use_basic in (True, False):
+        r = sa.grant(api, client, use_basic=use_basic)
+        assert r.status == 200, r.body
+        assert r.body["token_type"] == "Bearer" and r.body["expires_in"] == 900
+        assert r.body["scope"] == "audit:read members:read"
+        assert r.body["access_token"].startswith("osa_")
+        assert r.headers.get("Cache-Control") == "no-store" and r.headers.get("Pragma") == "no-cache"
+        assert api.get(f"/v1/orgs/{seed.org_id}/audit-log", r.body["access_token"]).status == 200
+    listed = api.get(f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}", seed.admin.key).body
+    assert listed["secrets"][0]["last_used_at"] is not None and listed["last_used_at"] is not None
+
+
+def test_token_expires_after_its_lifetime(api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
+    _client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+    later = service_accounts.now() + timedelta(seconds=901)
+    monkeypatch.setattr(service_accounts, "now", lambda: later)
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 401
+
+
+def test_scope_narrowing(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read", "audit:read"])
+    r = sa.grant(api, client, "members:read")
+    assert r.status == 200 and r.body["scope"] == "members:read"
+    token = r.body["access_token"]
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+    beyond = api.get(f"/v1/orgs/{seed.org_id}/audit-log", token)
+    assert beyond.status == 403 and beyond.code == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({}, "invalid_request"),
+        ({"scope": "members:read"}, "invalid_request"),
+        ({"grant_type": ""}, "invalid_request"),
+        ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials", "scope": "scim"}, "invalid_scope"),
+        ({"grant_type": "client_credentials", "scope": "members:read  audit:read"}, "invalid_scope"),
+        ({"grant_type": "client_credentials", "scope": ""}, "invalid_scope"),
+        ({"grant_type": "client_credentials", "scope": "seats:write"}, "invalid_scope"),  # not granted
+    ],
+)
+def test_grant_errors_by_basic(api: Api, seed: Seed, fields: dict[str, str], error: str) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read", "audit:read"])
+    oauth_error(sa.token_call(api, fields, sa.basic(client.client_id, client.client_secret)), error)
+
+
+def test_invalid_request_shapes(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    creds = {"client_id": client.client_id, "client_secret": client.client_secret}
+    grant = {"grant_type": "client_credentials"}
+    # A parameter given twice (RFC 6749 3.2).
+    twice = "grant_type=client_credentials&grant_type=client_credentials"
+    r = api.call("POST", "/v1/oauth/token", body=twice, headers={**sa.FORM, **sa.basic(*creds.values())})
+    oauth_error(r, "invalid_request")
+    # Two authentication methods at once.
+    oauth_error(sa.token_call(api, {**grant, **creds}, sa.basic(*creds.values())), "invalid_request")
+    # A client id without its secret.
+    oauth_error(sa.token_call(api, {**grant, "client_id": client.client_id}), "invalid_request")
+    # Not a form.
+    r = api.call("POST", "/v1/oauth/token", body=json.dumps({**grant, **creds}))
+    oauth_error(r, "invalid_request")
+    # Another authentication scheme.
+    oauth_error(sa.token_call(api, grant, {"Authorization": "Bearer " + client.client_secret}), "invalid_request")
+
+
+def test_invalid_client_by_basic_is_401_with_a_challenge(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    grant = {"grant_type": "client_credentials"}
+    for headers in (
+        sa.basic(client.client_id, "oss_" + "x" * 43),
+        sa.basic("sa_" + "0" * 20, client.client_secret),
+        sa.basic(client.client_id, client.client_secret[:-1]),
+        {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
+        {"Authorization": "Basic !!!"},
+        {"Authorization": "Basic \u00e9t\u00e9"},  # not ASCII: b64decode's ValueError, once a 500
+        {},  # no client authentication at all
+    ):
+        r = sa.token_call(api, grant, headers)
+        oauth_error(r, "invalid_client", 401)
+        assert r.headers.get("WWW-Authenticate", "").startswith("Basic realm=")
+
+
+def test_invalid_client_by_form_is_400(api: Api, seed: Seed) -> None:
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    r = sa.token_call(
+        api, {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "oss_" + "y" * 43}
+    )
+    oauth_error(r, "invalid_client", 400)
+    assert "WWW-Authenticate" not in r.headers
+
+
+def test_disabled_account_is_unauthorized_client_and_its_tokens_stop_at_once(api: Api, seed: Seed) -> None:
+    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    url = f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}"
+    assert api.patch(url, seed.admin.key, {"disabled": True}).body["status"] == "disabled"
+    r = api.get(f"/v1/orgs/{seed.org_id}/members", token)
+    assert r.status == 401 and r.code == "unauthenticated"
+    oauth_error(sa.grant(api, client), "unauthorized_client")
+    # Enabling again revives no earlier token; a new grant works.
+    assert api.patch(url, seed.admin.key, {"disabled": False}).body["status"] == "active"
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 401
+    fresh = sa.grant(api, client).body["access_token"]
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", fresh).status == 200
+
+
+def test_deleted_account_stops_its_tokens(api: Api, seed: Seed) -> None:
+    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    url = f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}"
+    assert api.delete(url, seed.admin.key).status == 204
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 401
+    oauth_error(sa.grant(api, client), "invalid_client", 401)
+    assert api.get(url, seed.admin.key).status == 404
+    assert api.delete(url, seed.admin.key).status == 404
+
+
+def test_narrowing_the_accounts_scopes_narrows_live_tokens(api: Api, seed: Seed) -> None:
+    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read", "audit:read"])
+    assert api.get(f"/v1/orgs/{seed.org_id}/audit-log", token).status == 200
+    url = f"/v1/orgs/{seed.org_id}/service-accounts/{client.client_id}"
+    assert api.patch(url, seed.admin.key, {"scopes": ["members:read"]}).status == 200
+    assert api.get(f"/v1/orgs/{seed.org_id}/audit-log", token).status == 403
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+
+
+def test_forged_and_malformed_tokens_are_refused(api: Api, seed: Seed) -> None:
+    _client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    other, _ = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    # The token names its account: pointing it at another account finds no token item there.
+    forged = "osa_" + other.client_id.removeprefix("sa_") + token[24:]
+    for bad in (forged, token[:-1] + ("A" if token[-1] != "A" else "B"), "osa_short", "osa_" + "0" * 63):
+        r = api.get(f"/v1/orgs/{seed.org_id}/members", bad)
+        assert r.status == 401 and r.code == "unauthenticated", bad
+
+
+# ---------------------------------------------------------------- what a token may do
+
+
+def test_token_acts_only_in_its_own_org_and_never_as_a_person(api: Api, seed: Seed) -> None:
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ALL)
+    assert api.get(f"/v1/orgs/{seed.other_org_id}/members", token).status == 404
+    for method, path, body in (
+        ("GET", "/v1/me", None),
+        ("POST", "/v1/me/api-keys", {"name": "x"}),
+        ("POST", "/v1/orgs", {"name": "Robot Co"}),
+        ("GET", f"/v1/orgs/{seed.org_id}/service-accounts", None),
+        ("POST", f"/v1/orgs/{seed.org_id}/service-accounts", {"name": "child", "scopes": ["members:read"]}),
+        ("POST", f"/v1/orgs/{seed.org_id}/scim-tokens", {"name": "x"}),
+        ("GET", f"/v1/orgs/{seed.org_id}/domains", None),
+        ("PUT", f"/v1/orgs/{seed.org_id}/seats", {"capacity": 99}),
+        ("PATCH", f"/v1/orgs/{seed.org_id}", {"name": "Renamed"}),
+        ("POST", f"/v1/orgs/{seed.org_id}/tokens", {"name": "own"}),
+    ):
+        r = api.call(method, path, token, body)
+        assert r.status == 403 and r.code == "forbidden", (method, path, r.body)
+
+
+def test_actions_are_audited_with_the_service_account_as_actor(api: Api, seed: Seed) -> None:
+    client, token = sa.token_for(api, seed.org_id, seed.admin.key, ["seats:write", "members:write"])
+    assert api.post(f"/v1/orgs/{seed.org_id}/members/{seed.member.account_id}/seat?notify=false", token).status == 200
+    r = api.post(f"/v1/orgs/{seed.org_id}/members", token, {"email": "robot-added@acme.test"})
+    assert r.status == 201, r.body
+    log = api.get(f"/v1/orgs/{seed.org_id}/audit-log", seed.admin.key).body["items"]
+    by_action = {e["action"]: e for e in reversed(log)}  # the newest of each action
+    assert by_action["seat.assigned"]["actor"] == f"service_account:{client.client_id}"
+    assert by_action["member.added"]["actor"] == f"service_account:{client.client_id}"
+    created = by_action["service_account.created"]
+    assert created["actor"] == f"account:{seed.admin.account_id}" and created["target"] == client.client_id
+
+
+def test_a_further_permission_needs_its_own_scope(api: Api, seed: Seed) -> None:
+    """members:write alone adds people, but not with a seat, and onboarding (which seats) needs seats:write."""
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:write"])
+    r = api.post(f"/v1/orgs/{seed.org_id}/members", token, {"email": "seated@acme.test", "assign_seat": True})
+    assert r.status == 403 and r.code == "forbidden"
+    r = api.post(f"/v1/orgs/{seed.org_id}/members/onboard", token, {"emails": ["onb@acme.test"]})
+    assert r.status == 403 and r.code == "forbidden"
+    assert members.find(seed.org_id, seed.member.account_id) is not None
+
+
+def test_the_makers_power_does_not_matter(api: Api, seed: Seed) -> None:
+    """Owned by the org: the admin who created it being demoted or removed leaves it working."""
+    second = members.add_member(seed.org_id, admin_actor(seed.admin), "second@acme.test", Role.ACCOUNT_ADMIN).member
+    assert second is not None
+    from chalicelib.services import keys
+
+    _, second_key = keys.issue(second.account_id, "k")
+    client, token = sa.token_for(api, seed.org_id, second_key, ["members:read"])
+    assert api.delete(f"/v1/orgs/{seed.org_id}/members/{second.account_id}", seed.admin.key).status == 204
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+    assert sa.grant(api, client).status == 200
+
+
+def test_a_service_account_never_touches_the_admin_role(api: Api, seed: Seed) -> None:
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ALL)
+    org = f"/v1/orgs/{seed.org_id}"
+    for method, path, body in (
+        ("POST", f"{org}/members", {"email": "boss2@acme.test", "role": "account_admin"}),
+        ("PUT", f"{org}/members/{seed.member.account_id}/role", {"role": "account_admin"}),
+        ("PUT", f"{org}/members/{seed.admin.account_id}/role", {"role": "member"}),
+        ("DELETE", f"{org}/members/{seed.admin.account_id}", None),
+        ("POST", f"{org}/invitations", {"emails": ["boss3@acme.test"], "role": "account_admin"}),
+        ("POST", f"{org}/members/onboard", {"emails": ["boss4@acme.test"], "role": "account_admin"}),
+    ):
+        r = api.call(method, path, token, body)
+        assert r.status == 403 and r.code == "forbidden", (method, path, r.body)
+    assert members.find(seed.org_id, seed.member.account_id).role is Role.MEMBER  # type: ignore[union-attr]
+    assert members.find(seed.org_id, seed.admin.account_id).role is Role.ACCOUNT_ADMIN  # type: ignore[union-attr]
+    # Other roles are its to give.
+    r = api.put(f"{org}/members/{seed.member.account_id}/role", token, {"role": "billing_manager"})
+    assert r.status == 200, r.body
+
+
+def test_a_service_account_cannot_send_an_admin_invitation_again(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resending mails a fresh link: for an account_admin invitation that would hand out admin power."""
+    from chalicelib.storage.invitations import InvitationModel
+    from tests.support.helpers import set_limits
+
+    set_limits(monkeypatch, RESEND_COOLDOWN_SECONDS=0)
+    org = f"/v1/orgs/{seed.org_id}"
+    boss = api.post(f"{org}/invitations", seed.admin.key, {"emails": ["boss9@acme.test"], "role": "account_admin"})
+    dev = api.post(f"{org}/invitations", seed.admin.key, {"emails": ["dev9@acme.test"]})
+    boss_id, dev_id = boss.body["results"][0]["invitation_id"], dev.body["results"][0]["invitation_id"]
+    assert api.delete(f"{org}/invitations/{boss_id}", seed.admin.key).status == 204  # revoked: resend revives it
+    before = InvitationModel.get(seed.org_id, boss_id, consistent_read=True)
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ["invitations:write"])
+
+    single = api.post(f"{org}/invitations/{boss_id}/resend", token)
+    assert (single.status, single.code) == (403, "forbidden"), single.body
+    bulk = api.post(f"{org}/invitations/resend", token, {"invitation_ids": [boss_id, dev_id]})
+    assert [r["status"] for r in bulk.body["results"]] == ["forbidden", "resent"], bulk.body
+    after = InvitationModel.get(seed.org_id, boss_id, consistent_read=True)
+    assert (after.status, after.issue) == (before.status, before.issue)  # no new link, still revoked
+    assert api.post(f"{org}/invitations/{boss_id}/resend", seed.admin.key).status == 200  # a person may
