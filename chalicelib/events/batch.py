@@ -69,14 +69,16 @@ def process(event: DynamoDBEvent, handle: RecordHandler, stream: str) -> BatchOu
             outcome.failed.append(sequence)
             org_id = ((data.get("Keys") or {}).get("org_id") or {}).get("S")
             log.exception(
-                "%s stream: record failed; reported for retry",
-                stream,
-                extra={"request_id": request_id, "org_id": org_id, "sequence_number": sequence},
+                "stream record failed; reported for retry",
+                extra={"stream": stream, "request_id": request_id, "org_id": org_id, "sequence_number": sequence},
             )
     log.info(
-        "%s stream: %s",
-        stream,
-        dict(outcome.counts),
-        extra={"request_id": request_id, "failed": len(outcome.failed)},
+        "stream batch handled",
+        extra={
+            "stream": stream,
+            "request_id": request_id,
+            "counts": dict(outcome.counts),
+            "failed": len(outcome.failed),
+        },
     )
     return outcome

@@ -77,7 +77,7 @@ def _remembered(listing: Listing, org_id: str, skip: int) -> str | None:
     try:
         return scim_cursors.find(org_id, listing.name, skip)
     except PynamoDBException as exc:
-        log.warning("scim cursor unreadable, counting from the start: %s", type(exc).__name__)
+        log.warning("scim cursor unreadable, counting from the start", extra={"error": type(exc).__name__})
         return None
 
 
@@ -104,7 +104,7 @@ def page(listing: Listing, org_id: str, skip: int, count: int) -> list[Any]:
         try:
             scim_cursors.remember(org_id, listing.name, skip + count, listing.key_of(found[-1]))
         except PynamoDBException as exc:  # the page is right; the next one only reads more
-            log.warning("scim cursor not written: %s", type(exc).__name__)
+            log.warning("scim cursor not written", extra={"error": type(exc).__name__})
     return found
 
 

@@ -115,7 +115,10 @@ def _record_outcome(item: InvitationModel, status: str, error: str | None, reque
     try:
         tx.commit()
     except TransactionCancelled:
-        log.info("invitation %s was reissued while its email was sent", item.invitation_id)
+        log.info(
+            "invitation reissued while its email was sent",
+            extra={"org_id": item.org_id, "invitation_id": item.invitation_id},
+        )
 
 
 def deliver(item: InvitationModel, org_names: dict[str, str | None], request_id: str) -> str:
@@ -137,7 +140,10 @@ def deliver(item: InvitationModel, org_names: dict[str, str | None], request_id:
         get_mailer().send(message)
     except Exception as exc:  # any sender failure is this record's, never the batch's
         reason = exc.reason if isinstance(exc, MailError) else f"mailer error: {type(exc).__name__}"
-        log.warning("invitation %s: email failed: %s", item.invitation_id, reason)
+        log.warning(
+            "invitation email failed",
+            extra={"org_id": item.org_id, "invitation_id": item.invitation_id, "reason": reason},
+        )
         _record_outcome(item, FAILED, reason, request_id)
         return FAILED
     _record_outcome(item, SENT, None, request_id)

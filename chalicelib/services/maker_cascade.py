@@ -174,7 +174,7 @@ def _notify(change: MemberChange, reason: str, pending: list[TokenModel]) -> int
                 for token in claimed:
                     _claim(token, release=True)
                 raise
-            log.warning("credentials-revoked email to an admin of %s not sent: %s", change.org_id, exc.reason)
+            log.warning("credentials-revoked email not sent", extra={"org_id": change.org_id, "reason": exc.reason})
             continue
         sent += 1
     return sent
@@ -194,5 +194,8 @@ def handle(change: MemberChange, request_id: str) -> int:
     revoked = [t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason, request_id)]
     _notify(change, reason, [t for t in made if t.notice_pending])
     if revoked:
-        log.info("revoked %d SCIM token(s) of %s in %s: %s", len(revoked), change.account_id, change.org_id, reason)
+        log.info(
+            "SCIM tokens revoked",
+            extra={"org_id": change.org_id, "account_id": change.account_id, "count": len(revoked), "reason": reason},
+        )
     return len(revoked)

@@ -71,6 +71,9 @@ def handle(change: MemberChange) -> int:
         if exc.retryable:
             _release(change.org_id, change.account_id, generation)
             raise
-        log.warning("seat email to member %s of %s not sent: %s", change.account_id, change.org_id, exc.reason)
+        log.warning(
+            "seat email not sent",
+            extra={"org_id": change.org_id, "account_id": change.account_id, "reason": exc.reason},
+        )
         return 0
     return 1

@@ -97,7 +97,10 @@ def revoke_tokens(
     )
     items.append((entry.Meta.table_name, entry.serialize()))
     _write_batches(items)
-    log.info("revoked %d token(s) of %s in %s: %s", len(revoked), change.account_id, change.org_id, reason)
+    log.info(
+        "tokens revoked",
+        extra={"org_id": change.org_id, "account_id": change.account_id, "count": len(revoked), "reason": reason},
+    )
     return len(revoked)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
@@ -213,3 +216,29 @@ def test_no_seat_email_when_the_seat_is_gone_before_the_record_arrives(
     seats.revoke(seed.org_id, actor, member)
     assert deliver(assigned)["seat_emails"] == 0
     assert mailer.sent == []
+
+
+def test_stream_log_lines_carry_ids_as_fields_not_in_their_text(
+    moto_tables: str, seed: Seed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lambda's JSON log format writes ``extra`` as keys: ids stay searchable, messages stay one text."""
+    actor = admin_actor(seed)
+    member = seed.member.account_id
+    seats.assign(seed.org_id, actor, member, notify=False)
+    issue_many(seed, member, 2)
+    before = raw_member(seed.org_id, member)
+    seats.revoke(seed.org_id, actor, member)
+    with caplog.at_level(logging.INFO):
+        deliver(record(before, raw_member(seed.org_id, member)))
+    [cascade] = [r for r in caplog.records if r.getMessage() == "tokens revoked"]
+    assert (cascade.org_id, cascade.account_id, cascade.count, cascade.reason) == (  # type: ignore[attr-defined]
+        seed.org_id,
+        member,
+        2,
+        "seat_revoked",
+    )
+    [summary] = [r for r in caplog.records if r.getMessage() == "stream batch handled"]
+    assert summary.counts["tokens_revoked"] == 2  # type: ignore[attr-defined]
+    assert summary.failed == 0  # type: ignore[attr-defined]
+    for line in (r.getMessage() for r in caplog.records):
+        assert seed.org_id not in line and member not in line, line

@@ -20,7 +20,7 @@ API_CALLERS = (*CALLERS, *SERVICE_CALLERS)
 def test_every_registered_route_has_a_row() -> None:
     rows = {c.route for c in CASES}
     missing = sorted(set(SPECS) - rows)
-    assert not missing, f"routes without a row in tests/permission_table.py: {missing}"
+    assert not missing, f"routes without a row in tests/support/permission_table.py: {missing}"
 
 
 def test_every_row_names_a_registered_route() -> None:
