@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.exceptions import PynamoDBException, TableError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -50,7 +50,31 @@ def register(model: type[M]) -> type[M]:
     """Class decorator: bind a model to the current settings and include it in table creation."""
     _models.append(model)
     _apply(model, get_settings())
+    _speak_through_the_shared_connection(model)
     return model
+
+
+def _speak_through_the_shared_connection(model: type[Model]) -> None:
+    """Every table's calls go through ``connection()``: one botocore client per process, not one per table.
+
+    pynamodb gives each model its own Connection, and so its own botocore
+    session and client (tens of milliseconds each, on the first request that
+    touches the table); transactions already use the shared one.
+    """
+    table_connection = model._get_connection.__func__  # type: ignore[attr-defined]
+
+    def shared(cls: type[Model]) -> TableConnection:
+        table = table_connection(cls)
+        common = connection()
+        if table.connection is not common:
+            try:
+                common.get_meta_table(table.table_name)
+            except TableError:
+                common.add_meta_table(table.connection.get_meta_table(table.table_name))
+            table.connection = common
+        return table
+
+    model._get_connection = classmethod(shared)  # type: ignore[method-assign,assignment]
 
 
 def registered_models() -> list[type[Model]]:

@@ -7,6 +7,7 @@ In AWS the tables come from the CloudFormation template instead.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pynamodb.models import Model
@@ -75,13 +76,44 @@ def ensure_tables() -> dict[str, str]:
     for model in registered_models():
         name = model.Meta.table_name
         if name not in existing:
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            _create(model)
             outcome[name] = "created"
-        else:
-            outcome[name] = "updated" if _add_missing_indexes(model) else "unchanged"
+            continue
+        outcome[name] = "updated" if _add_missing_indexes(model) else "unchanged"
         if _enable_ttl(model) and outcome[name] == "unchanged":
             outcome[name] = "updated"
     return outcome
+
+
+def _create(model: type[Model]) -> None:
+    """Create a table known to be missing, on demand, with its indexes, stream and TTL.
+
+    One CreateTable (and one UpdateTimeToLive when the model has a TTL), where
+    pynamodb's ``create_table`` first probes for the table and then polls it:
+    the tests create every table for every test, so the calls add up. The
+    table is polled only if it is not born ACTIVE (DynamoDB Local and moto's are).
+    """
+    schema: Any = model._get_schema()
+    kwargs: dict[str, Any] = {
+        "attribute_definitions": schema["attribute_definitions"],
+        "key_schema": schema["key_schema"],
+        "global_secondary_indexes": schema["global_secondary_indexes"],
+        "local_secondary_indexes": schema["local_secondary_indexes"],
+        "billing_mode": "PAY_PER_REQUEST",
+    }
+    stream_view = getattr(model.Meta, "stream_view_type", None)
+    if stream_view:
+        kwargs["stream_specification"] = {"stream_enabled": True, "stream_view_type": stream_view}
+    table = model._get_connection()
+    status = (table.create_table(**kwargs).get("TableDescription") or {}).get("TableStatus")
+    while status != "ACTIVE":
+        time.sleep(1)
+        status = (table.describe_table() or {}).get("TableStatus")
+    attribute = getattr(model.Meta, "ttl_attribute", None)
+    if attribute:
+        client().update_time_to_live(
+            TableName=model.Meta.table_name, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
+        )
 
 
 def _enable_ttl(model: type[Model]) -> bool:
