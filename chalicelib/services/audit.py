@@ -9,16 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import QueryError
 from pynamodb.pagination import ResultIterator
 
 from ..clock import iso, now, parse_iso
-from ..domain.errors import InvalidRequest
 from ..domain.models import Actor, AuditEntry, Page
 from ..domain.roles import Permission
 from ..secrets import new_id
 from ..storage.audit import AuditModel
-from ..storage.base import Tx, decode_cursor, encode_cursor, error_code, page
+from ..storage.base import Tx, cursor_page, encode_cursor, page
 
 
 def _model(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None) -> AuditModel:
@@ -141,21 +139,22 @@ def _query(
         if value:
             matches = attribute == value
             filters = matches if filters is None else filters & matches
-    try:
-        results = AuditModel.query(
+
+    def query(start: dict[str, Any] | None) -> ResultIterator[AuditModel]:
+        return AuditModel.query(
             org_id,
             range_key_condition=condition,
             filter_condition=filters,
             scan_index_forward=False,
             limit=limit,
             page_size=read_at_most,
-            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}, ("org_id", "sk")),
+            last_evaluated_key=start,
         )
-        items, next_cursor = page(results) if read_at_most is None else _one_request(results, limit)
-    except QueryError as exc:
-        if error_code(exc) != "ValidationException":
-            raise
-        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
+
+    def drain(results: ResultIterator[AuditModel]) -> tuple[list[Any], str | None]:
+        return page(results) if read_at_most is None else _one_request(results, limit)
+
+    items, next_cursor = cursor_page(cursor, {"org_id": org_id}, ("org_id", "sk"), query, drain)
     return Page(items=[to_entry(i) for i in items], next_cursor=next_cursor)
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, QueryError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from ..clock import iso, now, parse_iso
@@ -62,7 +62,7 @@ from ..domain.invitations import (
 from ..domain.models import Actor, Member, Page, Principal
 from ..domain.outcomes import INVITE_OUTCOMES, REMOVE_OUTCOMES, RESEND_OUTCOMES, Outcome, tally
 from ..domain.roles import Permission, Role
-from ..storage.base import CancelReason, Tx, TxItem, decode_cursor, error_code, page
+from ..storage.base import CancelReason, Tx, TxItem, cursor_page
 from ..storage.bulk import Guard
 from ..storage.invitations import NO_INVITATION, InvitationModel, pending_shard_of, slot_id
 from . import abuse_limits, accounts, audit, invitation_links, members
@@ -342,18 +342,13 @@ def list_invitations(
 ) -> Page:
     """Invitations of an org (never the member-only marks), optionally by effective status."""
     members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    try:
-        results = InvitationModel.query(
-            org_id,
-            filter_condition=_status_filter(status, iso(now())),
-            limit=limit,
-            last_evaluated_key=decode_cursor(cursor, {"org_id": org_id}, ("org_id", "invitation_id")),
-        )
-        items, next_cursor = page(results)
-    except QueryError as exc:
-        if error_code(exc) != "ValidationException":
-            raise
-        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
+    filters = _status_filter(status, iso(now()))
+    items, next_cursor = cursor_page(
+        cursor,
+        {"org_id": org_id},
+        ("org_id", "invitation_id"),
+        lambda start: InvitationModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start),
+    )
     return Page(items=[to_invitation(i) for i in items], next_cursor=next_cursor)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, QueryError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from ..clock import now
@@ -34,11 +34,9 @@ from ..storage.base import (
     CancelReason,
     Failure,
     Tx,
-    decode_cursor,
-    error_code,
+    cursor_page,
     key_fits,
     lost_race,
-    page,
     retry_races,
 )
 from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
@@ -177,23 +175,19 @@ def list_members(
         by_seat = MemberModel.has_seat == seat
         filters = by_seat if filters is None else filters & by_seat
     key_names = ("org_id", "account_id", "email") if email_prefix else ("org_id", "account_id")
-    start = decode_cursor(cursor, {"org_id": org_id}, key_names)
-    try:
+
+    def query(start: dict[str, Any] | None) -> Any:
         if email_prefix:
-            results = MemberModel.by_email.query(
+            return MemberModel.by_email.query(
                 org_id,
                 MemberModel.email.startswith(email_prefix.strip().lower()),
                 filter_condition=filters,
                 limit=limit,
                 last_evaluated_key=start,
             )
-        else:
-            results = MemberModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start)
-        items, next_cursor = page(results)
-    except QueryError as exc:
-        if error_code(exc) != "ValidationException":
-            raise
-        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
+        return MemberModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start)
+
+    items, next_cursor = cursor_page(cursor, {"org_id": org_id}, key_names, query)
     return Page(items=[to_member(i) for i in items], next_cursor=next_cursor)
 
 

@@ -23,6 +23,7 @@ from ..domain.errors import Conflict, Forbidden, NoSeat, NotFound, SeatAlreadyAs
 from ..domain.models import Actor, Member
 from ..domain.outcomes import Outcome
 from ..domain.roles import Permission
+from ..domain.seats import assign_outcome, revoke_outcome, seats_to_take
 from ..storage.base import Tx, lost_race, retry_races
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
@@ -197,16 +198,14 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def classify(item: MemberModel | None) -> Outcome | None:
-        if item is None:
-            return Outcome.NOT_MEMBER
-        return Outcome.ALREADY_ASSIGNED if item.has_seat else None
+        return assign_outcome(None if item is None else bool(item.has_seat))
 
     def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
         if not todo:
             return {}
         org = OrgModel.get(org_id, consistent_read=True)
         capacity = int(org.seat_capacity or 0)
-        taking = todo[: max(capacity - int(org.seats_used or 0), 0)]
+        taking = todo[: seats_to_take(capacity, int(org.seats_used or 0), len(todo))]
         if taking:
             tx = Tx()
             condition: Condition = (OrgModel.seat_capacity >= capacity) & (
@@ -251,9 +250,7 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
     def classify(item: MemberModel | None) -> Outcome | None:
-        if item is None:
-            return Outcome.NOT_MEMBER
-        return None if item.has_seat else Outcome.NO_SEAT
+        return revoke_outcome(None if item is None else bool(item.has_seat))
 
     def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
         if not todo:

@@ -25,6 +25,7 @@ from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, SeatRequired, TokenRevoked
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
+from ..domain.tokens import stale_reason, token_status
 from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import AlreadyApplied, Tx, answered, client, is_condition_failure, retry_races
 from ..storage.members import MemberModel
@@ -72,9 +73,7 @@ class AccessToken:
         return ("admin", None)
 
     def status(self, at: datetime | None = None) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        return "expired" if self.expires_at <= (at or now()) else "active"
+        return token_status(self.revoked_at, self.expires_at, at or now())
 
 
 def to_token(item: TokenModel) -> AccessToken:
@@ -281,10 +280,13 @@ def _as_listed(item: TokenModel, member: Member) -> AccessToken:
     token = to_token(item)
     if token.revoked_at is not None:
         return token
-    if item.member_joined_at is not None and item.member_joined_at != member.joined_at:
-        return replace(token, revoked_at=member.joined_at, revoked_reason="member_removed")
-    if not member.has_seat or int(item.seat_generation or 0) != member.seat_generation:
-        return replace(token, revoked_at=member.updated_at, revoked_reason="seat_revoked")
+    reason = stale_reason(
+        int(item.seat_generation or 0), item.member_joined_at, member.has_seat, member.seat_generation, member.joined_at
+    )
+    if reason == "member_removed":
+        return replace(token, revoked_at=member.joined_at, revoked_reason=reason)
+    if reason == "seat_revoked":
+        return replace(token, revoked_at=member.updated_at, revoked_reason=reason)
     return token
 
 
@@ -429,11 +431,12 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
             {"org_id": {"S": token.org_id}, "account_id": {"S": token.account_id}},
             MEMBER_FIELDS_FOR_VERIFY,
         )
-    if (
-        member is None
-        or not member.has_seat
-        or int(member.seat_generation or 0) != int(token.seat_generation or 0)
-        or (token.member_joined_at is not None and member.joined_at != token.member_joined_at)
+    if member is None or stale_reason(
+        int(token.seat_generation or 0),
+        token.member_joined_at,
+        bool(member.has_seat),
+        int(member.seat_generation or 0),
+        member.joined_at,
     ):
         return dict(INACTIVE)
     if token.last_used_at is None or token.last_used_at <= at - LAST_USED_GRANULARITY:

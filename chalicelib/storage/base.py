@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.connection import Connection, TableConnection
-from pynamodb.exceptions import PynamoDBException, TableError
+from pynamodb.exceptions import PynamoDBException, QueryError, TableError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -557,3 +557,29 @@ def page(results: Any) -> tuple[list[Any], str | None]:
     """Drain a pynamodb result iterator created with ``limit=`` into (items, next cursor)."""
     items = list(results)
     return items, encode_cursor(results.last_evaluated_key)
+
+
+Q = TypeVar("Q")
+
+
+def cursor_page(
+    cursor: str | None,
+    partition: dict[str, str],
+    names: Collection[str],
+    query: Callable[[dict[str, Any] | None], Q],
+    drain: Callable[[Q], tuple[list[Any], str | None]] = page,
+) -> tuple[list[Any], str | None]:
+    """One page of a cursor-paged Query: the cursor decoded, the query run from it, drained.
+
+    ``query`` gets the decoded start key (None: from the beginning) and
+    returns the lazy result iterator; ``drain`` turns it into (items, next
+    cursor). A cursor that decodes but that DynamoDB still refuses as a start
+    key (ValidationException) is the caller's 400, like a malformed one.
+    """
+    start = decode_cursor(cursor, partition, names)
+    try:
+        return drain(query(start))
+    except QueryError as exc:
+        if error_code(exc) != "ValidationException":
+            raise
+        raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "invalid"}]) from exc
