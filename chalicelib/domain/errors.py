@@ -255,14 +255,17 @@ class OAuthError(Exception):
         "unauthorized_client": 400,
         "unsupported_grant_type": 400,
         "invalid_scope": 400,
+        # Not in RFC 6749: too many failed client authentications (``Retry-After`` says when to come back).
+        "too_many_requests": 429,
     }
 
-    def __init__(self, error: str, description: str, *, basic: bool = False) -> None:
+    def __init__(self, error: str, description: str, *, basic: bool = False, retry_after: int | None = None) -> None:
         super().__init__(description)
         assert error in self.STATUSES
         self.error = error
         self.description = description
         self.basic = basic
+        self.retry_after = retry_after
 
     @property
     def status(self) -> int:

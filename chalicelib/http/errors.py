@@ -71,6 +71,8 @@ def oauth_error_response(error: OAuthError) -> Response:
     headers = dict(NO_STORE)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="orgmembers", charset="UTF-8"'
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, error.retry_after))
     body = {"error": error.error, "error_description": error.description}
     return Response(body=json.dumps(body), status_code=error.status, headers=headers)
 

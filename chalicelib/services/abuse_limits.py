@@ -11,6 +11,7 @@ race) is given back at the end in one transaction. If the process dies in
 between, the count stays too high for the rest of the day, never too low.
 An org younger than ``new_org_days`` gets the smaller ``*_new_org_*`` limit.
 The settings are in ``chalicelib/config.py``; docs/api.md "Abuse limits".
+Failed client authentications at the token endpoint: ``client_auth_limits``.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from ..domain.roles import Permission, Scope, scope_permissions
 from ..secrets import hash_secret, new_id, new_secret, same
 from ..storage.base import TransactionCancelled, Tx, answered, client, retry_races
 from ..storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
-from . import audit, members
+from . import audit, client_auth_limits, members
 
 CLIENT_SECRET_PREFIX = "oss"
 TOKEN_PREFIX = "osa"
@@ -337,15 +337,24 @@ def parse_scope(text: str | None, basic: bool) -> frozenset[Scope] | None:
 def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None, *, basic: bool) -> Granted:
     """The client-credentials grant: a token for the requested scopes (default: all of the account's)."""
     refused = OAuthError("invalid_client", "Client authentication failed.", basic=basic)
-    if not CLIENT_ID_SHAPE.match(client_id) or not _CLIENT_SECRET_SHAPE.match(client_secret):
+    if not CLIENT_ID_SHAPE.match(client_id):
+        raise refused
+    wait = client_auth_limits.wait_for(client_id)
+    if wait is not None:
+        message = f"Too many failed authentications of this client; try again {client_auth_limits.in_words(wait)}."
+        raise OAuthError("too_many_requests", message, basic=basic, retry_after=wait)
+    if not _CLIENT_SECRET_SHAPE.match(client_secret):
+        client_auth_limits.count_failure(client_id)
         raise refused
     try:
         item = ServiceAccountModel.get(client_id, ACCOUNT, consistent_read=True)
     except DoesNotExist as exc:
+        client_auth_limits.count_failure(client_id)
         raise refused from exc
     offered = hash_secret(client_secret)
     matched = [sid for sid, s in _secrets_of(item).items() if same(str(s.get("hash", "")), offered)]
     if not matched or not item.org_id:
+        client_auth_limits.count_failure(client_id)
         raise refused
     secret_id = matched[0]
     if item.disabled:

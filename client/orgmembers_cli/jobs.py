@@ -1,7 +1,8 @@
 """Resumable bulk jobs: which chunks of a run are done, so a rerun after an interruption sends only the rest.
 
-A job is named by a hash of what it does (command, API URL, org, options and
-rows), so running the same command on the same file again resumes it, and any
+A job is named by a hash of what it does (command, API URL, org, options,
+chunk size and rows: chunks are numbered, so another size is another job),
+so running the same command on the same file again resumes it, and any
 change starts a new job. The state holds per-row statuses only, never a
 secret. It is removed when the job finishes; rerunning a finished job sends
 everything again, which the API answers idempotently (``already_invited``,

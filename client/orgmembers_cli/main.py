@@ -363,7 +363,7 @@ def invite(
         org_id = session.org_id()
         size = min(chunk_size or ops.INVITE_MAX, ops.INVITE_MAX)
         parts = chunks(rows, size, by_role=True)
-        job = Job("invite", session.url, org_id, [(r.value, r.role) for r in rows])
+        job = Job("invite", session.url, org_id, size, [(r.value, r.role) for r in rows])
 
         def send(part_role: str | None, part: list[Row], _: bool) -> list[dict[str, Any]]:
             answer = session.client.invite(org_id, [r.value for r in part], part_role or "member")
@@ -563,7 +563,7 @@ def _seats(
     org_id = session.org_id()
     found, missing = _account_ids(session, org_id, rows)
     size = min(chunk_size or ops.SEATS_MAX, ops.SEATS_MAX)
-    job = Job(f"seats {action}", session.url, org_id, notify, [r.value for r in found])
+    job = Job(f"seats {action}", session.url, org_id, notify, size, [r.value for r in found])
     emails = {r.value: next((x.value for x in rows if x.line == r.line), r.value) for r in found}
 
     def send(_: str | None, part: list[Row], __: bool) -> list[dict[str, Any]]:
@@ -731,7 +731,7 @@ def onboard(
 ) -> None:
     """Add people on the org's verified domains directly, seat them while seats last, optionally issue tokens.
 
-    Others are invited. Requests of 500; an interrupted run, started again,
+    Others are invited. Requests of 100 rows (each a few seconds); an interrupted run, started again,
     finishes without adding, seating or issuing twice (a token whose answer was
     lost is revoked by the API and a new one written).
 
@@ -748,9 +748,9 @@ def onboard(
         rows, duplicates = _dedupe(_rows_from(None, csv_file, _role(role)))
         session = connect(url, org)
         org_id = session.org_id()
-        size = min(chunk_size or ops.ONBOARD_MAX, ops.ONBOARD_MAX)
+        size = min(chunk_size or ops.ONBOARD_CHUNK, ops.ONBOARD_MAX)
         identity = [(r.value, r.role) for r in rows]
-        job = Job("onboard", session.url, org_id, issue_token, token_expires, str(tokens_out), identity)
+        job = Job("onboard", session.url, org_id, size, issue_token, token_expires, str(tokens_out), identity)
         underway = job.resumed
         job.start()
         secrets = TokenFile(tokens_out, underway) if tokens_out else None

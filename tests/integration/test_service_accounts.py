@@ -11,6 +11,7 @@ import pytest
 from chalicelib.domain.errors import ServiceAccountSecretLimit
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role, Scope
+from chalicelib.secrets import hash_secret
 from chalicelib.services import members, service_accounts
 from chalicelib.storage.orgs import OrgModel
 from tests.local.test_concurrency import run_together
@@ -402,3 +403,78 @@ def test_a_service_account_cannot_send_an_admin_invitation_again(
     after = InvitationModel.get(seed.org_id, boss_id, consistent_read=True)
     assert (after.status, after.issue) == (before.status, before.issue)  # no new link, still revoked
     assert api.post(f"{org}/invitations/{boss_id}/resend", seed.admin.key).status == 200  # a person may
+
+
+# ---------------------------------------------------------------- the grant's rate limit
+
+
+def _wrong_secret(i: int) -> str:
+    return "oss_" + f"{i:02d}" + "w" * 41
+
+
+def test_failed_client_authentications_are_limited_per_client_without_storing_a_secret(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import client_auth_limits
+    from chalicelib.storage.quotas import QuotaModel
+
+    from .table_scan import scan_all, strings_in
+
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    other = sa.create(api, seed.org_id, seed.admin.key, ["members:read"], name="other")
+    limit = client_auth_limits.CLIENT_AUTH_FAILURES
+    wrong = [_wrong_secret(i) for i in range(limit)]
+    for i, secret in enumerate(wrong):
+        fields = {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": secret}
+        if i % 2:  # a malformed secret counts too
+            fields["client_secret"] = "not-a-secret"
+        oauth_error(sa.token_call(api, fields), "invalid_client", 400)
+    # The limit reached: even the right secret is refused until the window ends, with Retry-After.
+    for use_basic in (True, False):
+        r = sa.grant(api, client, use_basic=use_basic)
+        oauth_error(r, "too_many_requests", 429)
+        assert 1 <= int(r.headers["Retry-After"]) <= client_auth_limits.WINDOW_SECONDS
+        assert "WWW-Authenticate" not in r.headers
+    # Per client id: another client of the same org is not limited.
+    assert sa.grant(api, other).status == 200
+    # The counter holds the client id, never the secrets offered nor their hashes.
+    counters = [q for q in QuotaModel.scan() if client.client_id in q.quota_id]
+    assert [int(q.used) for q in counters] == [limit]
+    stored = " ".join(s for rows in scan_all().values() for row in rows for s in strings_in(row))
+    for secret in [*wrong, "not-a-secret", client.client_secret]:
+        assert secret not in stored
+    for secret in wrong:
+        assert hash_secret(secret) not in stored
+    # The next window starts afresh.
+    later = client_auth_limits.now() + timedelta(seconds=client_auth_limits.WINDOW_SECONDS)
+    monkeypatch.setattr(client_auth_limits, "now", lambda: later)
+    assert sa.grant(api, client).status == 200
+
+
+def test_successful_grants_are_not_counted(api: Api, seed: Seed) -> None:
+    from chalicelib.services import client_auth_limits
+
+    client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
+    for _ in range(client_auth_limits.CLIENT_AUTH_FAILURES + 2):
+        assert sa.grant(api, client).status == 200
+    assert client_auth_limits.wait_for(client.client_id) is None
+
+
+def test_concurrent_failed_authentications_all_count(local_tables: str) -> None:
+    """Failures racing on DynamoDB Local each raise the counter (an atomic ADD): the limit is not passed."""
+    from chalicelib.domain.errors import OAuthError
+    from chalicelib.services import bootstrap, client_auth_limits
+
+    boot = bootstrap.bootstrap("Race Failures", "admin@race-failures.test")
+    actor = Actor(actor=f"account:{boot.account_id}", request_id="race", account_id=boot.account_id)
+    account, _, secret = service_accounts.create(boot.org_id, actor, "robot", frozenset({Scope.MEMBERS_READ}))
+    limit = client_auth_limits.CLIENT_AUTH_FAILURES
+    calls = [
+        (lambda s=s: service_accounts.grant(account.sa_id, s, None, basic=False))
+        for s in (_wrong_secret(i) for i in range(limit))
+    ]
+    results = run_together(calls)
+    assert all(isinstance(r, OAuthError) and r.error == "invalid_client" for r in results), results
+    with pytest.raises(OAuthError) as refused:
+        service_accounts.grant(account.sa_id, secret, None, basic=False)
+    assert refused.value.error == "too_many_requests" and refused.value.status == 429
