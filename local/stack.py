@@ -68,12 +68,26 @@ MAIL_LINE = "[mail] "
 PREFIXES = {"local.stack": "stack", "local.api": "api", "local.pump": "pump", "local.sched": "sched"}
 
 
+# What every LogRecord has; anything else on a record came as ``extra`` fields.
+STANDARD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 class PrefixFormatter(logging.Formatter):
-    """One short prefix per source, on every line (handlers' own logs appear as ``app``)."""
+    """One short prefix per source, on every line (handlers' own logs appear as ``app``).
+
+    The app logs ids and counts as ``extra`` fields (Lambda's JSON log format
+    writes them as keys); here they follow the message as ``key=value``.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         prefix = PREFIXES.get(record.name) or ("app" if record.name.startswith("chalicelib") else record.name)
-        return "\n".join(f"{prefix:<5} | {line}" for line in super().format(record).splitlines())
+        text = super().format(record)
+        fields = {k: v for k, v in vars(record).items() if k not in STANDARD_FIELDS}
+        if fields:
+            from chalicelib.redact import redact
+
+            text += " " + redact(" ".join(f"{k}={v}" for k, v in fields.items()))
+        return "\n".join(f"{prefix:<5} | {line}" for line in text.splitlines())
 
 
 def configure_logging() -> None:
