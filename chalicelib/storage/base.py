@@ -65,7 +65,7 @@ def _speak_through_the_shared_connection(model: type[Model]) -> None:
 
     def shared(cls: type[Model]) -> TableConnection:
         table = table_connection(cls)
-        common = connection()
+        common = _shared_connection()
         if table.connection is not common:
             try:
                 common.get_meta_table(table.table_name)
@@ -111,8 +111,13 @@ def ensure_bound() -> None:
 
 def connection() -> Connection:
     """A low-level connection for transactions and batch calls."""
-    global _connection
     ensure_bound()
+    return _shared_connection()
+
+
+def _shared_connection() -> Connection:
+    """The one Connection, as bound: model calls take it without rereading the settings."""
+    global _connection
     if _connection is None:
         settings = get_settings()
         _connection = Connection(

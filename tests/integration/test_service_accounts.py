@@ -417,8 +417,7 @@ def test_failed_client_authentications_are_limited_per_client_without_storing_a_
 ) -> None:
     from chalicelib.services import client_auth_limits
     from chalicelib.storage.quotas import QuotaModel
-
-    from .table_scan import scan_all, strings_in
+    from tests.support.table_scan import scan_all, strings_in
 
     client = sa.create(api, seed.org_id, seed.admin.key, ["members:read"])
     other = sa.create(api, seed.org_id, seed.admin.key, ["members:read"], name="other")
