@@ -109,22 +109,24 @@ def _create(model: type[Model]) -> None:
     while status != "ACTIVE":
         time.sleep(1)
         status = (table.describe_table() or {}).get("TableStatus")
-    attribute = getattr(model.Meta, "ttl_attribute", None)
-    if attribute:
-        client().update_time_to_live(
-            TableName=model.Meta.table_name, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
-        )
+    _turn_on_ttl(model, known_off=True)
 
 
 def _enable_ttl(model: type[Model]) -> bool:
     """Turn on TTL for a model that declares ``Meta.ttl_attribute``; True when it was off."""
+    return _turn_on_ttl(model, known_off=False)
+
+
+def _turn_on_ttl(model: type[Model], known_off: bool) -> bool:
+    """TTL on for ``Meta.ttl_attribute``, if any; ``known_off``: a new table, so no need to ask first."""
     attribute = getattr(model.Meta, "ttl_attribute", None)
     if not attribute:
         return False
     ddb = client()
-    current = ddb.describe_time_to_live(TableName=model.Meta.table_name).get("TimeToLiveDescription", {})
-    if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
-        return False
+    if not known_off:
+        current = ddb.describe_time_to_live(TableName=model.Meta.table_name).get("TimeToLiveDescription", {})
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+            return False
     ddb.update_time_to_live(
         TableName=model.Meta.table_name, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
     )
