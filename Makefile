@@ -61,6 +61,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check chalicelib app.py client
 	$(BIN)/mypy chalicelib app.py deploy client
+	$(BIN)/python deploy/build_route_table.py --check
 	$(BIN)/python deploy/build_template.py --check
 
 # Offline: needs only a region, no credentials. Writes out/sam.json and out/deployment.zip.

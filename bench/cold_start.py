@@ -1,5 +1,14 @@
 """Cold start proxy: wall time of `python -c "import app"`, ours vs a bare Chalice app.
 
+The app registers its routes from a table and imports a route's module on
+the first request that needs it, so `import app` alone says little about
+what a cold start costs: each run also times a fresh interpreter that
+imports the app and answers its first request in process (the API's
+POST /v1/tokens/verify with a malformed token, which loads the route
+module, pydantic, the services and the models but calls no AWS), against
+the bare app answering its own first request, and the app with every route
+module imported (what `import app` cost before routes loaded lazily).
+
 The baseline is a Chalice app that imports boto3 and pynamodb (what any
 Chalice + DynamoDB function pays anyway), measured in the same run with runs
 interleaved so machine noise hits both alike. Target: ratio <= 1.3.
@@ -56,15 +65,33 @@ def index():
     return {}
 """
 
-Case = tuple[Path, str, dict[str, str], list[str]]  # cwd, module, environment, interpreter flags
+# A first request through the Lambda handler, no network: an API Gateway proxy event.
+FIRST_REQUEST = """
+import json
+from app import app
+path, method, body = {request!r}
+event = {{
+    "resource": path, "path": path, "httpMethod": method, "headers": {{"content-type": "application/json"}},
+    "multiValueHeaders": {{}}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
+    "requestContext": {{"resourcePath": path, "httpMethod": method, "requestId": "bench", "path": path}},
+}}
+answer = app(event, None)
+assert answer["statusCode"] == 200, answer
+"""
+OUR_FIRST_REQUEST = FIRST_REQUEST.format(request=("/v1/tokens/verify", "POST", '{"token": "malformed"}'))
+BARE_FIRST_REQUEST = FIRST_REQUEST.format(request=("/", "GET", None))
+EVERY_ROUTE_MODULE = "import app; from chalicelib.lazy_routes import import_all; import_all()"
+
+Case = tuple[Path, str, dict[str, str], list[str]]  # cwd, Python code to run, environment, interpreter flags
 
 
 def import_time(case: Case) -> tuple[float, float]:
-    """(wall, CPU) seconds of one fresh interpreter importing the case's module."""
-    cwd, module, env, flags = case
+    """(wall, CPU) seconds of one fresh interpreter running the case's code."""
+    cwd, code, env, flags = case
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, *flags, "-c", f"import {module}"], cwd=cwd, env=env, check=True)
+    subprocess.run([sys.executable, *flags, "-c", code], cwd=cwd, env=env, check=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -119,15 +146,30 @@ def main() -> int:
         if args.extra:
             found = os.pathsep.join([*args.path, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             with_env = {**env, "PYTHONPATH": found}
-            cases = {"this app": (ROOT, "app", with_env, [])}
-            cases.update({f"this app + {m}": (ROOT, f"app, {m}", with_env, []) for m in args.extra})
-            cases["bare app"] = (bare, "app", with_env, [])
+            cases = {"this app": (ROOT, "import app", with_env, [])}
+            cases.update({f"this app + {m}": (ROOT, f"import app, {m}", with_env, []) for m in args.extra})
+            cases["bare app"] = (bare, "import app", with_env, [])
             results = measure(cases, args.runs)
             pairs = [(f"this app + {m}", "this app") for m in args.extra] + [("this app", "bare app")]
             report("working tree (bytecode cached), with extra modules", results, pairs)
             return 0
-        results = measure({"this app": (ROOT, "app", env, []), "bare app": (bare, "app", env, [])}, args.runs)
-        report("working tree (bytecode cached)", results, [("this app", "bare app")])
+        tree: dict[str, Case] = {
+            "this app": (ROOT, "import app", env, []),
+            "bare app": (bare, "import app", env, []),
+            "this app, first request": (ROOT, OUR_FIRST_REQUEST, env, []),
+            "bare app, first request": (bare, BARE_FIRST_REQUEST, env, []),
+            "this app, every route module": (ROOT, EVERY_ROUTE_MODULE, env, []),
+        }
+        results = measure(tree, args.runs)
+        report(
+            "working tree (bytecode cached)",
+            results,
+            [
+                ("this app", "bare app"),
+                ("this app, first request", "bare app, first request"),
+                ("this app, every route module", "bare app"),
+            ],
+        )
 
         if not args.zip.exists():
             print(f"\n(no {args.zip}: run `make package` for the packaged measurement)")
@@ -144,14 +186,26 @@ def main() -> int:
             **{k: v for k, v in env.items() if k in RUNTIME_ENV or k in ("MAIL_BACKEND", "LINK_SIGNING_KEY_PARAMETER")},
         }
         cases: dict[str, Case] = {
-            "package as shipped": (shipped, "app", {**lambda_env, "PYTHONPATH": str(shipped)}, ["-S"]),
+            "package as shipped": (shipped, "import app", {**lambda_env, "PYTHONPATH": str(shipped)}, ["-S"]),
             "package without bytecode (chalice default)": (
                 stripped,
-                "app",
+                "import app",
                 {**lambda_env, "PYTHONPATH": str(stripped)},
                 ["-S"],
             ),
-            "bare app, no bytecode": (stripped, "bare_app", {**lambda_env, "PYTHONPATH": str(stripped)}, ["-S"]),
+            "bare app, no bytecode": (stripped, "import bare_app", {**lambda_env, "PYTHONPATH": str(stripped)}, ["-S"]),
+            "package as shipped, first request": (
+                shipped,
+                OUR_FIRST_REQUEST,
+                {**lambda_env, "PYTHONPATH": str(shipped)},
+                ["-S"],
+            ),
+            "bare app, no bytecode, first request": (
+                stripped,
+                BARE_FIRST_REQUEST.replace("from app import app", "from bare_app import app"),
+                {**lambda_env, "PYTHONPATH": str(stripped)},
+                ["-S"],
+            ),
         }
         results = measure(cases, args.runs)
         report(
@@ -160,6 +214,7 @@ def main() -> int:
             [
                 ("package without bytecode (chalice default)", "bare app, no bytecode"),
                 ("package as shipped", "package without bytecode (chalice default)"),
+                ("package as shipped, first request", "bare app, no bytecode, first request"),
             ],
         )
     return 0

@@ -12,8 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/1970-01-01T00:00:00.000"
-
+from .environment import PLACEHOLDER_STREAM_ARN
 
 # Public, so links signed with it are forgeable by anyone who reads a table:
 # accepted only where mail stays on the machine (outbox, memory) or the
@@ -58,6 +57,7 @@ class Settings(BaseModel):
     link_signing_key: str = DEVELOPMENT_SIGNING_KEY
     link_signing_key_parameter: str | None = None
 
+    # Read at import by the stream handlers through environment.stream_arn (same variables).
     members_stream_arn: str = PLACEHOLDER_STREAM_ARN
     invitations_stream_arn: str = PLACEHOLDER_STREAM_ARN
     sessions_stream_arn: str = PLACEHOLDER_STREAM_ARN

@@ -38,10 +38,12 @@ def handler_modules(template: dict[str, object]) -> list[str]:
 
 
 def precompile(zip_path: Path, template: dict[str, object]) -> int:
-    """Add bytecode for every module the handlers import at cold start; returns how many.
+    """Add bytecode for every module the handlers import at cold start or on first use; returns how many.
 
     Lambda's code directory is read-only, so without .pyc files every cold start
-    compiles each imported module from source. The import runs in a clean
+    compiles each imported module from source. The route modules load with their
+    first request and the stream and schedule services with their first event, so
+    they are imported here too. The import runs in a clean
     interpreter (-S: nothing but the package), which also proves the package
     imports on its own. Unchecked-hash .pyc files do not depend on file times.
     """
@@ -54,6 +56,9 @@ def precompile(zip_path: Path, template: dict[str, object]) -> int:
         script = (
             "import importlib, json, sys\n"
             f"for name in {handler_modules(template)!r}: importlib.import_module(name)\n"
+            "from chalicelib.lazy_routes import import_all\n"
+            "import_all()\n"
+            "import chalicelib.services.jobs, chalicelib.services.stream_changes\n"
             "print(json.dumps(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))\n"
         )
         result = subprocess.run(

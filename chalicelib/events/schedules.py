@@ -7,8 +7,6 @@ from typing import Any
 from chalice import Blueprint
 from chalice.app import CloudWatchEvent
 
-from ..services import jobs
-
 bp = Blueprint(__name__)
 
 EXPIRE_INVITATIONS_RATE = "rate(1 hour)"
@@ -17,6 +15,8 @@ EXPIRE_INVITATIONS_RATE = "rate(1 hour)"
 @bp.schedule(EXPIRE_INVITATIONS_RATE, name="expire_invitations")
 def expire_invitations(event: CloudWatchEvent) -> dict[str, Any]:
     """Mark due pending invitations expired."""
+    from ..services import jobs  # with the first event: this module loads in every function's cold start
+
     request_id = getattr(event.context, "aws_request_id", None) or f"schedule-{event.event_id}"
     return jobs.expire_invitations(request_id=request_id)
 

@@ -4,8 +4,10 @@ Each record is handled on its own (``events.batch``): a record that fails
 is reported in ``batchItemFailures`` and retried, and the batch's other
 records are not rerun for it (the event source mappings report batch item
 failures, ``deploy/build_template.py``). Every service called from here is
-idempotent (invariant 6). The stream ARNs come from settings at import time
-(a placeholder by default; the template sets the real ones).
+idempotent (invariant 6). The stream ARNs are read from the environment at
+import time, without building the settings (a placeholder by default; the
+template sets the real ones), and the services load with the first record:
+importing this module is part of every function's cold start (``app.py``).
 """
 
 from __future__ import annotations
@@ -16,30 +18,34 @@ from typing import Any
 from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
-from ..config import get_settings
-from ..services import stream_changes
+from ..environment import stream_arn
 from . import batch
 
 bp = Blueprint(__name__)
-_settings = get_settings()
 
 
-@bp.on_dynamodb_record(stream_arn=_settings.members_stream_arn, batch_size=100, starting_position="LATEST")
+@bp.on_dynamodb_record(stream_arn=stream_arn("members"), batch_size=100, starting_position="LATEST")
 def on_member_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Members stream: seat revoked / member removed -> tokens revoked; seat assigned -> email."""
+    from ..services import stream_changes
+
     return batch.process(event, stream_changes.member_record, "members").response()
 
 
-@bp.on_dynamodb_record(stream_arn=_settings.invitations_stream_arn, batch_size=100, starting_position="LATEST")
+@bp.on_dynamodb_record(stream_arn=stream_arn("invitations"), batch_size=100, starting_position="LATEST")
 def on_invitation_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Invitations stream: invitation (re)issued -> invitation email."""
+    from ..services import stream_changes
+
     handle = functools.partial(stream_changes.invitation_record, org_names={})
     return batch.process(event, handle, "invitations").response()
 
 
-@bp.on_dynamodb_record(stream_arn=_settings.sessions_stream_arn, batch_size=100, starting_position="LATEST")
+@bp.on_dynamodb_record(stream_arn=stream_arn("sessions"), batch_size=100, starting_position="LATEST")
 def on_session_change(event: DynamoDBEvent) -> dict[str, Any]:
     """Sessions stream: sign-in requested -> sign-in email (when an account has the email)."""
+    from ..services import stream_changes
+
     return batch.process(event, stream_changes.session_record, "sessions").response()
 
 

@@ -18,7 +18,7 @@ from ..config import get_settings
 from ..domain.errors import all_error_types
 from ..storage.base import MAX_KEY_BYTES
 from . import schemas
-from .routing import ROUTES, RouteSpec
+from .routing import RouteSpec, declared_routes
 
 REF = "#/components/schemas/{model}"
 FORM = "application/x-www-form-urlencoded"
@@ -212,17 +212,18 @@ def _operation(route: RouteSpec, defs: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """Build (once per process) the OpenAPI document of every registered REST route."""
+    routes = declared_routes()
     models: list[type[BaseModel]] = [schemas.ErrorEnvelope]
-    for route in ROUTES:
+    for route in routes:
         models += [m for m in (route.body, route.response) if m is not None]
     unique = list(dict.fromkeys(models))
     _, top = models_json_schema(
-        [(m, "validation" if m in {r.body for r in ROUTES} else "serialization") for m in unique],
+        [(m, "validation" if m in {r.body for r in routes} else "serialization") for m in unique],
         ref_template=REF,
     )
     defs: dict[str, Any] = dict(top.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs)
     return {
         "openapi": "3.1.0",

@@ -54,7 +54,17 @@ class RouteSpec:
     scope: Scope | None = None
 
 
+# Filled as the route modules are imported (``lazy_routes`` imports them on first use):
+# read it through ``declared_routes()``, which imports them all first.
 ROUTES: list[RouteSpec] = []
+
+
+def declared_routes() -> list[RouteSpec]:
+    """Every REST route's spec (for the OpenAPI document and the tests), every route module imported."""
+    from ..lazy_routes import import_all
+
+    import_all()
+    return ROUTES
 
 
 @dataclass

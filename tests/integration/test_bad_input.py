@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.config import get_settings
-from chalicelib.http.routing import ROUTES
+from chalicelib.http.routing import declared_routes
 from chalicelib.http.schemas import ListQuery
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CASES, Case, Ctx
@@ -22,6 +22,7 @@ from tests.support.worlds import moto_world
 # Write routes with a JSON body, called by a caller allowed to use them (the token endpoint's form
 # body and its RFC 6749 errors are tested in test_service_accounts.py).
 BODY_CASES = [c for c in CASES if c.body is not None and not c.form]
+ROUTES = declared_routes()
 ROUTE_BODIES = {(r.method, r.path): r.body for r in ROUTES if r.body is not None}
 # Wrong values per field: wrong JSON types, out-of-range, badly formed.
 WRONG: dict[str, list[Any]] = {

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.http.routing import ROUTES
+from chalicelib.http.routing import declared_routes
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CALLERS, CASES, SERVICE_CALLERS, Case, Ctx, caller_person, no_params
 from tests.support.table_scan import scan_all
 from tests.support.worlds import moto_world
 
+ROUTES = declared_routes()
 SPECS = {(r.method, r.path): r for r in ROUTES}
 API_CALLERS = (*CALLERS, *SERVICE_CALLERS)
 
