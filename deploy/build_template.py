@@ -29,7 +29,7 @@ from chalice.utils import to_cfn_resource_name  # noqa: E402
 
 from app import app  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
-from chalicelib.console.web import SECURITY_HEADERS, not_found_page  # noqa: E402
+from chalicelib.console.web import SECURITY_HEADERS, gateway_page  # noqa: E402
 from chalicelib.events import streams  # noqa: E402
 from chalicelib.storage import schema  # noqa: E402, F401  (registers every model)
 from chalicelib.storage.base import registered_models  # noqa: E402
@@ -601,16 +601,16 @@ def rest_api() -> dict[str, Any]:
                 },
             ],
             "GatewayResponses": {
+                # Browsers (Accept: text/html) get a console page in words, clients the JSON envelope.
                 "THROTTLED": {
                     "StatusCode": "429",
-                    "ResponseParameters": {"Headers": {"Retry-After": "'1'"}},
-                    "ResponseTemplates": {"application/json": envelope},
+                    "ResponseParameters": {"Headers": {**GATEWAY_PAGE_HEADERS, "Retry-After": "'1'"}},
+                    "ResponseTemplates": {"application/json": envelope, "text/html": gateway_page("rate_limited")},
                 },
-                # Browsers (Accept: text/html) get the console's 404 page, clients the JSON envelope.
                 "MISSING_AUTHENTICATION_TOKEN": {
                     "StatusCode": "404",
                     "ResponseParameters": {"Headers": GATEWAY_PAGE_HEADERS},
-                    "ResponseTemplates": {"application/json": not_found, "text/html": not_found_page()},
+                    "ResponseTemplates": {"application/json": not_found, "text/html": gateway_page("not_found")},
                 },
             },
         },
@@ -735,9 +735,17 @@ def waf_resources() -> dict[str, Any]:
     }
 
 
-# What the console's pages carry (chalicelib.console.web), on the gateway's own 404 page too; a static
-# gateway header value is quoted in single quotes, so the CSP (which contains them) cannot be one.
-GATEWAY_PAGE_HEADERS = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items() if "'" not in value}
+# What the console's pages carry (chalicelib.console.web), on the gateway's own pages too. A static
+# gateway header value is written in single quotes and cannot contain one, so the pages' CSP (whose
+# 'self' and 'none' need them) cannot be sent as it is: these pages, which have no script and no form,
+# get the one policy that needs no quotes, ``sandbox`` (no script, no form, no plugin, an opaque
+# origin), and X-Frame-Options DENY stands for frame-ancestors 'none'.
+GATEWAY_PAGE_CSP = "sandbox"
+GATEWAY_PAGE_HEADERS = {
+    name: f"'{GATEWAY_PAGE_CSP if name == 'Content-Security-Policy' else value}'"
+    for name, value in SECURITY_HEADERS.items()
+}
+assert all("'" not in value.strip("'") for value in GATEWAY_PAGE_HEADERS.values())
 
 
 def build() -> dict[str, Any]:

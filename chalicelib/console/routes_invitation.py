@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, InvitationSuperseded
 from ..services import invitation_accept, invitation_links, orgs
 from .web import Page, PageRequest, page_route
 
@@ -17,8 +17,13 @@ DEAD_LINKS = {
         "Invitations work for seven days. Ask an admin of {org} to resend it.",
     ),
     "invitation_revoked": (
-        "This invitation no longer works",
-        "It was removed, or replaced by a newer invitation. Ask an admin of {org} to resend it.",
+        "This invitation was removed",
+        "An admin of {org} removed it. If you still need to join, ask an admin of {org} to invite you again.",
+    ),
+    "invitation_superseded": (
+        "This invitation link was replaced",
+        "A newer invitation to {org} was sent to you since: use the link in the most recent email,"
+        " or ask an admin of {org} to resend it.",
     ),
     "already_accepted": ("This invitation was already accepted", "It works once. Sign in to use {org}."),
     "already_member": (
@@ -35,7 +40,8 @@ DEAD_LINKS = {
 def dead_link(token: str, error: DomainError) -> Page:
     link = invitation_links.parse(token)
     org = (orgs.name_of(link.org_id) if link else None) or "the organization"
-    title, sentence = DEAD_LINKS.get(error.code, DEAD_LINKS["not_found"])
+    reason = "invitation_superseded" if isinstance(error, InvitationSuperseded) else error.code
+    title, sentence = DEAD_LINKS.get(reason, DEAD_LINKS["not_found"])
     status = 404 if error.code == "not_found" else 410 if error.code != "already_member" else 409
     return Page(
         "message.html",

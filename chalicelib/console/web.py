@@ -414,8 +414,14 @@ def page_route(
 def not_found_page() -> str:
     """The 404 page for paths no route declares: API Gateway answers those itself (its gateway
     response serves this page to browsers), so it is rendered once, with no session."""
+    return gateway_page("not_found")
+
+
+def gateway_page(code: str) -> str:
+    """A page API Gateway serves itself to browsers (404 for undeclared paths, 429 when throttled),
+    rendered once at build time, with no session: the error's words and a way back."""
     from . import words
 
-    title, sentence = words.SENTENCES["not_found"]
+    title, sentence = words.SENTENCES[code]
     context = {"title": title, "message": sentence, "link": ("/", "Go to your organizations")}
     return render_page(Page("message.html", context), None)

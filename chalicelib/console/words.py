@@ -97,6 +97,22 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "Today's resend limit is reached",
         "No more invitations can be resent today, so it was not sent again.",
     ),
+    "invalid_domain": ("Please check the domain", "That is not a domain name (for example acme.example)."),
+    "domain_already_claimed": ("Already claimed", "This organization has already claimed that domain."),
+    "domain_not_verified": (
+        "Not verified yet",
+        "The TXT record was not found in the domain's DNS. Check the record shown under Domains, wait for DNS to "
+        "update, then verify again.",
+    ),
+    "domain_taken": ("Domain taken", "Another organization has verified this domain, so it cannot be verified here."),
+    "dns_unavailable": (
+        "Please try again",
+        "The domain's DNS did not answer in time. Nothing was changed; try again in a moment.",
+    ),
+    "secret_limit_reached": (
+        "Two secrets already",
+        "A service account holds at most two secrets. Delete the older one before adding another.",
+    ),
 }
 
 

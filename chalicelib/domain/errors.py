@@ -145,6 +145,12 @@ class InvitationRevoked(DomainError):
     default_message = "This invitation has been removed or replaced by a newer one."
 
 
+class InvitationSuperseded(InvitationRevoked):
+    """A link of an invitation that was resent since: the same code for the API, its own page for a person."""
+
+    default_message = "This link was replaced by a newer invitation; use the link in the most recent email."
+
+
 class EmailMismatch(DomainError):
     code = "email_mismatch"
     status = 403

@@ -11,6 +11,7 @@ from ..domain.errors import (
     EmailMismatch,
     InvitationExpired,
     InvitationRevoked,
+    InvitationSuperseded,
     NotFound,
 )
 from ..domain.invitations import ACCEPTED, EXPIRED, PENDING, REVOKED, Invitation
@@ -35,11 +36,13 @@ def _live(token: str) -> tuple[invitation_links.LinkToken, InvitationModel]:
     item = invitations.get_item(link.org_id, link.invitation_id) if link else None
     if link is None or item is None:
         raise NotFound("No such invitation.")
+    status = invitations.effective_status(item)
     if item.link_nonce != link.nonce:  # reissued, or superseded by joining another way
         if item.member_account_id and item.status == NO_INVITATION:
             raise AlreadyMember()
-        raise InvitationRevoked("This link was replaced by a newer invitation or removed.")
-    status = invitations.effective_status(item)
+        if status == REVOKED:
+            raise InvitationRevoked("This invitation was removed.")
+        raise InvitationSuperseded()
     if status == ACCEPTED:
         raise AlreadyAccepted()
     if status == REVOKED:

@@ -164,21 +164,29 @@ def end(secret: str | None, reason: str = "signed_out") -> None:
     _end_by_hash(hash_secret(secret), reason)
 
 
-def _end_by_hash(secret_hash: str, reason: str) -> None:
+def _end_by_hash(secret_hash: str, reason: str) -> bool:
+    """End one live session; False when it was already ended (or already gone with its TTL)."""
     try:
         SessionModel(secret_hash).update(
             actions=[SessionModel.ended_reason.set(reason), SessionModel.expires_ttl.set(epoch(now()))],
-            condition=SessionModel.secret_hash.exists() & (SessionModel.kind == SESSION),
+            condition=SessionModel.secret_hash.exists()
+            & (SessionModel.kind == SESSION)
+            & SessionModel.ended_reason.does_not_exist(),
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
+        return False
+    return True
 
 
 def end_all(account_id: str, reason: str = "signed_out_everywhere") -> int:
-    """End every session of an account ("sign out everywhere"); returns how many."""
+    """End every live session of an account ("sign out everywhere"); returns how many it ended.
+
+    The account index is eventually consistent and still lists sessions ended
+    earlier (until their TTL deletes them): only the ones this call ended count.
+    """
     ended = 0
     for key in SessionModel.by_account.query(account_id, SessionModel.item_id.startswith("ses_")):
-        _end_by_hash(key.secret_hash, reason)
-        ended += 1
+        ended += _end_by_hash(key.secret_hash, reason)
     return ended

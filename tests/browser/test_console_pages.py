@@ -37,8 +37,11 @@ def context_for(browser: Browser, stack: RunningStack, phone: bool = False) -> B
     return context
 
 
-def sign_in(page: Page, stack: RunningStack, email: str, *, keyboard: bool = False) -> None:
-    """Ask for a link on the sign-in page, open it from the mail, press Sign in."""
+def sign_in(page: Page, stack: RunningStack, email: str, *, keyboard: bool = False, look: bool = False) -> None:
+    """Ask for a link on the sign-in page, open it from the mail, press Sign in.
+
+    ``look``: run axe-core on the link-sent page and the emailed link's page, and keep their screenshots.
+    """
     mark = stack.mailbox.mark()
     page.goto("/sign-in")
     if keyboard:
@@ -51,8 +54,15 @@ def sign_in(page: Page, stack: RunningStack, email: str, *, keyboard: bool = Fal
         page.get_by_label("Email").fill(email)
         page.get_by_role("button", name="Send sign-in link").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    if look:
+        assert_accessible(page, "the link-sent page")
+        screenshot(page, "sign-in-link-sent")
     mail = stack.mailbox.wait_for(email, "Your sign-in link", after=mark)
     page.goto(mail.link("sign-in page"))
+    if look:
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert_accessible(page, "the emailed sign-in link's page")
+        screenshot(page, "sign-in-link")
     if keyboard:
         expect(page.get_by_role("button", name="Sign in")).to_be_focused()
         page.keyboard.press("Enter")
@@ -138,7 +148,7 @@ def test_sign_in_pages_are_accessible_and_work_by_keyboard(browser: Browser, sta
     email = joined(browser, stack)  # someone with an account, signing in by keyboard alone
     context = context_for(browser, stack)
     page = context.new_page()
-    sign_in(page, stack, email, keyboard=True)
+    sign_in(page, stack, email, keyboard=True, look=True)
     expect(page.get_by_role("banner")).to_contain_text(email)
     context.close()
 
@@ -187,13 +197,14 @@ def test_invitee_without_account_accepts_from_the_email_by_keyboard_and_lands_si
     expect(page.get_by_role("heading", name=f"You joined {stack.demo.org_name}")).to_be_visible()
     expect(page.get_by_role("banner")).to_contain_text(email)  # signed in
     assert_accessible(page, "the joined page")
+    screenshot(page, "invitation-joined")
     page.get_by_role("link", name="Go to Token Access").click()
     expect(page.get_by_text(f"ask an admin of {stack.demo.org_name} for a seat")).to_be_visible()
     expect(page.get_by_role("button", name="Issue Token")).to_have_count(0)
     context.close()
 
 
-def test_invitee_with_an_account_accepts(browser: Browser, stack: RunningStack) -> None:
+def test_invitee_with_an_account_accepts(browser: Browser, stack: RunningStack, admin: Page) -> None:
     email = new_person()
     first = context_for(browser, stack)  # becomes an account by joining the demo org
     page = first.new_page()
@@ -211,7 +222,12 @@ def test_invitee_with_an_account_accepts(browser: Browser, stack: RunningStack) 
     sign_in(page, stack, email)
     mark = stack.mailbox.mark()
     invite(stack, email, org_id=second_org.body["org_id"])
-    page.goto(stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation"))
+    link = stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation")
+    admin.goto(link)  # someone else's browser: the page says whose invitation it is
+    expect(admin.get_by_role("alert")).to_contain_text(f"This invitation is for {email}")
+    expect(admin.get_by_role("alert").get_by_role("button", name="Sign out")).to_be_visible()
+    assert_accessible(admin, "the invitation page, signed in as someone else")
+    page.goto(link)
     page.get_by_role("button", name="Accept Invitation").click()
     expect(page.get_by_role("heading", name=f"You joined {second_org.body['name']}")).to_be_visible()
     page.goto("/")
@@ -257,9 +273,10 @@ def test_expired_and_removed_links_show_their_pages(page: Page, stack: RunningSt
     )
     response = page.goto(removed_link)
     assert response is not None and response.status == 410
-    expect(page.get_by_role("heading", name="This invitation no longer works")).to_be_visible()
+    expect(page.get_by_role("heading", name="This invitation was removed")).to_be_visible()
     expect(page.get_by_role("button", name="Accept Invitation")).to_have_count(0)
     assert_accessible(page, "the removed-invitation page")
+    screenshot(page, "invitation-removed")
 
 
 # --- Token Access ------------------------------------------------------------------------------------
@@ -363,6 +380,36 @@ def test_sign_out(browser: Browser, stack: RunningStack) -> None:
     page.goto("/profile")
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    assert_accessible(page, "the signed-out page")
+    page.goto("/profile")
+    expect(page.get_by_role("button", name="Send sign-in link")).to_be_visible()
+    context.close()
+
+
+def test_sign_out_everywhere_without_script_asks_on_a_page(browser: Browser, stack: RunningStack) -> None:
+    """Every action works as a plain form: with script off, the question is a page of its own."""
+    email = new_person()
+    context = browser.new_context(base_url=stack.base_url, bypass_csp=True, viewport=DESKTOP, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    mark = stack.mailbox.mark()
+    invite(stack, email)
+    page.goto(stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation"))
+    page.get_by_role("button", name="Accept Invitation").click()
+    expect(page.get_by_role("heading", name="You joined")).to_be_visible()
+    page.goto("/profile")
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_text("Sign out on every browser and device, this one too?")).to_be_visible()
+    screenshot(page, "confirm")
+    # axe needs script: the same page's markup, checked in a page that runs it (same origin, same stylesheet).
+    checker = context_for(browser, stack).new_page()
+    checker.goto("/sign-in")
+    checker.set_content(page.content())
+    assert_accessible(checker, "the confirmation page")
+    checker.context.close()
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page.get_by_role("heading", name="Signed out everywhere")).to_be_visible()
+    expect(page.get_by_text("(1 in all)")).to_be_visible()
     page.goto("/profile")
     expect(page.get_by_role("button", name="Send sign-in link")).to_be_visible()
     context.close()
@@ -383,6 +430,7 @@ def test_a_cross_site_form_post_is_refused(admin: Page, stack: RunningStack) -> 
     admin.get_by_role("button", name="Claim").click()
     expect(admin.get_by_role("heading", name="Form refused")).to_be_visible()
     expect(admin.get_by_text("sent from another site")).to_be_visible()
+    assert_accessible(admin, "the form-refused page")
     admin.unroute(evil)
     admin.goto("/")
     expect(admin.get_by_text(name)).to_have_count(0)
@@ -407,6 +455,7 @@ def test_unknown_pages_are_a_404_page(page: Page) -> None:
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     assert_accessible(page, "the 404 page")
+    screenshot(page, "not-found")
 
 
 def test_pages_fit_a_phone(browser: Browser, stack: RunningStack, admin: Page) -> None:

@@ -314,6 +314,20 @@ def test_api_stage_is_throttled_and_429_uses_the_error_envelope(template: dict[s
     assert json.loads(unknown["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"
 
 
+def test_the_gateways_own_answers_give_browsers_a_page_with_the_pages_headers(template: dict[str, Any]) -> None:
+    (api,) = resources(template, "AWS::Serverless::Api").values()
+    responses = api["Properties"]["GatewayResponses"]
+    for kind, words in (("MISSING_AUTHENTICATION_TOKEN", "Page not found"), ("THROTTLED", "Please slow down")):
+        page = responses[kind]["ResponseTemplates"]["text/html"]
+        assert page.startswith("<!doctype html>") and f"<h1>{words}</h1>" in page
+        headers = responses[kind]["ResponseParameters"]["Headers"]
+        assert headers["Content-Security-Policy"] == "'sandbox'"  # no script, no form, no plugin
+        assert headers["X-Frame-Options"] == "'DENY'" and headers["Referrer-Policy"] == "'no-referrer'"
+        assert headers["X-Content-Type-Options"] == "'nosniff'" and headers["Cache-Control"] == "'no-store'"
+        assert all(v.startswith("'") and v.endswith("'") and "'" not in v[1:-1] for v in headers.values())
+    assert responses["THROTTLED"]["ResponseParameters"]["Headers"]["Retry-After"] == "'1'"
+
+
 def test_waf_rate_limits_each_source_ip_on_the_anonymous_routes_and_verify(template: dict[str, Any]) -> None:
     import re
 

@@ -64,7 +64,7 @@ class Browser:
     def _keep(self, response: Any) -> Page:
         body = response.body.decode() if isinstance(response.body, bytes) else (response.body or "")
         headers = {k.lower(): v for k, v in dict(response.headers).items()}
-        for cookie in _set_cookies(response):
+        for cookie in set_cookies(response):
             name_value = cookie.split(";", 1)[0]
             name, _, value = name_value.partition("=")
             self.cookie = None if "Max-Age=0" in cookie or not value else f"{name}={value}"
@@ -100,7 +100,8 @@ class Browser:
         return self._keep(self.client.http.post(path, headers=self._headers(sent), body=body))
 
 
-def _set_cookies(response: Any) -> list[str]:
+def set_cookies(response: Any) -> list[str]:
+    """The Set-Cookie headers of a test-client response, one string each."""
     raw = dict(response.headers).get("Set-Cookie") or dict(response.headers).get("set-cookie")
     if raw is None:
         return []
