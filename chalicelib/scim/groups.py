@@ -252,12 +252,12 @@ def patch(
     """Apply the operations to the group as read, then make the difference real."""
     if group_id in BUILT_IN_GROUPS:
         return _converge_built_in(
-            org_id, actor, base_url, group_id, lambda current: patched(current, payload, if_match)
+            org_id, actor, base_url, group_id, lambda current: patched(current, _idp_shapes(payload), if_match)
         )
 
     def wanted_of(current: Group | None) -> Group:
         assert current is not None
-        return patched(current, _okta_replace(payload), if_match)
+        return patched(current, _idp_shapes(payload), if_match)
 
     _change(org_id, actor, _existing(org_id, group_id), wanted_of, "group.updated", base_url)
     return get(org_id, group_id, base_url)
@@ -300,15 +300,39 @@ def _existing(org_id: str, group_id: str) -> str:
     return group_id
 
 
-def _okta_replace(payload: dict[str, Any]) -> dict[str, Any]:
-    """Okta renames with ``{"op": "replace", "value": {"id": ..., "displayName": ...}}``: ``id`` is
-    read-only and equal to the path's, so it is dropped from such a value rather than refused."""
+def _idp_shapes(payload: dict[str, Any]) -> dict[str, Any]:
+    """The identity providers' own PATCH shapes, said in the ones RFC 7644 reads alike everywhere.
+
+    - Okta renames with ``{"op": "replace", "value": {"id": ..., "displayName": ...}}``: ``id`` is
+      read-only and equal to the path's, so it is dropped from such a value rather than refused.
+    - Entra ID removes members with ``{"op": "Remove", "path": "members", "value": [{"$ref": null,
+      "value": "<id>"}]}``: each value names a member by its ``value`` alone (``$ref`` and
+      ``display`` are not what the stored member holds), so each becomes its own
+      ``members[value eq "<id>"]`` removal.
+    """
     operations = payload.get("Operations")
     if not isinstance(operations, list):
         return payload
-    cleaned = []
+    cleaned: list[Any] = []
     for operation in operations:
         if isinstance(operation, dict) and isinstance(operation.get("value"), dict) and not operation.get("path"):
             operation = {**operation, "value": {k: v for k, v in operation["value"].items() if k != "id"}}
-        cleaned.append(operation)
+        removed = _removed_member_ids(operation)
+        if removed is None:
+            cleaned.append(operation)
+        else:
+            cleaned += [{"op": "remove", "path": f'members[value eq "{member_id}"]'} for member_id in removed]
     return {**payload, "Operations": cleaned}
+
+
+def _removed_member_ids(operation: Any) -> list[str] | None:
+    """The ids of a ``remove`` of ``members`` by a list of values, when every value names one plainly."""
+    if not isinstance(operation, dict) or str(operation.get("op", "")).lower() != "remove":
+        return None
+    values = operation.get("value")
+    if str(operation.get("path", "")).strip().lower() != "members" or not isinstance(values, list) or not values:
+        return None
+    ids = [v.get("value") if isinstance(v, dict) else None for v in values]
+    if not all(isinstance(i, str) and i and '"' not in i and "\\" not in i for i in ids):
+        return None  # left as sent: the library's own answer (and error) for an odd value
+    return [str(i) for i in ids]

@@ -19,7 +19,13 @@ loses a race to another change of the same members is re-read and re-planned,
 and only the difference from what the first transaction counted moves the
 counters. Between the first and the last transaction of a large change the
 counters already show its outcome (never more seats than capacity); at
-rest they equal the members holding a seat and the admins.
+rest they equal the members holding a seat and the admins. A later part
+that fails for good (it kept losing races) gives back what the first
+transaction counted for it and for every part after it, so the counters
+still equal the members; the group keeps the members it was given, and
+sending the change again completes it. When DynamoDB fails during a later
+part, whether that part was written is unknown: only the parts after it
+are given back, and the log line names the org and the counts in doubt.
 
 Members are written freeing first (seats given back, promotions), then
 the rest, so the members' own states never pass through "no admin".
@@ -27,6 +33,7 @@ the rest, so the members' own states never pass through "no admin".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +49,8 @@ from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import audit, members
+
+log = logging.getLogger(__name__)
 
 # DynamoDB takes 100 items per transaction; the rest of the budget is the org
 # update, the group's own items, the change's audit record and the caller check.
@@ -286,8 +295,37 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
     chunks = retry_races(first)
     plan = written[0]
     for number, chunk in enumerate(chunks[1:], start=2):
-        _write_chunk(org_id, actor, plan, chunk, number, len(chunks), caller)
+        try:
+            _write_chunk(org_id, actor, plan, chunk, number, len(chunks), caller)
+        except Conflict:  # this part was not written, nor any after it
+            _give_back(org_id, [c for rest in chunks[number - 1 :] for c in rest])
+            raise
+        except Exception:
+            log.warning(
+                "group change interrupted",
+                extra={"org_id": org_id, "part": number, "parts": len(chunks), **_counted(chunk)},
+            )
+            _give_back(org_id, [c for rest in chunks[number:] for c in rest])
+            raise
     return plan
+
+
+def _counted(changes: list[Change]) -> dict[str, int]:
+    return {"seats": sum(c.seat_delta for c in changes), "admins": sum(c.admin_delta for c in changes)}
+
+
+def _give_back(org_id: str, unwritten: list[Change]) -> None:
+    """Take out of the counters what the first transaction counted for parts that were never written."""
+    counted = _counted(unwritten)
+    if not unwritten or not any(counted.values()):
+        return
+
+    def attempt() -> None:
+        tx = Tx()
+        _org_update(tx, org_id, -counted["seats"], -counted["admins"], 0)
+        tx.commit()
+
+    retry_races(attempt)
 
 
 def _write_chunk(

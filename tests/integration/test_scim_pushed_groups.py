@@ -6,17 +6,18 @@ request by request, in the shapes each sends.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.roles import Role
-from chalicelib.services import groups, members, tokens
+from chalicelib.services import groups, members, scim_tokens, seats, tokens
 from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from tests.support.helpers import Api, Seed, admin_actor, scim_seed
-from tests.support.scim_helpers import Scim, issue_scim_token
+from tests.support.scim_helpers import PATCH_OP, Scim, issue_scim_token
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -84,8 +85,9 @@ def test_okta_group_push_flow(scim: Scim, seed: Seed) -> None:
     assert renamed.body["displayName"] == "Engineers" and ids(renamed.body) == {ann, bob}
     found = scim.get('/Groups?filter=displayName eq "engineers"')
     assert [g["id"] for g in found.body["Resources"]] == [group_id]
-    # Removing Ann from the only seat-granting group takes her seat and kills her tokens at once.
-    removed = scim.patch(f"/Groups/{group_id}", [{"op": "remove", "path": "members", "value": [{"value": ann}]}])
+    # Removing Ann from the only seat-granting group takes her seat and kills her tokens at once
+    # (Okta removes one member per operation, by a path filter).
+    removed = scim.patch(f"/Groups/{group_id}", [{"op": "remove", "path": f'members[value eq "{ann}"]'}])
     assert removed.status == 200, removed.body
     assert ids(removed.body) == {bob}
     assert not item(seed, ann).has_seat and item(seed, bob).has_seat
@@ -108,35 +110,82 @@ def test_okta_group_push_flow(scim: Scim, seed: Seed) -> None:
 
 
 def test_entra_group_provisioning_flow(scim: Scim, seed: Seed) -> None:
+    """Microsoft Entra ID's requests as its SCIM provisioning documentation shows them."""
     ada, cy = user(scim, "ada@entra.example"), user(scim, "cy@entra.example")
+    # Entra looks the group up by its matching attribute, members left out, before creating it.
+    looked = scim.get('/Groups?excludedAttributes=members&filter=displayName eq "Finance"')
+    assert looked.status == 200 and looked.body["totalResults"] == 0
     created = scim.post(
         "/Groups",
-        {"schemas": [GROUP_SCHEMA], "displayName": "Finance", "externalId": "0f1e-entra", "members": []},
+        {
+            "externalId": "0f1e-entra",
+            "displayName": "Finance",
+            "members": [],
+            "meta": {"resourceType": "Group"},
+            "schemas": [GROUP_SCHEMA],
+        },
     )
     assert created.status == 201, created.body
     group_id = created.body["id"]
     map_group(seed, group_id, role=Role.BILLING_MANAGER, seat=True)
+    fetched = scim.get(f"/Groups/{group_id}?excludedAttributes=members")
+    assert fetched.status == 200 and fetched.body["displayName"] == "Finance" and "members" not in fetched.body
     by_external = scim.get('/Groups?filter=externalId eq "0f1e-entra"&excludedAttributes=members')
     assert [g["id"] for g in by_external.body["Resources"]] == [group_id]
     assert "members" not in by_external.body["Resources"][0]
     added = scim.patch(
-        f"/Groups/{group_id}",
-        [
-            {"op": "Add", "path": "members", "value": [{"value": ada}]},
-            {"op": "Add", "path": "members", "value": [{"value": cy}]},
-        ],
+        f"/Groups/{group_id}", [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": ada}]}]
     )
     assert added.status == 200, added.body
+    assert (
+        scim.patch(
+            f"/Groups/{group_id}", [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": cy}]}]
+        ).status
+        == 200
+    )
     assert item(seed, ada).role == "billing_manager" and item(seed, ada).has_seat
+    _, secret = tokens.issue_for(seed.org_id, admin_actor(seed.admin), ada, "ci")
+    assert tokens.verify(secret)["active"]
     renamed = scim.patch(f"/Groups/{group_id}", [{"op": "Replace", "path": "displayName", "value": "Finance Team"}])
     assert renamed.status == 200 and renamed.body["displayName"] == "Finance Team"
-    removed = scim.patch(f"/Groups/{group_id}", [{"op": "Remove", "path": f'members[value eq "{ada}"]'}])
+    # Entra removes a member with a value list naming it, "$ref": null included.
+    removed = scim.patch(
+        f"/Groups/{group_id}", [{"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ada}]}]
+    )
     assert removed.status == 200, removed.body
+    assert ids(scim.get(f"/Groups/{group_id}").body) == {cy}
     assert item(seed, ada).role == "member" and not item(seed, ada).has_seat
+    assert not tokens.verify(secret)["active"]  # the seat went with the group, and the token with the seat
     assert item(seed, cy).role == "billing_manager"
     counters_exact(seed)
     assert scim.delete(f"/Groups/{group_id}").status == 204
     assert item(seed, cy).role == "member" and not item(seed, cy).has_seat
+    counters_exact(seed)
+
+
+def test_a_remove_by_value_list_takes_every_named_member_and_ignores_others(scim: Scim, seed: Seed) -> None:
+    """The same shape with several values, display names and a stranger's id; on a built-in group too."""
+    ada, cy, di = (user(scim, f"{n}@entra.example") for n in ("ada", "cy", "di"))
+    group = new_group(scim, "Ops", [ada, cy, di])
+    removed = scim.patch(
+        f"/Groups/{group['id']}",
+        [
+            {
+                "op": "remove",
+                "path": "members",
+                "value": [{"$ref": None, "value": ada, "display": "Ada"}, {"value": cy}, {"value": "acc_nobody"}],
+            }
+        ],
+    )
+    assert removed.status == 200, removed.body
+    assert ids(scim.get(f"/Groups/{group['id']}").body) == {di}
+    scim.patch("/Groups/seat-holders", [{"op": "add", "path": "members", "value": [{"value": ada}]}])
+    assert item(seed, ada).has_seat
+    off = scim.patch(
+        "/Groups/seat-holders", [{"op": "Remove", "path": "members", "value": [{"$ref": None, "value": ada}]}]
+    )
+    assert off.status == 200, off.body
+    assert not item(seed, ada).has_seat
     counters_exact(seed)
 
 
@@ -349,20 +398,69 @@ def test_a_member_removed_from_the_org_leaves_its_groups(scim: Scim, seed: Seed)
     assert ids(scim.get(f"/Groups/{group['id']}").body) == set()
 
 
+def _groups_calls(group_id: str, member_id: str) -> list[tuple[str, str, Any]]:
+    """Every Groups route of the SCIM router, each with a body that would change the group."""
+    from chalicelib.scim.routes import ROUTES as SCIM_ROUTES
+
+    bodies: dict[str, Any] = {
+        "POST /Groups": {"schemas": [GROUP_SCHEMA], "displayName": "Taken over"},
+        "POST /Groups/.search": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]},
+        "PUT /Groups/{group_id}": {"schemas": [GROUP_SCHEMA], "displayName": "Mine", "members": []},
+        "PATCH /Groups/{group_id}": {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "remove", "path": "members", "value": [{"value": member_id}]}],
+        },
+    }
+    calls = []
+    for path, methods, _ in SCIM_ROUTES:
+        if not path.startswith("/Groups"):
+            continue
+        for method in methods:
+            calls.append((method, path.replace("{group_id}", group_id), bodies.get(f"{method} {path}")))
+    assert len(calls) == 7, calls  # list, create, search, get, replace, patch, delete
+    return calls
+
+
 def test_only_the_orgs_scim_token_touches_its_groups(api: Api, scim: Scim, seed: Seed) -> None:
-    group = new_group(scim, "Private")
+    """The permission matrix of /scim/v2/Groups: no credential but the org's own live SCIM token opens it."""
+    from tests.support.service_account_support import token_for
+    from tests.support.table_scan import scan_all
+
+    member_id = user(scim, "kept@acme.test", active=True)
+    group = new_group(scim, "Private", [member_id])
+    map_group(seed, group["id"], seat=True)
+    revoked_id, revoked_secret = issue_scim_token(seed)
+    scim_tokens.revoke(seed.org_id, admin_actor(seed.admin), revoked_id)
+    seats.assign(seed.org_id, admin_actor(seed.admin), seed.member.account_id, notify=False)
+    _, access_token = tokens.issue_for(seed.org_id, admin_actor(seed.admin), seed.member.account_id, "ci")
+    _, service_token = token_for(api, seed.org_id, seed.admin.key, ["members:write", "seats:write"])
+    refused = {  # caller -> the status every Groups call gets
+        "anonymous": ("", 401),
+        "forged SCIM token": ("osc_" + "x" * 43, 401),
+        "revoked SCIM token": (revoked_secret, 401),
+        "admin API key": (seed.admin.key, 401),
+        "member API key": (seed.member.key, 401),
+        "org access token": (access_token, 401),
+        "service account token": (service_token, 401),
+    }
+    before = scan_all()
+    for caller, (secret, status) in refused.items():
+        for method, path, body in _groups_calls(group["id"], member_id):
+            answer = Scim(api, secret).call(method, path, body)
+            assert answer.status == status, (caller, method, path, answer.status, answer.body)
+            assert "Private" not in json.dumps(answer.body), (caller, method, path)
+    assert scan_all() == before  # nothing changed, no audit record either
+
     outsider = Scim(api, issue_scim_token(seed, seed.other_org_id)[1])
-    path = f"/Groups/{group['id']}"
-    assert outsider.get(path).status == 404
-    assert outsider.patch(path, [{"op": "replace", "path": "displayName", "value": "Mine"}]).status == 404
-    assert outsider.put(path, {"schemas": [GROUP_SCHEMA], "displayName": "Mine"}).status == 404
-    assert outsider.delete(path).status == 404
-    assert all(g["id"] != group["id"] for g in outsider.get("/Groups").body["Resources"])
-    for key in (seed.admin.key, None, "osc_" + "x" * 43):
-        anonymous = Scim(api, key or "")
-        assert anonymous.get(path).status == 401
-        assert anonymous.delete(path).status == 401
-    assert scim.get(path).body["displayName"] == "Private"
+    for method, path, body in _groups_calls(group["id"], member_id):
+        answer = outsider.call(method, path, body)
+        if path == f"/Groups/{group['id']}":  # our group is not theirs to see or change
+            assert answer.status == 404, (method, path, answer.body)
+        # (their list and search are of their own org's groups; their POST creates a group in their org)
+        assert "Private" not in json.dumps(answer.body), (method, path)
+    assert scim.get(f"/Groups/{group['id']}").body["displayName"] == "Private"
+    assert ids(scim.get(f"/Groups/{group['id']}").body) == {member_id} and item(seed, member_id).has_seat
+    counters_exact(seed)
 
 
 def test_resending_the_same_state_changes_nothing(scim: Scim, seed: Seed) -> None:

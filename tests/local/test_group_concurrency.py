@@ -157,3 +157,31 @@ def test_a_later_part_that_loses_a_race_is_replanned(local_tables: str, monkeypa
     holders = {m.account_id for m in groups.members_of(org_id, gid)}
     assert holders == set(ids) - {interfered[1]}
     assert counters_exact(org_id) == 69
+
+
+def test_a_later_part_that_fails_for_good_gives_back_its_count(local_tables: str, monkeypatch: Any) -> None:
+    """Part 2 of 3 keeps losing its race (here: its one allowed try): 409, and the counters still equal the
+    members; sending the change again completes it without counting anyone twice."""
+    from chalicelib.services import group_access, seats
+
+    org_id, admin, ids = org_with_people(200, capacity=201)
+    gid = seat_group(org_id, admin, "Big")
+    monkeypatch.setattr(group_access, "CHUNK_ATTEMPTS", 1)
+    original = group_access._write_chunk
+    calls: list[int] = []
+
+    def interfering(org: str, actor: Actor, plan: Any, chunk: list[Any], number: int, *args: Any) -> None:
+        calls.append(number)
+        if number == 2:  # a hand assignment of one of the part's members, between the plan and the write
+            seats.assign(org, admin, chunk[0].item.account_id, notify=False)
+        original(org, actor, plan, chunk, number, *args)
+
+    monkeypatch.setattr(group_access, "_write_chunk", interfering)
+    assert add(org_id, gid, ids) == "conflict"
+    assert calls == [2]  # the parts after the failed one were not tried
+    seated = counters_exact(org_id)
+    assert 1 < seated < 200  # part 1 and the hand-assigned seat hold, the rest was given back
+    monkeypatch.setattr(group_access, "_write_chunk", original)
+    monkeypatch.setattr(group_access, "CHUNK_ATTEMPTS", 4)
+    assert add(org_id, gid, ids) == "ok"
+    assert counters_exact(org_id) == 200
