@@ -93,6 +93,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "Sent a moment ago",
         "This invitation was sent a moment ago, so it was not sent again.",
     ),
+    "invitation_quota_exceeded": (
+        "Today's invitation limit is reached",
+        "No more invitations can be sent from this organization today, so this person was not invited.",
+    ),
     "resend_quota_exceeded": (
         "Today's resend limit is reached",
         "No more invitations can be resent today, so it was not sent again.",

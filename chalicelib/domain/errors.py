@@ -184,6 +184,14 @@ class OrgNameNotAllowed(DomainError):
     )
 
 
+class InvitationQuotaExceeded(DomainError):
+    """A direct add off the verified domains is an invitation, and counts against the daily quotas."""
+
+    code = "invitation_quota_exceeded"
+    status = 429
+    default_message = "The daily invitation limit is reached; try again tomorrow (see Retry-After)."
+
+
 class ResendQuotaExceeded(DomainError):
     code = "resend_quota_exceeded"
     status = 429

@@ -40,7 +40,7 @@ def list_members(req: ApiRequest, org_id: str) -> schemas.MemberList:
     response=schemas.MemberAdded,
     status=201,
     also=(202,),
-    errors=("not_found", "forbidden", "already_member", "seat_limit_reached"),
+    errors=("not_found", "forbidden", "already_member", "seat_limit_reached", "invitation_quota_exceeded"),
 )
 def add_member(req: ApiRequest, org_id: str) -> Response:
     b: schemas.AddMember = req.body

@@ -92,6 +92,7 @@ def _onboarded(result: onboarding.Onboarded) -> schemas_seats.OnboardItem:
         account_id=result.account_id,
         seat=result.seat,
         token=token,
+        retry_after=result.retry_after,
     )
 
 

@@ -63,10 +63,14 @@ class OnboardItem(BaseModel):
         " | invited / already_invited (the email is not on a verified domain of the org: invited instead)"
         " | duplicate_in_request | conflict (kept losing races: retry this email)"
         " | forbidden (the caller stopped being an admin during the call)"
+        " | invitation_quota_exceeded (an invitation over a daily quota: not sent; see retry_after)"
     )
     account_id: str | None = Field(default=None, description="Only for emails on the org's verified domains.")
     seat: bool = False
     token: OnboardedToken | None = None
+    retry_after: int | None = Field(
+        default=None, description="invitation_quota_exceeded: seconds until the daily quota starts again."
+    )
 
 
 class OnboardResult(BaseModel):

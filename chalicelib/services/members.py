@@ -23,6 +23,7 @@ from ..domain.errors import (
     CannotChangeOwnRole,
     Forbidden,
     InvalidRequest,
+    InvitationQuotaExceeded,
     LastAdmin,
     NotFound,
     SeatLimitReached,
@@ -338,6 +339,10 @@ def add_member(
         result = outcome.results[0]
         if result.status == Outcome.ALREADY_MEMBER:
             raise AlreadyMember()
+        if result.status == Outcome.INVITATION_QUOTA_EXCEEDED:
+            raise InvitationQuotaExceeded(result.message, retry_after=result.retry_after)
+        if result.status == Outcome.FORBIDDEN:
+            raise Forbidden(result.message or NO_LONGER_ALLOWED)
         status = Outcome.INVITED if result.status == Outcome.INVITED else Outcome.ALREADY_INVITED
         return AddOutcome(status, address, role, invitation_id=result.invitation_id)
     account, _ = accounts.get_or_create(address)

@@ -53,6 +53,7 @@ class Onboarded:
     seat: bool = False
     token: tokens.AccessToken | None = None
     secret: str | None = None
+    retry_after: int | None = None  # invitation_quota_exceeded: seconds until the daily quota starts again
 
 
 def _join(
@@ -201,6 +202,8 @@ def _invite(
     for (index, email), invited in zip(to_invite, outcome.results, strict=True):
         if invited.status == Outcome.ALREADY_MEMBER:
             results[index] = Onboarded(email=email, status=Outcome.ALREADY_MEMBER, account_id=invited.account_id)
+        elif invited.status in (Outcome.INVITATION_QUOTA_EXCEEDED, Outcome.FORBIDDEN):
+            results[index] = Onboarded(email=email, status=invited.status, retry_after=invited.retry_after)
         else:
             status = Outcome.INVITED if invited.status == Outcome.INVITED else Outcome.ALREADY_INVITED
             results[index] = Onboarded(email=email, status=status)

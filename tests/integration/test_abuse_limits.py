@@ -196,3 +196,23 @@ def test_an_old_stored_spam_name_reaches_no_subject_or_text_as_a_link(
     assert "\u2028" not in message.subject + message.text
     mime = message.to_mime("no-reply@example.com")
     assert mime["Bcc"] is None
+
+
+def test_a_direct_add_and_onboarding_over_the_quota_say_so(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off the verified domains a direct add or an onboarding row is an invitation: over a quota it is
+    429 / a per-row status with retry_after, never a silent ``already_invited``, and nothing is sent."""
+    set_limits(monkeypatch, INVITATIONS_PER_NEW_ORG_DAY=1)
+    first = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "one@example.com"})
+    assert first.status == 202 and first.body["status"] == "invited", first.body
+    over = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "two@example.com"})
+    assert over.status == 429 and over.body["error"]["code"] == "invitation_quota_exceeded", over.body
+    assert int(over.headers["Retry-After"]) > 0
+    onboard = api.post(f"/v1/orgs/{seed.org_id}/members/onboard", seed.admin.key, {"emails": ["three@example.com"]})
+    assert onboard.status == 200, onboard.body
+    [row] = onboard.body["items"]
+    assert row["status"] == "invitation_quota_exceeded" and row["retry_after"] > 0, row
+    assert onboard.body["summary"].get("invitation_quota_exceeded") == 1
+    listed = api.get(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key).body["items"]
+    assert [i["email"] for i in listed] == ["one@example.com"]

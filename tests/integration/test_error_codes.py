@@ -301,6 +301,13 @@ def _resend_quota_exceeded(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer:
     return "POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend", r
 
 
+@scenario("invitation_quota_exceeded")
+def _invitation_quota_exceeded(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    set_limits(mp, INVITATIONS_PER_NEW_ORG_DAY=0)
+    r = api.post(f"/v1/orgs/{seed.org_id}/members", seed.admin.key, {"email": "over@example.com"})
+    return "POST", "/v1/orgs/{org_id}/members", r
+
+
 def documented_codes() -> dict[str, int]:
     codes: dict[str, int] = dict(document()["components"]["x-error-codes"])
     for methods in document()["paths"].values():
