@@ -40,8 +40,9 @@ from scim2_models import (
 from ..config import get_settings
 from ..domain.errors import MethodNotAllowed
 from ..domain.models import Actor
+from ..domain.roles import Permission
 from ..http.routing import bearer_secret, request_id_of
-from ..services import scim_tokens
+from ..services import members, scim_tokens
 from . import groups, resources, users
 from .errors import error_response, scim_response
 from .filters import has_lone_surrogate
@@ -139,8 +140,9 @@ def dispatch(name: str, request: Request, params: dict[str, str]) -> Response:
     """Run the named handler for an authenticated SCIM request, mapping any failure."""
     request_id = request_id_of(request)
     try:
-        actor = scim_tokens.authenticate(bearer_secret(request), request_id)
-        with IDP_POLICY:
+        actor, maker = scim_tokens.authenticate_with_maker(bearer_secret(request), request_id)
+        # Every admin write of the call checks, in its transaction, that the maker still may manage SCIM.
+        with IDP_POLICY, members.backed_by(maker, Permission.MANAGE_SCIM):
             return HANDLERS[name](ScimRequest(request, request_id, actor, base_url()), **params)
     except Exception as exc:
         return error_response(exc, request_id)

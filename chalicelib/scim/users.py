@@ -32,7 +32,7 @@ from ..domain.domains import domain_of_email
 from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import AlreadyMember, DomainNotVerified, InvalidRequest, NotFound, SeatLimitReached
 from ..domain.models import Actor
-from ..domain.roles import Role
+from ..domain.roles import Permission, Role
 from ..services import accounts, audit, domains, members
 from ..storage.base import CancelReason, Tx, retry_races
 from ..storage.members import MemberModel
@@ -160,6 +160,7 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
         members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra, if_member=_user_exists)
         details = {"email": account.email, "role": "member"}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)
+        members.caller_still(tx, None, Permission.MANAGE_MEMBERS)  # the token's maker, still an admin
         tx.commit()  # another transaction held an item (TransactionConflict): retried
 
     retry_races(attempt)
@@ -233,6 +234,7 @@ def _write_profile(org_id: str, actor: Actor, account_id: str, profile: str | No
         if external_id != item.external_id:
             changed.append("externalId")
         audit.record(tx, org_id, actor, "member.profile_updated", account_id, {"attributes": changed})
+        members.caller_still(tx, None, Permission.MANAGE_MEMBERS)  # the token's maker, still an admin
         tx.commit()
 
     retry_races(attempt)

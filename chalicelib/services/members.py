@@ -9,6 +9,9 @@ times against fresh state, then reported as 409 ``conflict``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -117,6 +120,27 @@ def refuse_admin_change(actor: Actor, *roles: Role) -> None:
 NO_LONGER_ALLOWED = "Your role in this organization changed while the request ran; nothing was changed."
 
 
+# The maker whose power an org-bound credential's call stands on (``backed_by``), for this request.
+_BACKING: ContextVar[tuple[Member, Permission] | None] = ContextVar("backing", default=None)
+
+
+@contextmanager
+def backed_by(maker: Member | None, permission: Permission) -> Iterator[None]:
+    """Run one call of an org-bound credential (a SCIM token) on its maker's power.
+
+    The credential has no membership of its own, so ``caller_still`` checks
+    its maker instead: every admin write of the call holds, in its own
+    transaction, that the maker still has ``permission`` in the same
+    membership, so a maker removed or demoted after authentication stops the
+    call's writes too (invariant 10), not only its next request.
+    """
+    token = _BACKING.set((maker, permission) if maker is not None else None)
+    try:
+        yield
+    finally:
+        _BACKING.reset(token)
+
+
 def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
     """Condition a change on the caller still holding ``permission`` in the org (the same membership).
 
@@ -125,12 +149,15 @@ def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
     meanwhile would still complete it. Every admin write adds it (bulk calls
     to each chunk's transaction); a ConditionCheck in an existing
     transaction costs no extra request. When it fails, the transaction
-    writes nothing and ``Tx.commit`` raises 403 ``forbidden``. Org-bound
-    credentials (SCIM: no caller membership) need no check here; a SCIM
-    token stands on its maker's membership at authentication instead.
+    writes nothing and ``Tx.commit`` raises 403 ``forbidden``. An org-bound
+    credential has no caller membership: within ``backed_by`` its maker is
+    checked, with the power the credential stands on.
     """
     if caller is None:
-        return
+        backing = _BACKING.get()
+        if backing is None:
+            return
+        caller, permission = backing
     roles = [r.value for r in roles_with(permission)]
 
     def holds() -> bool:

@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
 from ..domain.errors import NotFound, Unauthenticated
-from ..domain.models import Actor
+from ..domain.models import Actor, Member
 from ..domain.roles import Permission, roles_with
 from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import AlreadyApplied, Tx
@@ -103,8 +103,8 @@ def revoke(org_id: str, actor: Actor, token_id: str) -> None:
         tx.commit()
 
 
-def _maker_may(item: TokenModel) -> bool:
-    """Whether the admin who made the token still may manage SCIM, in the same membership.
+def _maker_may(item: TokenModel) -> tuple[bool, Member | None]:
+    """Whether the admin who made the token still may manage SCIM, in the same membership; and that member.
 
     One consistent read of the maker's member item: a token of an admin removed
     or demoted a moment ago is refused before the stream cascade flags it
@@ -114,15 +114,22 @@ def _maker_may(item: TokenModel) -> bool:
     if maker is None and item.created_by and item.created_by.startswith("account:"):
         maker = item.created_by.removeprefix("account:")  # made before tokens carried their maker
     if maker is None or item.org_id is None:
-        return True
+        return True, None
     member = members.get_item(item.org_id, maker)
     if member is None or member.role not in {r.value for r in roles_with(Permission.MANAGE_SCIM)}:
-        return False
-    return item.member_joined_at is None or member.joined_at == item.member_joined_at
+        return False, None
+    if item.member_joined_at is not None and member.joined_at != item.member_joined_at:
+        return False, None
+    return True, members.to_member(member)
 
 
 def authenticate(secret: str | None, request_id: str) -> Actor:
     """Resolve a SCIM bearer secret to an actor bound to its org, or raise Unauthenticated."""
+    return authenticate_with_maker(secret, request_id)[0]
+
+
+def authenticate_with_maker(secret: str | None, request_id: str) -> tuple[Actor, Member | None]:
+    """``authenticate``, and the maker whose power the token stands on (``members.backed_by``)."""
     if not secret or not _SECRET_SHAPE.match(secret):
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
     try:
@@ -130,6 +137,9 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
         item = TokenModel.get(hash_secret(secret), consistent_read=True)
     except DoesNotExist as exc:
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).") from exc
-    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id or not _maker_may(item):
+    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id:
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
-    return Actor(actor=f"scim:{item.token_id}", request_id=request_id, scope_org=item.org_id)
+    may, maker = _maker_may(item)
+    if not may:
+        raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
+    return Actor(actor=f"scim:{item.token_id}", request_id=request_id, scope_org=item.org_id), maker

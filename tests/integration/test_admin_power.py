@@ -314,3 +314,58 @@ def test_bulk_seats_refused_in_a_later_chunk_keep_the_earlier_ones(
     statuses = [i["status"] for i in r.body["items"]]
     assert statuses == ["assigned"] * seats.CHUNK + ["forbidden"] * (60 - seats.CHUNK)
     assert OrgModel.get(seed.org_id).seats_used == seats.CHUNK
+
+
+# SCIM writes of a token whose maker loses the power between authentication and the write.
+SCIM_WRITES: dict[str, Callable[[Scim, str, str], Any]] = {
+    "re-admit the maker through account-admins": lambda scim, maker, user: scim.patch(
+        "/Groups/account-admins", [{"op": "add", "path": "members", "value": [{"value": maker}]}]
+    ),
+    "provision a user": lambda scim, maker, user: scim.create_user("late-arrival@acme.test"),
+    "seat a user": lambda scim, maker, user: scim.patch(
+        f"/Users/{user}", [{"op": "replace", "path": "active", "value": True}]
+    ),
+    "deprovision a user": lambda scim, maker, user: scim.delete(f"/Users/{user}"),
+    "rename a user": lambda scim, maker, user: scim.patch(
+        f"/Users/{user}", [{"op": "replace", "path": "displayName", "value": "Renamed"}]
+    ),
+    "push a group": lambda scim, maker, user: scim.post(
+        "/Groups",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Late", "members": []},
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(SCIM_WRITES))
+def test_a_scim_write_stands_on_its_makers_power_at_commit(
+    api: Api, seed: Seed, write: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The maker is demoted after the token authenticated: the write's own transaction refuses it (403),
+    nothing changes (the token made by a removed admin must not re-admit them, finding 4 mid-call)."""
+    from chalicelib.services import scim_tokens
+
+    maker = new_person(seed, Role.ACCOUNT_ADMIN, "scim-maker")
+    _, secret = scim_tokens.issue(seed.org_id, actor_of(maker), "idp")
+    scim = Scim(api, secret)
+    user = scim.create_user("seatless@acme.test", active=False).body["id"]
+    real = scim_tokens.authenticate_with_maker
+    state: dict[str, Any] = {}
+
+    def demoted_after(secret_: str | None, request_id: str) -> Any:
+        found = real(secret_, request_id)
+        if not state:
+            members.change_role(seed.org_id, actor_of(seed.admin), maker.account_id, Role.MEMBER)
+            state["snapshot"] = scan_all()
+        return found
+
+    monkeypatch.setattr(scim_tokens, "authenticate_with_maker", demoted_after)
+    r = SCIM_WRITES[write](scim, maker.account_id, user)
+    assert state, "the call never authenticated"
+    assert r.status == 403, (r.status, r.body)
+    assert r.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    after, snapshot = scan_all(), state["snapshot"]
+    if write == "provision a user":  # the account for the email is created before the transaction
+        after = {t: v for t, v in after.items() if not t.endswith("-accounts")}
+        snapshot = {t: v for t, v in snapshot.items() if not t.endswith("-accounts")}
+    assert after == snapshot, "the refused call changed the tables"
+    assert members.find(seed.org_id, maker.account_id).role == Role.MEMBER  # type: ignore[union-attr]
