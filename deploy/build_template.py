@@ -106,21 +106,17 @@ VERIFY_RATE_LIMIT = 30000  # per IP per 5 min on /v1/tokens/verify (100 rps: a b
 VERIFY_THROTTLING_RATE_LIMIT = 500
 VERIFY_THROTTLING_BURST_LIMIT = 1000
 VERIFY_ROUTE = ("/v1/tokens/verify", "POST")
-# The routes anyone may call without a credential (the console's sign-in and invitation pages, the
-# JSON API's sign-in link request and redeem, invitation preview and accept, and the OAuth token
-# endpoint of service accounts, which answers a client secret); a route here that the app does not
-# declare fails the build.
-ANONYMOUS_ROUTES = [
-    "/v1/auth/login-link",
-    "/v1/auth/login-link/redeem",
-    "/v1/invitations/{invitation_token}",
-    "/v1/invitations/{invitation_token}/accept",
-    "/sign-in",
-    "/sign-in/{code}",
-    "/invitations/{token}",
-    "/invitations/{token}/accept",
-    "/v1/oauth/token",
-]
+# The routes anyone may call without a credential come from the route registries (a REST route
+# declared ``auth="none"`` or ``"optional"``, a page likewise), so a new one is rate-limited per
+# source address without anyone remembering to list it: the console's sign-in and invitation
+# pages, the JSON API's sign-in link request and redeem, invitation preview and accept, the OAuth
+# token endpoint, health and the API's documents. Verification has its own rule; these have none:
+ANONYMOUS_EXEMPT = {
+    "/": "the Organizations page or, signed out, the sign-in form: no read without a session",
+    "/sign-out": "ends the session it is sent with; without one it does nothing",
+    "/static/{name}": "the stylesheet and script, no read: every page view fetches them",
+    VERIFY_ROUTE[0]: "its own rule (WafVerifyRateLimit), sized for channel servers",
+}
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "ApiThrottlingRateLimit": {
@@ -623,10 +619,16 @@ def method_setting_path(path: str) -> str:
 
 
 def anonymous_routes() -> list[str]:
-    missing = [path for path in [*ANONYMOUS_ROUTES, VERIFY_ROUTE[0]] if path not in app.routes]
+    """Every path a caller without a credential may reach, but the exempt ones (in registry order)."""
+    from chalicelib.console.web import PAGES
+    from chalicelib.http.routing import declared_routes
+
+    missing = [path for path in ANONYMOUS_EXEMPT if path not in app.routes]
     if missing:
-        raise SystemExit(f"deploy/build_template.py rate-limits routes the app does not declare: {missing}")
-    return list(ANONYMOUS_ROUTES)
+        raise SystemExit(f"deploy/build_template.py exempts routes the app does not declare: {missing}")
+    open_paths = [r.path for r in declared_routes() if r.auth != "api_key"]
+    open_paths += [page.path for page in PAGES if page.auth != "session"]
+    return [path for path in dict.fromkeys(open_paths) if path not in ANONYMOUS_EXEMPT]
 
 
 def path_regex(paths: list[str]) -> str:

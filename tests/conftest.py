@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 # Settings are read from the environment; fix them before chalicelib is imported.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -43,6 +45,7 @@ os.environ["DNS_RESOLVER"] = responder().address
 
 import botocore.session
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 from pynamodb.connection import base as pynamodb_connection
 
@@ -86,6 +89,16 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, endpoint: str | None) -> str:
 def _real_clock() -> Iterator[None]:
     yield
     set_clock(None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_health() -> Iterator[None]:
+    """Each test's health checks ask its own tables (a process keeps a healthy answer for a few seconds)."""
+    from chalicelib.services import health
+
+    health.forget()
+    yield
+    health.forget()
 
 
 @pytest.fixture
@@ -136,3 +149,18 @@ def api(moto_tables: str) -> Api:
 @pytest.fixture
 def seed(api: Api) -> Seed:
     return seed_org(api)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """Count DynamoDB API calls by operation name, at the botocore client."""
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    yield calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -216,3 +217,20 @@ def test_a_direct_add_and_onboarding_over_the_quota_say_so(
     assert onboard.body["summary"].get("invitation_quota_exceeded") == 1
     listed = api.get(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key).body["items"]
     assert [i["email"] for i in listed] == ["one@example.com"]
+
+
+def test_anonymous_health_checks_reuse_a_healthy_answer_for_a_few_seconds(
+    api: Api, dynamodb_calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/v1/health takes no credential: a flood of it must not be a flood of DescribeTable calls."""
+    from chalicelib.services import health
+
+    assert api.get("/v1/health").status == 200
+    per_check = dynamodb_calls["DescribeTable"]
+    assert per_check >= 10  # one per table
+    for _ in range(20):
+        assert api.get("/v1/health").status == 200
+    assert dynamodb_calls["DescribeTable"] == per_check
+    monkeypatch.setattr(health, "HEALTHY_FOR_SECONDS", 0.0)  # the kept answer is now old
+    assert api.get("/v1/health").status == 200
+    assert dynamodb_calls["DescribeTable"] == 2 * per_check  # asked again once the answer is old

@@ -365,9 +365,11 @@ def test_waf_rate_limits_each_source_ip_on_the_anonymous_routes_and_verify(templ
         "/sign-in/olc_abc",
         "/invitations/oin_abc",
         "/invitations/oin_abc/accept",
+        "/v1/oauth/token",
+        "/v1/health",
+        "/openapi.json",
+        "/docs",
     ]
-    if "/v1/oauth/token" in app.routes:
-        anonymous_paths.append("/v1/oauth/token")
     for path in anonymous_paths:
         for seen in (path, "/api" + path):
             assert anonymous_regex.search(seen), seen
@@ -376,6 +378,8 @@ def test_waf_rate_limits_each_source_ip_on_the_anonymous_routes_and_verify(templ
         assert verify_regex.search(seen) and not anonymous_regex.search(seen)
     for authenticated in ("/v1/me", "/api/v1/orgs/org_1/invitations", "/orgs/org_1/invitations/inv_1/resend"):
         assert not anonymous_regex.search(authenticated) and not verify_regex.search(authenticated)
+    for exempt in ("/", "/static/console.css", "/sign-out"):
+        assert not anonymous_regex.search(exempt), exempt
 
     (association,) = resources(template, "AWS::WAFv2::WebACLAssociation").values()
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_name, "Arn"]}
@@ -397,3 +401,17 @@ def test_verification_has_its_own_throttle_bucket(template: dict[str, Any]) -> N
     assert verify["ThrottlingBurstLimit"] == {"Ref": "VerifyThrottlingBurstLimit"}
     params = template["Parameters"]
     assert int(params["VerifyThrottlingRateLimit"]["Default"]) > int(params["ApiThrottlingRateLimit"]["Default"])
+
+
+def test_every_route_open_without_a_credential_is_rate_limited_or_exempt_for_a_reason() -> None:
+    """The WAF's anonymous rule is read from the route registries: no open route is forgotten."""
+    from chalicelib.console.web import PAGES
+    from chalicelib.http.routing import declared_routes
+
+    open_paths = {r.path for r in declared_routes() if r.auth != "api_key"}
+    open_paths |= {page.path for page in PAGES if page.auth != "session"}
+    limited = set(build_template.anonymous_routes())
+    assert open_paths == limited | set(build_template.ANONYMOUS_EXEMPT)
+    assert not limited & set(build_template.ANONYMOUS_EXEMPT)
+    assert all(reason for reason in build_template.ANONYMOUS_EXEMPT.values())
+    assert {"/v1/health", "/openapi.json", "/docs", "/v1/oauth/token", "/sign-in"} <= limited

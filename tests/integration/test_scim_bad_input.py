@@ -11,11 +11,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from botocore.client import BaseClient
 
 from chalicelib.scim.api import MAX_BODY_DEPTH
 from chalicelib.scim.filters import MAX_FILTER_CHARS, MAX_FILTER_TERMS
@@ -44,21 +42,6 @@ def user_id(scim: Scim) -> str:
     created = scim.create_user("target@acme.test", displayName="Target")
     assert created.status == 201, created.body
     return str(created.body["id"])
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """Count DynamoDB API calls by operation name, at the botocore client."""
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    yield calls
 
 
 def send(scim: Scim, method: str, path: str, body: str) -> Resp:

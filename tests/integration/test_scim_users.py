@@ -5,11 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from chalicelib.domain.models import Actor
 from chalicelib.mail.base import MemoryMailer
@@ -41,21 +38,6 @@ def seats_used(org_id: str) -> int:
 
 def set_capacity(org_id: str, capacity: int) -> None:
     OrgModel(org_id).update(actions=[OrgModel.seat_capacity.set(capacity)])
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """Count DynamoDB API calls by operation name, at the botocore client."""
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    yield calls
 
 
 # --- SCIM tokens (REST) --------------------------------------------------------
