@@ -36,13 +36,13 @@ def _live(token: str) -> tuple[invitation_links.LinkToken, InvitationModel]:
     item = invitations.get_item(link.org_id, link.invitation_id) if link else None
     if link is None or item is None:
         raise NotFound("No such invitation.")
-    status = invitations.effective_status(item)
     if item.link_nonce != link.nonce:  # reissued, or superseded by joining another way
         if item.member_account_id and item.status == NO_INVITATION:
             raise AlreadyMember()
-        if status == REVOKED:
+        if item.status == REVOKED:
             raise InvitationRevoked("This invitation was removed.")
         raise InvitationSuperseded()
+    status = invitations.effective_status(item)
     if status == ACCEPTED:
         raise AlreadyAccepted()
     if status == REVOKED:
