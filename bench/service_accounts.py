@@ -5,8 +5,10 @@ token check (``service_accounts.authenticate``, the start of every REST
 request made with a service account's token), and their p50/p99 latency as
 ratios against raw boto3 calls measured in the same run, interleaved: a
 consistent ``get_item`` (the baseline of the grant's read and of a check) and a
-consistent ``batch_get_item`` of the same two keys a check reads.
-Targets: a grant is 1 read + 1 transaction; a check is 1 request.
+consistent ``batch_get_item`` of the same three keys a check reads (token and
+account, and the maker's member item in the Members table).
+Targets: a grant is 1 read + 1 transaction (the maker's membership is a
+condition of it); a check is 1 request.
 
 Run: python -m bench.service_accounts [--n 500]
 """
@@ -34,6 +36,7 @@ def main() -> None:
         from chalicelib.domain.roles import Scope
         from chalicelib.secrets import hash_secret
         from chalicelib.services import bootstrap, service_accounts
+        from chalicelib.storage.members import MemberModel
         from chalicelib.storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
 
         boot = bootstrap.bootstrap("Bench", "admin@bench.test")
@@ -46,12 +49,19 @@ def main() -> None:
         table = ServiceAccountModel.Meta.table_name
         account_key = {"sa_id": {"S": account.sa_id}, "item": {"S": ACCOUNT}}
         token_key = {"sa_id": {"S": account.sa_id}, "item": {"S": token_item(hash_secret(token))}}
+        maker_key = {"org_id": {"S": boot.org_id}, "account_id": {"S": boot.account_id}}
+        members_table = MemberModel.Meta.table_name
 
         def raw_get(_: Any) -> None:
             raw.get_item(TableName=table, Key=account_key, ConsistentRead=True)
 
         def raw_batch(_: Any) -> None:
-            raw.batch_get_item(RequestItems={table: {"Keys": [account_key, token_key], "ConsistentRead": True}})
+            raw.batch_get_item(
+                RequestItems={
+                    table: {"Keys": [account_key, token_key], "ConsistentRead": True},
+                    members_table: {"Keys": [maker_key], "ConsistentRead": True},
+                }
+            )
 
         def grant(_: Any) -> None:
             service_accounts.grant(account.sa_id, secret, None, basic=True)

@@ -56,6 +56,11 @@ class ServiceAccountOut(BaseModel):
     name: str
     scopes: list[str]
     status: str = Field(description="active or disabled")
+    disabled_reason: str | None = Field(
+        default=None,
+        description="maker_removed | maker_demoted when disabled because the admin who created it was "
+        "removed or demoted; null when active or disabled by an admin",
+    )
     created_at: datetime
     created_by: str | None = None
     updated_at: datetime | None = None
@@ -84,6 +89,7 @@ def _out(account: service_accounts.ServiceAccount) -> ServiceAccountOut:
         name=account.name,
         scopes=service_accounts.sorted_scopes(account.scopes),
         status=account.status,
+        disabled_reason=account.disabled_reason,
         created_at=account.created_at,
         created_by=account.created_by,
         updated_at=account.updated_at,

@@ -1,22 +1,31 @@
 """Credentials die with their maker's power (invariant 10): an admin removed or demoted ends the
 org credentials they created.
 
-The org credentials an admin makes are SCIM tokens (``osc_``). Access tokens
-an admin issues for a member are that member's own and stand on the member's
-seat (``token_cascade``); API keys and sessions are personal.
+The org credentials an admin makes are SCIM tokens (``osc_``) and service
+accounts (``sa_``, with their ``osa_`` access tokens). Access tokens an admin
+issues for a member are that member's own and stand on the member's seat
+(``token_cascade``); API keys and sessions are personal.
 
 Two layers, the same pattern as seats and access tokens (invariant 4):
 
-1. Authentication refuses at once: a SCIM token stamps its maker's account
-   and membership (``joined_at``) at creation, and every SCIM request reads
-   the maker's member item (consistent) and answers 401 unless that same
-   membership still may manage SCIM. So the token is dead from the moment
-   the removing or demoting call returns, whichever path made it (REST,
-   console, SCIM DELETE or group change), and whatever races with it.
-2. This Members-stream step marks the tokens revoked (reason
-   ``maker_removed`` / ``maker_demoted``), one transaction per token with its
-   audit record (actor ``system:credential_cascade``), then emails the
-   remaining admins which tokens ended and why.
+1. Authentication refuses at once: a SCIM token and a service account stamp
+   their maker's account and membership (``joined_at``) at creation. Every
+   SCIM request reads the maker's member item (consistent) and answers 401
+   unless that same membership still may manage SCIM; every request with a
+   service account's access token reads it in the same consistent
+   BatchGetItem as the token and the account, and answers 401 unless that
+   membership still may manage service accounts, and the token grant
+   conditions its transaction on it (``unauthorized_client``). So the
+   credential is dead from the moment the removing or demoting call returns,
+   whichever path made it (REST, console, SCIM DELETE or group change), and
+   whatever races with it.
+2. This Members-stream step marks the tokens revoked and the service
+   accounts disabled (reason ``maker_removed`` / ``maker_demoted``; a
+   disabled account's tokens stay dead, its generation is raised), one
+   transaction per credential with its audit record (actor
+   ``system:credential_cascade``, ``scim_token.revoked`` /
+   ``service_account.disabled``), then emails the remaining admins which
+   credentials ended and why.
 
 Why the stream and not the demoting transaction itself: every change of a
 role or membership (four services, SCIM included) writes the member item,
@@ -27,7 +36,8 @@ token created between that read and the commit would survive (nothing in the
 transaction conditions on the set of tokens); with the check at
 authentication such a token is refused anyway, and the stream, which runs
 after the demotion committed, flags it. Replays change nothing: revoking is
-conditioned on the token being unrevoked, and each email is claimed first
+conditioned on the token being unrevoked, disabling on the account not being
+disabled by the cascade already, and each email is claimed first
 (``notice_pending`` removed under a condition), released again when sending
 fails retryably (the record is then retried).
 """
@@ -36,6 +46,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from pynamodb.exceptions import UpdateError
@@ -48,31 +59,39 @@ from ..mail import MailError, get_mailer
 from ..mail.credential_templates import credentials_revoked
 from ..storage.base import AlreadyApplied, Tx, is_condition_failure
 from ..storage.members import MemberModel
+from ..storage.service_accounts import ACCOUNT, ServiceAccountModel
 from ..storage.tokens import TokenModel, scim_token_owner
-from . import accounts, audit, orgs
+from . import accounts, audit, orgs, service_accounts
 from .member_records import MemberChange
 
 log = logging.getLogger(__name__)
 
-MAKER_REMOVED = "maker_removed"
-MAKER_DEMOTED = "maker_demoted"
+MAKER_REMOVED = service_accounts.MAKER_REMOVED
+MAKER_DEMOTED = service_accounts.MAKER_DEMOTED
 POWER = Permission.MANAGE_SCIM
+SERVICE_ACCOUNT_POWER = service_accounts.POWER
 
 
-def _may(role: str | None) -> bool:
+@dataclass(frozen=True)
+class Ended:
+    scim_tokens_revoked: int = 0
+    service_accounts_disabled: int = 0
+
+
+def _may(role: str | None, power: Permission) -> bool:
     try:
-        return role is not None and allows(Role(role), POWER)
+        return role is not None and allows(Role(role), power)
     except ValueError:
         return False
 
 
-def lost_power(change: MemberChange) -> str | None:
-    """The reason when this change took the power to make SCIM tokens away from a member."""
-    if change.old is None or not _may(change.old.role):
+def lost_power(change: MemberChange, power: Permission = POWER) -> str | None:
+    """The reason when this change took ``power`` (by default, to make SCIM tokens) away from a member."""
+    if change.old is None or not _may(change.old.role, power):
         return None
     if change.event_name == "REMOVE":
         return MAKER_REMOVED
-    if change.event_name == "MODIFY" and change.new is not None and not _may(change.new.role):
+    if change.event_name == "MODIFY" and change.new is not None and not _may(change.new.role, power):
         return MAKER_DEMOTED
     return None
 
@@ -82,8 +101,8 @@ def _made_by(token: TokenModel, account_id: str) -> bool:
     return token.account_id == account_id or (token.account_id is None and token.created_by == f"account:{account_id}")
 
 
-def _ended(token: TokenModel, change: MemberChange) -> bool:
-    """Whether the token was made in the membership whose power this change ended.
+def _ended(token: TokenModel | ServiceAccountModel, change: MemberChange) -> bool:
+    """Whether the token (or service account) was made in the membership whose power this change ended.
 
     Tokens of a later membership (joined again since) are left alone. Within
     one membership there is no stamp of when the role was granted, so the
@@ -129,6 +148,61 @@ def _revoke(token: TokenModel, change: MemberChange, reason: str, request_id: st
     return True
 
 
+def _disable(account: ServiceAccountModel, change: MemberChange, reason: str, request_id: str) -> bool:
+    """Mark one service account disabled with its audit record; False when the cascade already did.
+
+    Its generation is raised, as when an admin disables it: no token granted so
+    far works again, also if an admin enables the account later.
+    """
+    actor = Actor.system("credential_cascade", request_id)
+    tx = Tx()
+    tx.update(
+        account,
+        [
+            ServiceAccountModel.disabled.set(True),
+            ServiceAccountModel.disabled_reason.set(reason),
+            ServiceAccountModel.notice_pending.set(reason),
+            ServiceAccountModel.generation.add(1),
+            ServiceAccountModel.version.add(1),  # an admin's change read before this one is a lost race
+            ServiceAccountModel.updated_at.set(now()),
+        ],
+        condition=ServiceAccountModel.org_id.exists() & ServiceAccountModel.disabled_reason.does_not_exist(),
+        on_fail=AlreadyApplied,
+    )
+    audit.record(
+        tx,
+        change.org_id,
+        actor,
+        "service_account.disabled",
+        account.sa_id,
+        {"disabled": True, "reason": reason, "maker": change.account_id, "name": account.name or ""},
+    )
+    try:
+        tx.commit()
+    except AlreadyApplied:
+        return False  # disabled by an earlier delivery, or deleted meanwhile
+    account.notice_pending = reason
+    return True
+
+
+def _claim_account(account: ServiceAccountModel, release: bool = False) -> bool:
+    """``_claim`` for a service account's notice."""
+    item = ServiceAccountModel(account.sa_id, ACCOUNT)
+    if release:
+        item.update(actions=[ServiceAccountModel.notice_pending.set(account.notice_pending)])
+        return True
+    try:
+        item.update(
+            actions=[ServiceAccountModel.notice_pending.remove()],
+            condition=ServiceAccountModel.notice_pending.exists(),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
 def _claim(token: TokenModel, release: bool = False) -> bool:
     """Take (or give back) the right to announce one revocation; True when taken."""
     if release:
@@ -149,10 +223,13 @@ def settings_url(org_id: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/orgs/{quote(org_id, safe='')}/settings"
 
 
-def _notify(change: MemberChange, reason: str, pending: list[TokenModel]) -> int:
-    """Email the org's admins (the maker aside) about revocations not announced yet; return emails sent."""
+def _notify(
+    change: MemberChange, reason: str, pending: list[TokenModel], pending_accounts: list[ServiceAccountModel]
+) -> int:
+    """Email the org's admins (the maker aside) about credentials ended and not announced yet; return emails sent."""
     claimed = [t for t in pending if _claim(t)]
-    if not claimed:
+    claimed_accounts = [a for a in pending_accounts if _claim_account(a)]
+    if not claimed and not claimed_accounts:
         return 0
     admins = [
         m.email
@@ -163,16 +240,21 @@ def _notify(change: MemberChange, reason: str, pending: list[TokenModel]) -> int
     account = accounts.get(change.account_id)
     maker = account.email if account else change.old.email
     listed = sorted((t.token_id, t.name or "") for t in claimed)
+    listed_accounts = sorted((a.sa_id, a.name or "") for a in claimed_accounts)
     org_name = orgs.name_of(change.org_id) or "your organization"
     sent = 0
     for email in admins:
-        message = credentials_revoked(email, org_name, maker, reason, listed, settings_url(change.org_id))
+        message = credentials_revoked(
+            email, org_name, maker, reason, listed, settings_url(change.org_id), service_accounts=listed_accounts
+        )
         try:
             get_mailer().send(message)
         except MailError as exc:
             if exc.retryable:
                 for token in claimed:
                     _claim(token, release=True)
+                for claimed_account in claimed_accounts:
+                    _claim_account(claimed_account, release=True)
                 raise
             log.warning("credentials-revoked email not sent", extra={"org_id": change.org_id, "reason": exc.reason})
             continue
@@ -180,22 +262,55 @@ def _notify(change: MemberChange, reason: str, pending: list[TokenModel]) -> int
     return sent
 
 
-def handle(change: MemberChange, request_id: str) -> int:
-    """Revoke the SCIM tokens of an admin this change removed or demoted; return tokens revoked.
+def _service_accounts(org_id: str) -> Iterable[ServiceAccountModel]:
+    """The org's service accounts, as ``service_accounts.list_accounts`` finds them."""
+    return ServiceAccountModel.by_org.query(org_id)
 
-    One query of the org's SCIM tokens, then one transaction per token to
-    revoke; the notices still pending (this delivery's, or an earlier one's
-    whose email failed) are claimed and mailed.
+
+def handle(change: MemberChange, request_id: str) -> Ended:
+    """End the SCIM tokens and service accounts of an admin this change removed or demoted.
+
+    One query of the org's SCIM tokens and one of its service accounts, then
+    one transaction per credential; the notices still pending (this
+    delivery's, or an earlier one's whose email failed) are claimed and mailed.
     """
     reason = lost_power(change)
-    if reason is None:
-        return 0
-    made = [t for t in _scim_tokens(change.org_id) if _made_by(t, change.account_id)]
-    revoked = [t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason, request_id)]
-    _notify(change, reason, [t for t in made if t.notice_pending])
-    if revoked:
+    account_reason = lost_power(change, SERVICE_ACCOUNT_POWER)
+    if reason is None and account_reason is None:
+        return Ended()
+    made: list[TokenModel] = []
+    revoked: list[TokenModel] = []
+    if reason is not None:
+        made = [t for t in _scim_tokens(change.org_id) if _made_by(t, change.account_id)]
+        revoked = [
+            t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason, request_id)
+        ]
+    made_accounts: list[ServiceAccountModel] = []
+    disabled: list[ServiceAccountModel] = []
+    if account_reason is not None:
+        made_accounts = [
+            a for a in _service_accounts(change.org_id) if service_accounts.maker_of(a) == change.account_id
+        ]
+        disabled = [
+            a
+            for a in made_accounts
+            if a.disabled_reason is None and _ended(a, change) and _disable(a, change, account_reason, request_id)
+        ]
+    _notify(
+        change,
+        reason or account_reason or MAKER_REMOVED,
+        [t for t in made if t.notice_pending],
+        [a for a in made_accounts if a.notice_pending],
+    )
+    if revoked or disabled:
         log.info(
-            "SCIM tokens revoked",
-            extra={"org_id": change.org_id, "account_id": change.account_id, "count": len(revoked), "reason": reason},
+            "Credentials of a removed or demoted admin ended",
+            extra={
+                "org_id": change.org_id,
+                "account_id": change.account_id,
+                "scim_tokens": len(revoked),
+                "service_accounts": len(disabled),
+                "reason": reason or account_reason,
+            },
         )
-    return len(revoked)
+    return Ended(scim_tokens_revoked=len(revoked), service_accounts_disabled=len(disabled))

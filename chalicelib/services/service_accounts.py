@@ -1,8 +1,15 @@
 """Service accounts: an org's machine clients, with OAuth 2.0 client-credentials tokens.
 
 A service account belongs to the org, not to a person: it holds no seat and
-no membership, and it does not die with the admin who created it (who is
-recorded, ``created_by``, and in the audit log). Admins create, change,
+no membership. It is an org credential, so it is never stronger than the
+admin who created it (invariant 10): it records its maker (``created_by``,
+the maker's account id and membership ``joined_at``), works only while that
+same membership may manage service accounts, and is disabled by the Members
+stream when the maker is removed or demoted (``maker_cascade``, reason
+``maker_removed`` / ``maker_demoted``); an admin who stays can create a new
+one. Accounts made before makers were recorded take theirs from
+``created_by``; one made without a maker (no path makes one today)
+depends on no membership. Admins create, change,
 disable and delete them, and give each at most two client secrets at once
 (rotation: add the new one, move the client, delete the old one). A client
 secret (``oss_``) and an access token (``osa_``) are shown once and stored
@@ -10,10 +17,13 @@ only as their SHA-256 (invariant 3).
 
 ``grant`` is the client-credentials grant (RFC 6749 section 4.4): a client
 id and secret buy an access token of ``service_token_seconds`` for some or
-all of the account's scopes. ``authenticate`` resolves an access token with
-one consistent BatchGetItem of the token item and the account item, so a
-disabled account, a deleted secret or a narrowed scope takes effect on the
-very next request.
+all of the account's scopes; it is refused (``unauthorized_client``) when
+the maker no longer may manage service accounts, a condition of the grant's
+own transaction. ``authenticate`` resolves an access token with one
+consistent BatchGetItem of the token item, the account item and the maker's
+member item (the token names the account, the org and the maker: ids, not
+secrets), so a disabled account, a deleted secret, a narrowed scope or a
+maker removed or demoted takes effect on the very next request.
 """
 
 from __future__ import annotations
@@ -38,9 +48,10 @@ from ..domain.errors import (
     Unauthenticated,
 )
 from ..domain.models import Actor
-from ..domain.roles import Permission, Scope, scope_permissions
+from ..domain.roles import Permission, Scope, roles_with, scope_permissions
 from ..secrets import hash_secret, new_id, new_secret, same
 from ..storage.base import TransactionCancelled, Tx, answered, client, retry_races
+from ..storage.members import MemberModel
 from ..storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
 from . import audit, client_auth_limits, members
 
@@ -49,10 +60,21 @@ TOKEN_PREFIX = "osa"
 MAX_SECRETS = 2
 CLIENT_ID_SHAPE = re.compile(r"^sa_[0-9a-f]{20}$")
 _CLIENT_SECRET_SHAPE = re.compile(r"^oss_[A-Za-z0-9_-]{20,100}$")
-# The token names its account ("osa_" + the client id's hex + the random part), so one
-# BatchGetItem reads token and account together.
-_TOKEN_SHAPE = re.compile(r"^osa_([0-9a-f]{20})[A-Za-z0-9_-]{43}$")
+# The token names its account ("osa_" + the client id's hex), and for an account with a maker
+# the org's and the maker's ids' hex too, then the random part: one BatchGetItem reads token,
+# account and the maker's member item together. Tokens without the maker's part are those of
+# accounts without a maker (and ones granted before tokens named it).
+_TOKEN_SHAPE = re.compile(r"^osa_([0-9a-f]{20})(?:([0-9a-f]{20})([0-9a-f]{20}))?[A-Za-z0-9_-]{43}$")
+_ORG_ID = re.compile(r"^org_([0-9a-f]{20})$")
+_ACCOUNT_ID = re.compile(r"^acc_([0-9a-f]{20})$")
 REFUSED = "A valid access token is required (Authorization: Bearer osa_...)."
+POWER = Permission.MANAGE_SERVICE_ACCOUNTS
+MAKER_REMOVED = "maker_removed"
+MAKER_DEMOTED = "maker_demoted"
+MAKER_LOST = (
+    "The admin who created this service account no longer has the power to manage service accounts; "
+    "an admin can re-create it."
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,7 @@ class ServiceAccount:
     created_by: str | None
     updated_at: datetime | None
     secrets: list[Secret]
+    disabled_reason: str | None = None  # maker_removed | maker_demoted: disabled by the cascade
 
     @property
     def client_id(self) -> str:
@@ -124,7 +147,24 @@ def to_account(item: ServiceAccountModel) -> ServiceAccount:
         created_by=item.created_by,
         updated_at=item.updated_at,
         secrets=sorted(secrets, key=lambda s: s.created_at),
+        disabled_reason=item.disabled_reason if item.disabled else None,
     )
+
+
+def maker_of(item: ServiceAccountModel) -> str | None:
+    """The account id of the admin who made the account; None for one made without a maker."""
+    if item.account_id is not None:
+        return item.account_id
+    if item.created_by and item.created_by.startswith("account:"):
+        return item.created_by.removeprefix("account:")  # made before accounts carried their maker
+    return None
+
+
+def _maker_holds(item: ServiceAccountModel, member: MemberModel | None) -> bool:
+    """Whether the maker's member item is the same membership and still may manage service accounts."""
+    if member is None or member.role not in {r.value for r in roles_with(POWER)}:
+        return False
+    return item.member_joined_at is None or member.joined_at == item.member_joined_at
 
 
 def sorted_scopes(scopes: frozenset[Scope]) -> list[str]:
@@ -174,6 +214,9 @@ def create(org_id: str, actor: Actor, name: str, scopes: frozenset[Scope]) -> tu
         created_at=at,
         created_by=actor.actor,
         updated_at=at,
+        # The maker: the account lives only while this membership may manage service accounts.
+        account_id=caller.account_id if caller else None,
+        member_joined_at=caller.joined_at if caller else None,
     )
     tx = Tx()
     tx.put(item, condition=ServiceAccountModel.sa_id.does_not_exist())
@@ -253,6 +296,9 @@ def update(
             actions.append(ServiceAccountModel.disabled.set(disabled))
             if disabled:  # every token granted so far stays dead, also after enabling again
                 actions.append(ServiceAccountModel.generation.set(int(item.generation or 0) + 1))
+            elif item.disabled_reason is not None:
+                # Enabled again; it still works only while its maker may manage service accounts.
+                actions.append(ServiceAccountModel.disabled_reason.remove())
             details["disabled"] = disabled
         if not actions:
             return None
@@ -358,7 +404,9 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         raise refused
     secret_id = matched[0]
     if item.disabled:
-        raise OAuthError("unauthorized_client", "This service account is disabled.", basic=basic)
+        lost = item.disabled_reason in (MAKER_REMOVED, MAKER_DEMOTED)
+        why = MAKER_LOST if lost else "This service account is disabled."
+        raise OAuthError("unauthorized_client", why, basic=basic)
     held = _scopes_of(item)
     if not held:
         raise OAuthError("invalid_scope", "This service account holds no scope.", basic=basic)
@@ -368,7 +416,9 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         raise OAuthError("invalid_scope", f"Scope not granted to this client: {beyond}.", basic=basic)
     at = now()
     lifetime = get_settings().service_token_seconds
-    token = f"{TOKEN_PREFIX}_{client_id.removeprefix('sa_')}{new_secret(TOKEN_PREFIX).removeprefix('osa_')}"
+    maker = maker_of(item)
+    token = f"{TOKEN_PREFIX}_{client_id.removeprefix('sa_')}{_names_maker(item.org_id, maker)}"
+    token += new_secret(TOKEN_PREFIX).removeprefix("osa_")
     expires_at = at + timedelta(seconds=lifetime)
     token_row = ServiceAccountModel(
         client_id,
@@ -394,6 +444,18 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
             & (ServiceAccountModel.generation == int(item.generation or 0)),
             on_fail=lambda _reason: refused,
         )
+        if maker is not None:  # the maker still may manage service accounts, in the same membership
+            assert item.org_id is not None
+            holds = MemberModel.role.is_in(*[r.value for r in roles_with(POWER)])
+            if item.member_joined_at is not None:
+                holds = holds & (MemberModel.joined_at == item.member_joined_at)
+            tx.check(
+                MemberModel,
+                item.org_id,
+                maker,
+                holds,
+                on_fail=lambda _reason: OAuthError("unauthorized_client", MAKER_LOST, basic=basic),
+            )
         tx.commit()
 
     # Grants of one client at once all write its item: a TransactionConflict is a lost race, tried again.
@@ -409,27 +471,71 @@ def is_access_token(secret: str | None) -> bool:
     return bool(secret) and str(secret).startswith(TOKEN_PREFIX + "_")
 
 
-def _read_both(sa_id: str, token_hash: str) -> tuple[ServiceAccountModel | None, ServiceAccountModel | None]:
-    """Account and token items in one consistent BatchGetItem (unprocessed keys are read again)."""
+def _names_maker(org_id: str | None, maker: str | None) -> str:
+    """The token's part naming the org and the maker (their ids' hex), or "" when they cannot be named."""
+    org = _ORG_ID.match(org_id or "")
+    account = _ACCOUNT_ID.match(maker or "")
+    return f"{org.group(1)}{account.group(1)}" if org and account else ""
+
+
+@dataclass(frozen=True)
+class _Read:
+    account: ServiceAccountModel | None
+    token: ServiceAccountModel | None
+    member: MemberModel | None
+
+
+def _read_all(sa_id: str, token_hash: str, member_key: tuple[str, str] | None) -> _Read:
+    """Account, token and (when named) maker's member items in one consistent BatchGetItem.
+
+    BatchGetItem reads several tables in one request; unprocessed keys are read again.
+    """
     table = ServiceAccountModel.Meta.table_name
+    members_table = MemberModel.Meta.table_name
     keys = [
         {"sa_id": {"S": sa_id}, "item": {"S": ACCOUNT}},
         {"sa_id": {"S": sa_id}, "item": {"S": token_item(token_hash)}},
     ]
-    found: list[dict[str, Any]] = []
     request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    if member_key is not None:
+        org_id, account_id = member_key
+        member = {"org_id": {"S": org_id}, "account_id": {"S": account_id}}
+        request[members_table] = {"Keys": [member], "ConsistentRead": True}
+    found: dict[str, list[dict[str, Any]]] = {table: [], members_table: []}
     for _ in range(3):
         answer = answered(functools.partial(client().batch_get_item, RequestItems=request))
-        found += answer.get("Responses", {}).get(table, [])
+        for name, rows in answer.get("Responses", {}).items():
+            found.setdefault(name, []).extend(rows)
         request = answer.get("UnprocessedKeys") or {}
         if not request:
             break
     else:
         raise ServiceUnavailable()
-    items = [ServiceAccountModel.from_raw_data(raw) for raw in found]
-    account = next((i for i in items if i.item == ACCOUNT), None)
-    token = next((i for i in items if i.item != ACCOUNT), None)
-    return account, token
+    items = [ServiceAccountModel.from_raw_data(raw) for raw in found[table]]
+    members_found = [MemberModel.from_raw_data(raw) for raw in found[members_table]]
+    return _Read(
+        account=next((i for i in items if i.item == ACCOUNT), None),
+        token=next((i for i in items if i.item != ACCOUNT), None),
+        member=members_found[0] if members_found else None,
+    )
+
+
+def _maker_may(account: ServiceAccountModel, read: _Read, named: tuple[str, str] | None) -> bool:
+    """Whether the account's maker still may manage service accounts (no maker: nothing to check).
+
+    The token names the maker's member item, read in the same BatchGetItem; it
+    must name the account's own org and maker. A token that names none (granted
+    before tokens named their maker) costs one more consistent read.
+    """
+    maker = maker_of(account)
+    if maker is None:
+        return named is None
+    assert account.org_id is not None
+    if named is None:
+        return _maker_holds(account, members.get_item(account.org_id, maker))
+    if named != (account.org_id, maker):
+        return False
+    return _maker_holds(account, read.member)
 
 
 def authenticate(secret: str | None, request_id: str) -> Actor:
@@ -438,7 +544,9 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
     if not secret or not match:
         raise Unauthenticated(REFUSED)
     sa_id = f"sa_{match.group(1)}"
-    account, token = _read_both(sa_id, hash_secret(secret))
+    named = (f"org_{match.group(2)}", f"acc_{match.group(3)}") if match.group(2) else None
+    read = _read_all(sa_id, hash_secret(secret), named)
+    account, token = read.account, read.token
     if (
         account is None
         or token is None
@@ -448,6 +556,7 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
         or token.expires_at <= now()
         or token.secret_id not in _secrets_of(account)
         or int(token.generation or 0) != int(account.generation or 0)
+        or not _maker_may(account, read, named)
     ):
         raise Unauthenticated(REFUSED)
     # Scopes narrowed since the grant are narrowed on the token too.

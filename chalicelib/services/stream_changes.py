@@ -18,12 +18,16 @@ if TYPE_CHECKING:
 
 
 def member_record(record: DynamoDBRecord, request_id: str) -> dict[str, int]:
-    """Members change: token cascade on seat revocation/removal, SCIM tokens of an admin removed or
-    demoted (``maker_cascade``), seat-assigned email (a retryable mail failure raises: retried)."""
+    """Members change: token cascade on seat revocation/removal, SCIM tokens and service accounts of
+    an admin removed or demoted (``maker_cascade``), seat-assigned email (a retryable mail failure
+    raises: retried)."""
     change = member_records.decode(record)
+    tokens_revoked = token_cascade.handle(change, request_id)
+    ended = maker_cascade.handle(change, request_id)
     return {
-        "tokens_revoked": token_cascade.handle(change, request_id),
-        "scim_tokens_revoked": maker_cascade.handle(change, request_id),
+        "tokens_revoked": tokens_revoked,
+        "scim_tokens_revoked": ended.scim_tokens_revoked,
+        "service_accounts_disabled": ended.service_accounts_disabled,
         "seat_emails": seat_notifications.handle(change),
     }
 

@@ -2,7 +2,8 @@
 
 Keys: ``sa_id`` (hash, the public client id ``sa_…``) and ``item`` (range).
 - ``item = "account"``: the service account: ``org_id``, name, scopes,
-  ``disabled``, who created it, and ``secrets``, a map of secret id to
+  ``disabled``, who created it (``created_by``, and the maker's ``account_id``
+  and membership ``member_joined_at``), and ``secrets``, a map of secret id to
   ``{"hash", "created_at", "last_used_at"?}`` (the client secret's SHA-256
   only; at most two). ``version`` is raised by every management change, so
   concurrent changes are conditioned on what they read; ``generation`` is
@@ -11,9 +12,11 @@ Keys: ``sa_id`` (hash, the public client id ``sa_…``) and ``item`` (range).
 - ``item = "token#<sha256 of the access token>"``: one issued access token,
   with the secret id it was granted to, its scopes, generation and expiry; DynamoDB TTL
   removes it after ``expires_ttl`` (the expiry is checked by the server).
-Both items of a request are read in one consistent BatchGetItem (the access
-token names its client id), so a disabled account or a deleted secret is
-refused at once. Index: GSI ``by_org`` on (``org_id``, ``sa_id``), sparse:
+Both items of a request, and the maker's member item, are read in one
+consistent BatchGetItem (the access token names its client id, org and
+maker), so a disabled account, a deleted secret or a maker removed or
+demoted is refused at once. ``disabled_reason`` and ``notice_pending`` are
+the Members-stream cascade's (``services.maker_cascade``). Index: GSI ``by_org`` on (``org_id``, ``sa_id``), sparse:
 only account items carry ``org_id``.
 """
 
@@ -69,6 +72,12 @@ class ServiceAccountModel(Model):
     created_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    # The maker (account items): the account works only while this membership may manage
+    # service accounts (invariant 10); absent for accounts made without one.
+    account_id = UnicodeAttribute(null=True)
+    member_joined_at = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)  # maker_removed | maker_demoted (the cascade's)
+    notice_pending = UnicodeAttribute(null=True)  # the cascade's email not sent yet
     # token items
     secret_id = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)

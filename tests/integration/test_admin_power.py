@@ -3,7 +3,9 @@
 Finding 4: a SCIM token outlived the admin who made it (removed, the admin
 provisioned themselves back into account-admins with it). Now the token is
 refused from the moment the removal or demotion returns, and the Members
-stream marks it revoked, audits it and tells the remaining admins.
+stream marks it revoked, audits it and tells the remaining admins. A
+service account an admin made follows the same rule (its scenario is in
+test_service_accounts.py; here it is one more lost-power caller).
 
 Finding 11: admin writes checked the caller's role only before their
 transaction, so a demoted admin's in-flight call completed. Now every admin
@@ -155,7 +157,17 @@ def test_a_mail_failure_is_retried_and_mails_once(api: Api, seed: Seed, mailer: 
 
 # --- the permission matrix gains the callers who lost their power ------------------------
 
-SPECS_BY_CALLER = {"removed admin": "outsider", "demoted admin": "member", "SCIM token of a removed admin": "anonymous"}
+SPECS_BY_CALLER = {
+    "removed admin": "outsider",
+    "demoted admin": "member",
+    "SCIM token of a removed admin": "anonymous",
+    "service account of a removed admin": "anonymous",
+}
+# The made-up credential of the same kind each "anonymous" caller is compared with.
+MADE_UP = {
+    "SCIM token of a removed admin": "osc_" + "x" * 43,
+    "service account of a removed admin": "osa_" + "0" * 60 + "x" * 43,
+}
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +181,8 @@ def _lost_power_caller(seed: Seed, caller: str) -> Person:
     scim_secret = None
     if caller == "SCIM token of a removed admin":
         _, scim_secret = issue_scim_token_by(seed, admin)
+    if caller == "service account of a removed admin":
+        scim_secret = service_account_token_by(seed, admin)
     if caller == "demoted admin":
         members.change_role(seed.org_id, actor_of(seed.admin), admin.account_id, Role.MEMBER)
     else:
@@ -183,11 +197,21 @@ def issue_scim_token_by(seed: Seed, admin: Person) -> tuple[str, str]:
     return token.token_id, secret
 
 
+def service_account_token_by(seed: Seed, admin: Person) -> str:
+    """An access token with every scope of a service account ``admin`` created."""
+    from chalicelib.domain.roles import Scope
+    from chalicelib.services import service_accounts
+
+    account, _, secret = service_accounts.create(seed.org_id, actor_of(admin), "fallen-robot", frozenset(Scope))
+    return service_accounts.grant(account.sa_id, secret, None, basic=True).access_token
+
+
 @pytest.mark.parametrize("caller", list(SPECS_BY_CALLER))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_permission_matrix_for_lost_power(world: tuple[Api, Seed], case: Case, caller: str) -> None:
     """Each route answers a removed admin as a non-member, a demoted one as a member, and the
-    SCIM token of a removed admin as an invalid credential (the matrix of test_permissions)."""
+    SCIM token or the service account's access token of a removed admin as an invalid credential
+    (the matrix of test_permissions)."""
     from tests.integration.test_permissions import expected_status
 
     api, seed = world
@@ -203,8 +227,8 @@ def test_permission_matrix_for_lost_power(world: tuple[Api, Seed], case: Case, c
     if r.status >= 400 and writes:
         assert scan_all() == before, "a refused call changed the tables"
     if equivalent == "anonymous":
-        # As for any invalid credential: the same call (fresh targets) with a made-up SCIM token.
-        ctx_again = Ctx(api, seed, equivalent, Person("", "", "osc_" + "x" * 43))
+        # As for any invalid credential: the same call (fresh targets) with a made-up one of its kind.
+        ctx_again = Ctx(api, seed, equivalent, Person("", "", MADE_UP[caller]))
         again = case.send(api, case.url(ctx_again), ctx_again.key, case.body(ctx_again) if case.body else None)
         assert r.status == again.status and r.code == again.code, (r.status, r.body, again.status, again.body)
     elif equivalent == "outsider" and equivalent not in case.allowed and equivalent not in case.statuses:

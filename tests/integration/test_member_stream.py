@@ -199,7 +199,13 @@ def test_other_member_changes_touch_no_token_and_send_nothing(
     members.change_role(seed.org_id, actor, member, Role.BILLING_MANAGER)
     snapshot = table_dump(TokenModel)
     result = deliver(record(before, raw_member(seed.org_id, member)))
-    assert result == {"records": 1, "tokens_revoked": 0, "seat_emails": 0, "scim_tokens_revoked": 0}
+    assert result == {
+        "records": 1,
+        "tokens_revoked": 0,
+        "seat_emails": 0,
+        "scim_tokens_revoked": 0,
+        "service_accounts_disabled": 0,
+    }
     assert table_dump(TokenModel) == snapshot
     assert all(tokens.verify(s)["active"] for s in secrets)
     assert mailer.sent == []

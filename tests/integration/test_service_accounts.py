@@ -11,12 +11,14 @@ import pytest
 from chalicelib.domain.errors import ServiceAccountSecretLimit
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role, Scope
+from chalicelib.mail.base import MemoryMailer
 from chalicelib.secrets import hash_secret
 from chalicelib.services import members, service_accounts
 from chalicelib.storage.orgs import OrgModel
 from tests.local.test_concurrency import run_together
 from tests.support import service_account_support as sa
-from tests.support.helpers import Api, Seed, admin_actor
+from tests.support.helpers import Api, Person, Seed, add_person, admin_actor
+from tests.support.member_stream import deliver, raw_member, record
 
 ALL = [s.value for s in Scope]
 
@@ -347,17 +349,144 @@ def test_a_further_permission_needs_its_own_scope(api: Api, seed: Seed) -> None:
     assert members.find(seed.org_id, seed.member.account_id) is not None
 
 
-def test_the_makers_power_does_not_matter(api: Api, seed: Seed) -> None:
-    """Owned by the org: the admin who created it being demoted or removed leaves it working."""
-    second = members.add_member(seed.org_id, admin_actor(seed.admin), "second@acme.test", Role.ACCOUNT_ADMIN).member
-    assert second is not None
-    from chalicelib.services import keys
+def _remove(api: Api, seed: Seed, maker: Person) -> None:
+    assert api.delete(f"/v1/orgs/{seed.org_id}/members/{maker.account_id}", seed.admin.key).status == 204
 
-    _, second_key = keys.issue(second.account_id, "k")
-    client, token = sa.token_for(api, seed.org_id, second_key, ["members:read"])
-    assert api.delete(f"/v1/orgs/{seed.org_id}/members/{second.account_id}", seed.admin.key).status == 204
-    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
-    assert sa.grant(api, client).status == 200
+
+def _demote(api: Api, seed: Seed, maker: Person) -> None:
+    path = f"/v1/orgs/{seed.org_id}/members/{maker.account_id}/role"
+    assert api.put(path, seed.admin.key, {"role": "member"}).status == 200
+
+
+LOSSES = {"removed": (_remove, "maker_removed"), "demoted": (_demote, "maker_demoted")}
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_a_service_account_dies_with_its_makers_power(api: Api, seed: Seed, mailer: MemoryMailer, loss: str) -> None:
+    """An org credential is never stronger than its maker (invariant 10): removed or demoted, the
+    admin's service account stops at once, is disabled by the Members stream, and the admins are told."""
+    change, reason = LOSSES[loss]
+    second = add_person(seed.org_id, seed.admin, "second@acme.test", Role.ACCOUNT_ADMIN)
+    maker = add_person(seed.org_id, seed.admin, "mallory@acme.test", Role.ACCOUNT_ADMIN)
+    client = sa.create(api, seed.org_id, maker.key, ALL, name="mallory-robot")
+    token = sa.grant(api, client).body["access_token"]
+    kept, kept_token = sa.token_for(api, seed.org_id, second.key, ["members:read"])
+    org = f"/v1/orgs/{seed.org_id}"
+    assert api.get(f"{org}/members", token).status == 200
+
+    before = raw_member(seed.org_id, maker.account_id)
+    change(api, seed, maker)
+    after = raw_member(seed.org_id, maker.account_id)
+
+    # Refused at once, before the stream has run: no way back in with it.
+    for method, path, body in (
+        ("GET", f"{org}/members", None),
+        ("POST", f"{org}/invitations", {"emails": [maker.email], "role": "billing_manager"}),
+        ("POST", f"{org}/members", {"email": "back@acme.test", "role": "member"}),
+        ("POST", f"{org}/seats/assign", {"account_ids": [seed.member.account_id]}),
+    ):
+        r = api.call(method, path, token, body)
+        assert r.status == 401 and r.code == "unauthenticated", (method, path, r.body)
+    refused = sa.grant(api, client)
+    oauth_error(refused, "unauthorized_client")
+    assert refused.body["error_description"] == service_accounts.MAKER_LOST
+    # The account of an admin who stays is untouched.
+    assert api.get(f"{org}/members", kept_token).status == 200
+    assert sa.grant(api, kept).status == 200
+
+    mailer.sent.clear()
+    assert deliver(record(before, after))["service_accounts_disabled"] == 1
+
+    got = api.get(f"{org}/service-accounts/{client.client_id}", seed.admin.key).body
+    assert got["status"] == "disabled" and got["disabled_reason"] == reason
+    assert api.get(f"{org}/service-accounts/{kept.client_id}", seed.admin.key).body["status"] == "active"
+    assert api.get(f"{org}/members", token).status == 401
+    oauth_error(sa.grant(api, client), "unauthorized_client")
+    log = api.get(f"{org}/audit-log?action=service_account.disabled", seed.admin.key).body["items"]
+    [entry] = [e for e in log if e["target"] == client.client_id]
+    assert entry["actor"] == "system:credential_cascade"
+    assert entry["details"]["reason"] == reason and entry["details"]["maker"] == maker.account_id
+
+    notices = [m for m in mailer.sent if m.tags.get("kind") == "credentials_revoked"]
+    assert sorted(m.to for m in notices) == sorted([seed.admin.email, second.email])
+    for m in notices:
+        assert client.client_id in m.text and "mallory-robot" in m.text and maker.email in m.text
+        assert "service accounts they created have been disabled" in m.text and kept.client_id not in m.text
+        assert ("removed" if reason == "maker_removed" else "no longer") in m.text
+        assert m.subject.startswith("Service accounts disabled")
+
+    # A replay (the stream retries whole batches) disables, audits and mails nothing more.
+    mailer.sent.clear()
+    assert deliver(record(before, after))["service_accounts_disabled"] == 0
+    assert not [m for m in mailer.sent if m.tags.get("kind") == "credentials_revoked"]
+    again = api.get(f"{org}/audit-log?action=service_account.disabled", seed.admin.key).body["items"]
+    assert len([e for e in again if e["target"] == client.client_id]) == 1
+    assert api.get(f"{org}/members", kept_token).status == 200
+
+
+def test_a_makers_later_membership_does_not_revive_the_account(api: Api, seed: Seed) -> None:
+    """Removed and added again, the admin holds a new membership: the old account stays refused."""
+    maker = add_person(seed.org_id, seed.admin, "mallory@acme.test", Role.ACCOUNT_ADMIN)
+    client, token = sa.token_for(api, seed.org_id, maker.key, ["members:read"])
+    _remove(api, seed, maker)
+    members.add_member(seed.org_id, admin_actor(seed.admin), maker.email, Role.ACCOUNT_ADMIN)
+    assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 401
+    oauth_error(sa.grant(api, client), "unauthorized_client")
+
+
+def test_an_account_made_before_makers_were_recorded_takes_its_maker_from_created_by(api: Api, seed: Seed) -> None:
+    """No maker attributes, and a token of the earlier shape (no maker named in it): still refused."""
+    from chalicelib.secrets import new_secret
+    from chalicelib.storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
+
+    maker = add_person(seed.org_id, seed.admin, "mallory@acme.test", Role.ACCOUNT_ADMIN)
+    client, new_token = sa.token_for(api, seed.org_id, maker.key, ["members:read"])
+    item = ServiceAccountModel.get(client.client_id, ACCOUNT, consistent_read=True)
+    assert item.account_id == maker.account_id and item.member_joined_at is not None
+    item.update(actions=[ServiceAccountModel.account_id.remove(), ServiceAccountModel.member_joined_at.remove()])
+    old_token = "osa_" + client.client_id.removeprefix("sa_") + new_secret("osa").removeprefix("osa_")
+    granted = ServiceAccountModel.get(client.client_id, token_item(hash_secret(new_token)))
+    granted.item = token_item(hash_secret(old_token))
+    granted.save()
+    for token in (new_token, old_token):
+        assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 200
+    _demote(api, seed, maker)
+    for token in (new_token, old_token):
+        assert api.get(f"/v1/orgs/{seed.org_id}/members", token).status == 401
+    oauth_error(sa.grant(api, client), "unauthorized_client")
+
+
+def test_a_token_check_is_one_request_that_reads_the_maker(
+    api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Token, account and the maker's member item: one consistent BatchGetItem, nothing else."""
+    from chalicelib.storage.base import client as real_client
+    from chalicelib.storage.members import MemberModel
+
+    _, token = sa.token_for(api, seed.org_id, seed.admin.key, ["members:read"])
+    calls: list[dict[str, object]] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            calls.append({"op": name})
+            return getattr(real_client(), name)
+
+        def batch_get_item(self, **kwargs: object) -> object:
+            calls.append({"op": "batch_get_item", **kwargs})
+            return real_client().batch_get_item(**kwargs)
+
+    monkeypatch.setattr(service_accounts, "client", lambda: Counting())
+    monkeypatch.setattr(members, "get_item", lambda *_: pytest.fail("a second read"))
+    actor = service_accounts.authenticate(token, "test")
+    assert actor.scope_org == seed.org_id
+    [call] = calls
+    request = call["RequestItems"]
+    assert isinstance(request, dict)
+    assert request[MemberModel.Meta.table_name] == {
+        "Keys": [{"org_id": {"S": seed.org_id}, "account_id": {"S": seed.admin.account_id}}],
+        "ConsistentRead": True,
+    }
+    assert all(part["ConsistentRead"] for part in request.values())
 
 
 def test_a_service_account_never_touches_the_admin_role(api: Api, seed: Seed) -> None:
