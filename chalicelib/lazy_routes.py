@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from chalice import Chalice
 from chalice.app import Request, Response
@@ -135,6 +135,27 @@ def import_all() -> None:
     """Import every route module (the OpenAPI document and the tests read what they declare)."""
     for module_name in ROUTE_MODULES:
         importlib.import_module(module_name)
+
+
+class _Routed(Protocol):
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Routed)
+
+
+def in_table_order(specs: Iterable[R]) -> list[R]:
+    """Route specs in the route table's order, not in the order requests happened to import their
+    modules: what is built from them (the OpenAPI document, the template's WAF rule) is the same in
+    every process."""
+    from .route_table import ROUTES
+
+    position = {(path, method): n for n, (_, path, method, _, _) in enumerate(ROUTES)}
+    return sorted(specs, key=lambda spec: position.get((spec.path, spec.method), len(position)))
 
 
 def envelope_framework_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:

@@ -620,14 +620,14 @@ def method_setting_path(path: str) -> str:
 
 def anonymous_routes() -> list[str]:
     """Every path a caller without a credential may reach, but the exempt ones (in registry order)."""
-    from chalicelib.console.web import PAGES
+    from chalicelib.console.web import declared_pages
     from chalicelib.http.routing import declared_routes
 
     missing = [path for path in ANONYMOUS_EXEMPT if path not in app.routes]
     if missing:
         raise SystemExit(f"deploy/build_template.py exempts routes the app does not declare: {missing}")
     open_paths = [r.path for r in declared_routes() if r.auth != "api_key"]
-    open_paths += [page.path for page in PAGES if page.auth != "session"]
+    open_paths += [page.path for page in declared_pages() if page.auth != "session"]
     return [path for path in dict.fromkeys(open_paths) if path not in ANONYMOUS_EXEMPT]
 
 

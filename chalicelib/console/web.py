@@ -60,7 +60,16 @@ class PageSpec:
     summary: str
 
 
+# Filled as the page modules are imported (on first use): read it through ``declared_pages()``.
 PAGES: list[PageSpec] = []
+
+
+def declared_pages() -> list[PageSpec]:
+    """Every console page's spec, every route module imported, in the route table's order."""
+    from ..lazy_routes import import_all, in_table_order
+
+    import_all()
+    return in_table_order(PAGES)
 
 
 class PageRefusal(Exception):

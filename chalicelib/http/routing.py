@@ -60,11 +60,12 @@ ROUTES: list[RouteSpec] = []
 
 
 def declared_routes() -> list[RouteSpec]:
-    """Every REST route's spec (for the OpenAPI document and the tests), every route module imported."""
-    from ..lazy_routes import import_all
+    """Every REST route's spec (for the OpenAPI document and the tests), every route module imported,
+    in the route table's order."""
+    from ..lazy_routes import import_all, in_table_order
 
     import_all()
-    return ROUTES
+    return in_table_order(ROUTES)
 
 
 @dataclass

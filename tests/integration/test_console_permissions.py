@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.console.web import PAGES
+from chalicelib.console.web import declared_pages
 from chalicelib.domain.roles import Role
 from chalicelib.services import orgs, seats, sessions
 from tests.support import __path__ as support_path
@@ -76,7 +76,7 @@ for module in pkgutil.iter_modules(support_path):
 
 
 def test_every_page_has_a_row_and_every_row_a_page() -> None:
-    pages = {(p.method, p.path) for p in PAGES}
+    pages = {(p.method, p.path) for p in declared_pages()}
     rows = {(r.method, r.path) for r in ROWS}
     assert not pages - rows, (
         f"pages without a row in tests/integration/test_console_permissions.py: {sorted(pages - rows)}"

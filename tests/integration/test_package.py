@@ -405,11 +405,11 @@ def test_verification_has_its_own_throttle_bucket(template: dict[str, Any]) -> N
 
 def test_every_route_open_without_a_credential_is_rate_limited_or_exempt_for_a_reason() -> None:
     """The WAF's anonymous rule is read from the route registries: no open route is forgotten."""
-    from chalicelib.console.web import PAGES
+    from chalicelib.console.web import declared_pages
     from chalicelib.http.routing import declared_routes
 
     open_paths = {r.path for r in declared_routes() if r.auth != "api_key"}
-    open_paths |= {page.path for page in PAGES if page.auth != "session"}
+    open_paths |= {page.path for page in declared_pages() if page.auth != "session"}
     limited = set(build_template.anonymous_routes())
     assert open_paths == limited | set(build_template.ANONYMOUS_EXEMPT)
     assert not limited & set(build_template.ANONYMOUS_EXEMPT)
