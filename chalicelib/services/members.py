@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist
@@ -158,20 +159,29 @@ def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
         if backing is None:
             return
         caller, permission = backing
-    roles = [r.value for r in roles_with(permission)]
-
-    def holds() -> bool:
-        current = get_item(caller.org_id, caller.account_id)
-        return current is not None and current.role in roles and current.joined_at == caller.joined_at
-
+    org_id, account_id, joined_at = caller.org_id, caller.account_id, caller.joined_at
     tx.guard(
         MemberModel,
-        caller.org_id,
-        caller.account_id,
-        MemberModel.role.is_in(*roles) & (MemberModel.joined_at == caller.joined_at),
+        org_id,
+        account_id,
+        still_holds_condition(permission, joined_at),
         lambda: Forbidden(NO_LONGER_ALLOWED),
-        holds,
+        lambda: still_holds(get_item(org_id, account_id), permission, joined_at),
     )
+
+
+def still_holds(item: MemberModel | None, permission: Permission, joined_at: datetime | None) -> bool:
+    """Whether a member item still has ``permission``, in the membership that joined at ``joined_at``
+    (None: any); the check behind ``caller_still`` and behind the credentials an admin makes."""
+    if item is None or item.role not in {r.value for r in roles_with(permission)}:
+        return False
+    return joined_at is None or item.joined_at == joined_at
+
+
+def still_holds_condition(permission: Permission, joined_at: datetime | None) -> Condition:
+    """``still_holds`` as a DynamoDB condition on the member item, for a change's own transaction."""
+    condition = MemberModel.role.is_in(*[r.value for r in roles_with(permission)])
+    return condition if joined_at is None else condition & (MemberModel.joined_at == joined_at)
 
 
 def unchanged(item: MemberModel) -> Condition:

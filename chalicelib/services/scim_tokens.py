@@ -18,7 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..clock import now
 from ..domain.errors import NotFound, Unauthenticated
 from ..domain.models import Actor, Member
-from ..domain.roles import Permission, roles_with
+from ..domain.roles import Permission
 from ..secrets import hash_secret, new_id, new_secret
 from ..storage.base import AlreadyApplied, Tx
 from ..storage.tokens import TokenModel, scim_token_owner
@@ -116,9 +116,7 @@ def _maker_may(item: TokenModel) -> tuple[bool, Member | None]:
     if maker is None or item.org_id is None:
         return True, None
     member = members.get_item(item.org_id, maker)
-    if member is None or member.role not in {r.value for r in roles_with(Permission.MANAGE_SCIM)}:
-        return False, None
-    if item.member_joined_at is not None and member.joined_at != item.member_joined_at:
+    if member is None or not members.still_holds(member, Permission.MANAGE_SCIM, item.member_joined_at):
         return False, None
     return True, members.to_member(member)
 

@@ -48,7 +48,7 @@ from ..domain.errors import (
     Unauthenticated,
 )
 from ..domain.models import Actor
-from ..domain.roles import Permission, Scope, roles_with, scope_permissions
+from ..domain.roles import Permission, Scope, scope_permissions
 from ..secrets import hash_secret, new_id, new_secret, same
 from ..storage.base import TransactionCancelled, Tx, answered, client, retry_races
 from ..storage.members import MemberModel
@@ -162,9 +162,7 @@ def maker_of(item: ServiceAccountModel) -> str | None:
 
 def _maker_holds(item: ServiceAccountModel, member: MemberModel | None) -> bool:
     """Whether the maker's member item is the same membership and still may manage service accounts."""
-    if member is None or member.role not in {r.value for r in roles_with(POWER)}:
-        return False
-    return item.member_joined_at is None or member.joined_at == item.member_joined_at
+    return members.still_holds(member, POWER, item.member_joined_at)
 
 
 def sorted_scopes(scopes: frozenset[Scope]) -> list[str]:
@@ -446,14 +444,11 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         )
         if maker is not None:  # the maker still may manage service accounts, in the same membership
             assert item.org_id is not None
-            holds = MemberModel.role.is_in(*[r.value for r in roles_with(POWER)])
-            if item.member_joined_at is not None:
-                holds = holds & (MemberModel.joined_at == item.member_joined_at)
             tx.check(
                 MemberModel,
                 item.org_id,
                 maker,
-                holds,
+                members.still_holds_condition(POWER, item.member_joined_at),
                 on_fail=lambda _reason: OAuthError("unauthorized_client", MAKER_LOST, basic=basic),
             )
         tx.commit()

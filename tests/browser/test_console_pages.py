@@ -29,9 +29,13 @@ def new_person() -> str:
     return f"person-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def context_for(browser: Browser, stack: RunningStack, phone: bool = False) -> BrowserContext:
+def context_for(browser: Browser, stack: RunningStack, phone: bool = False, script: bool = True) -> BrowserContext:
     context = browser.new_context(
-        base_url=stack.base_url, bypass_csp=True, viewport=PHONE if phone else DESKTOP, is_mobile=phone
+        base_url=stack.base_url,
+        bypass_csp=True,
+        viewport=PHONE if phone else DESKTOP,
+        is_mobile=phone,
+        java_script_enabled=script,
     )
     context.set_default_timeout(TIMEOUT_MS)
     return context
@@ -99,16 +103,21 @@ def account_of(stack: RunningStack, email: str) -> str:
     return str(member["account_id"])
 
 
-def joined(browser: Browser, stack: RunningStack) -> str:
-    """A new person who accepted an invitation to the demo org (so has an account); returns the email."""
+def accept_as_new_person(page: Page, stack: RunningStack) -> str:
+    """Invite a new person to the demo org and accept from the mail in ``page`` (signed in after); the email."""
     email = new_person()
-    context = context_for(browser, stack)
-    page = context.new_page()
     mark = stack.mailbox.mark()
     invite(stack, email)
     page.goto(stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation"))
     page.get_by_role("button", name="Accept Invitation").click()
     expect(page.get_by_role("heading", name="You joined")).to_be_visible()
+    return email
+
+
+def joined(browser: Browser, stack: RunningStack) -> str:
+    """A new person who accepted an invitation to the demo org (so has an account); returns the email."""
+    context = context_for(browser, stack)
+    email = accept_as_new_person(context.new_page(), stack)
     context.close()
     return email
 
@@ -370,13 +379,9 @@ def test_profile_page(admin: Page) -> None:
 
 
 def test_sign_out(browser: Browser, stack: RunningStack) -> None:
-    email = new_person()
     context = context_for(browser, stack)
     page = context.new_page()
-    mark = stack.mailbox.mark()
-    invite(stack, email)
-    page.goto(stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation"))
-    page.get_by_role("button", name="Accept Invitation").click()
+    accept_as_new_person(page, stack)
     page.goto("/profile")
     page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
@@ -388,15 +393,9 @@ def test_sign_out(browser: Browser, stack: RunningStack) -> None:
 
 def test_sign_out_everywhere_without_script_asks_on_a_page(browser: Browser, stack: RunningStack) -> None:
     """Every action works as a plain form: with script off, the question is a page of its own."""
-    email = new_person()
-    context = browser.new_context(base_url=stack.base_url, bypass_csp=True, viewport=DESKTOP, java_script_enabled=False)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = context_for(browser, stack, script=False)
     page = context.new_page()
-    mark = stack.mailbox.mark()
-    invite(stack, email)
-    page.goto(stack.mailbox.wait_for(email, "You are invited", after=mark).link("See the invitation"))
-    page.get_by_role("button", name="Accept Invitation").click()
-    expect(page.get_by_role("heading", name="You joined")).to_be_visible()
+    accept_as_new_person(page, stack)
     page.goto("/profile")
     page.get_by_role("button", name="Sign out everywhere").click()
     expect(page.get_by_text("Sign out on every browser and device, this one too?")).to_be_visible()

@@ -6,11 +6,9 @@ On both backends (moto and DynamoDB Local), counted at the botocore client.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from chalicelib.secrets import hash_secret, new_secret
 from chalicelib.services import tokens
@@ -23,20 +21,6 @@ from tests.support.helpers import Api, Seed, seed_org
 def world(tables: str) -> tuple[Api, Seed]:
     api = Api()
     return api, seed_org(api)
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    seen: Counter[str] = Counter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            seen[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
-    yield seen
 
 
 def seated_token(api: Api, seed: Seed, key: str, account_id: str) -> str:
@@ -52,15 +36,15 @@ def verify(api: Api, secret: str) -> dict[str, Any]:
     return dict(r.body)
 
 
-def test_a_valid_token_verifies_in_one_request(world: tuple[Api, Seed], calls: Counter[str]) -> None:
+def test_a_valid_token_verifies_in_one_request(world: tuple[Api, Seed], dynamodb_calls: Counter[str]) -> None:
     api, seed = world
     secret = seated_token(api, seed, seed.member.key, seed.member.account_id)
     assert tokens.member_address(secret) == (seed.org_id, seed.member.account_id)
     assert verify(api, secret)["active"] is True  # the first use records last_used_at (one update an hour)
-    calls.clear()
+    dynamodb_calls.clear()
     answer = verify(api, secret)
     assert answer["active"] is True and answer["account_id"] == seed.member.account_id
-    assert calls == Counter({"BatchGetItem": 1}), calls
+    assert dynamodb_calls == Counter({"BatchGetItem": 1}), dynamodb_calls
 
 
 def test_revoking_the_seat_kills_it_at_once(world: tuple[Api, Seed]) -> None:
@@ -72,7 +56,7 @@ def test_revoking_the_seat_kills_it_at_once(world: tuple[Api, Seed]) -> None:
     assert verify(api, secret) == {"active": False}  # the member item read in the same request says so
 
 
-def test_a_secret_naming_another_member_is_inactive(world: tuple[Api, Seed], calls: Counter[str]) -> None:
+def test_a_secret_naming_another_member_is_inactive(world: tuple[Api, Seed], dynamodb_calls: Counter[str]) -> None:
     api, seed = world
     mine = seated_token(api, seed, seed.member.key, seed.member.account_id)
     seated_token(api, seed, seed.billing.key, seed.billing.account_id)  # the other member holds a seat too
@@ -89,7 +73,7 @@ def test_a_secret_naming_another_member_is_inactive(world: tuple[Api, Seed], cal
     assert verify(api, mine)["active"] is True
 
 
-def test_tokens_of_the_earlier_shape_keep_verifying(world: tuple[Api, Seed], calls: Counter[str]) -> None:
+def test_tokens_of_the_earlier_shape_keep_verifying(world: tuple[Api, Seed], dynamodb_calls: Counter[str]) -> None:
     api, seed = world
     secret = seated_token(api, seed, seed.member.key, seed.member.account_id)
     stored = TokenModel.get(hash_secret(secret), consistent_read=True)
@@ -97,24 +81,24 @@ def test_tokens_of_the_earlier_shape_keep_verifying(world: tuple[Api, Seed], cal
     assert tokens.member_address(plain) is None
     TokenModel(hash_secret(plain), **{k: v for k, v in stored.attribute_values.items() if k != "token_hash"}).save()
     assert verify(api, plain)["active"] is True
-    calls.clear()
+    dynamodb_calls.clear()
     assert verify(api, plain)["active"] is True
-    assert calls == Counter({"GetItem": 2}), calls  # token, then member
+    assert dynamodb_calls == Counter({"GetItem": 2}), dynamodb_calls  # token, then member
     MemberModel(seed.org_id, seed.member.account_id).update(actions=[MemberModel.has_seat.set(False)])
     assert verify(api, plain) == {"active": False}
 
 
-def test_unknown_and_malformed_secrets(world: tuple[Api, Seed], calls: Counter[str]) -> None:
+def test_unknown_and_malformed_secrets(world: tuple[Api, Seed], dynamodb_calls: Counter[str]) -> None:
     api, _ = world
-    calls.clear()
+    dynamodb_calls.clear()
     assert verify(api, "oat_" + "0" * 40 + "x" * 43) == {"active": False}
-    assert calls == Counter({"BatchGetItem": 1})
-    calls.clear()
+    assert dynamodb_calls == Counter({"BatchGetItem": 1})
+    dynamodb_calls.clear()
     assert verify(api, "oat_" + "A" * 43) == {"active": False}
-    assert calls == Counter({"GetItem": 1})
-    calls.clear()
+    assert dynamodb_calls == Counter({"GetItem": 1})
+    dynamodb_calls.clear()
     assert verify(api, "not a token") == {"active": False}
-    assert calls == Counter()
+    assert dynamodb_calls == Counter()
 
 
 def test_verify_answers_503_when_the_batch_read_is_throttled(
