@@ -41,6 +41,10 @@ class Settings(BaseModel):
     token_default_days: int = Field(default=365, ge=1)
     token_max_days: int = Field(default=365, ge=1)
     login_link_minutes: int = Field(default=15, ge=1, le=1440)
+    # Sign-in link asks per 15-minute window: per email (whether or not an account has it)
+    # and per source address (generous: offices share one address). Over it: 429 with Retry-After.
+    signin_requests_per_email: int = Field(default=5, ge=1)
+    signin_requests_per_address: int = Field(default=60, ge=1)
     api_key_max_days: int = Field(default=365, ge=1)
     # Lifetime of a service account's access token (OAuth client credentials, expires_in).
     service_token_seconds: int = Field(default=900, ge=60, le=3600)

@@ -101,6 +101,7 @@ REST_API = "RestAPI"  # chalice's logical id for the API Gateway REST API
 # request never uses up a token of the stage's buckets). Rate-based rules count
 # requests per source IP over a window of WAF_WINDOW_SECONDS.
 WAF_WINDOW_SECONDS = 300
+WAF_RETRY_AFTER_SECONDS = 60
 ANONYMOUS_RATE_LIMIT = 300  # per IP per 5 min on the sign-in and invitation routes
 VERIFY_RATE_LIMIT = 30000  # per IP per 5 min on /v1/tokens/verify (100 rps: a busy channel server)
 VERIFY_THROTTLING_RATE_LIMIT = 500
@@ -238,6 +239,8 @@ ENVIRONMENT: dict[str, Any] = {
             "resends_per_account_day",
             "new_org_days",
             "resend_cooldown_seconds",
+            "signin_requests_per_email",
+            "signin_requests_per_address",
             "dynamodb_connect_timeout_seconds",
             "dynamodb_read_timeout_seconds",
             "dynamodb_max_retry_attempts",
@@ -650,7 +653,17 @@ def _rate_rule(name: str, priority: int, limit: str, scope_down: dict[str, Any])
     return {
         "Name": name,
         "Priority": priority,
-        "Action": {"Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "rate_limited"}}},
+        "Action": {
+            "Block": {
+                "CustomResponse": {
+                    "ResponseCode": 429,
+                    "CustomResponseBodyKey": "rate_limited",
+                    # WAF lifts a block once the address's rate falls under the limit, checked every
+                    # few seconds over the window: a minute is an honest first wait.
+                    "ResponseHeaders": [{"Name": "Retry-After", "Value": str(WAF_RETRY_AFTER_SECONDS)}],
+                }
+            }
+        },
         "Statement": {
             "RateBasedStatement": {
                 "Limit": ref(limit),

@@ -1,5 +1,6 @@
 """Command line: ``python -m local run``, ``python -m local bootstrap --org NAME --admin-email EMAIL``,
-``python -m local dns set NAME VALUE`` (also ``dns list``, ``dns remove NAME``)."""
+``python -m local dns set NAME VALUE`` (also ``dns list``, ``dns remove NAME``),
+``python -m local mail [--to EMAIL] [--all]`` (the newest message of the outbox, with its links)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     dns.add_argument("action", choices=("set", "list", "remove"))
     dns.add_argument("name", nargs="?", help="e.g. _orgs-challenge.acme.test")
     dns.add_argument("value", nargs="?", help="the TXT text, e.g. orgs-verification=...")
+    mail = commands.add_parser("mail", help="print the newest message of the outbox with its links")
+    mail.add_argument("--to", help="only messages to this address")
+    mail.add_argument("--all", action="store_true", help="every message, oldest first")
     args = parser.parse_args(argv)
     if args.command == "run":
         from .stack import run
 
         return run()
+    if args.command == "mail":
+        from .mail_cmd import main as mail_main
+
+        return mail_main(args.to, args.all)
     if args.command == "dns":
         from .dns_cmd import main as dns_main
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..http.routing import source_address_of
 from ..services import login_links, sessions
 from . import forms
 from .web import Page, PageRequest, Redirect, confirm_first, page_route
@@ -35,7 +36,7 @@ def send_link(req: PageRequest) -> Page:
         email = forms.email(typed)
     except forms.FormInvalid as exc:
         return sign_in_form(typed, exc.message, status=400)
-    login_links.request_link(email)
+    login_links.request_link(email, source_address_of(req.raw))
     return Page("signin_sent.html", {"title": "Check your email", "email": email})
 
 

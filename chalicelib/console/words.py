@@ -89,6 +89,11 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "An organization name may not contain a web address, a domain name (like example.com), "
         "a scheme (like https:) or a line break, because it is shown in every email the organization sends.",
     ),
+    "too_many_sign_in_requests": (
+        "Too many sign-in links",
+        "Sign-in links were asked for too often, for this email or from this network, so no new link was sent."
+        " A link already sent still works.",
+    ),
     "resend_too_soon": (
         "Sent a moment ago",
         "This invitation was sent a moment ago, so it was not sent again.",

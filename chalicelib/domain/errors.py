@@ -204,6 +204,14 @@ class ResendTooSoon(DomainError):
     default_message = "This invitation was sent a moment ago; wait before sending it again (see Retry-After)."
 
 
+class TooManySignInRequests(DomainError):
+    """Per email and per source address, whether or not an account has the email (it tells nothing)."""
+
+    code = "too_many_sign_in_requests"
+    status = 429
+    default_message = "Too many sign-in links were asked for; try again later (see Retry-After)."
+
+
 class ServiceUnavailable(DomainError):
     """A dependency (DynamoDB, SES) is throttling, failing, unreachable or too slow; safe to retry."""
 

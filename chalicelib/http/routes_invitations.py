@@ -10,7 +10,7 @@ from ..domain.invitations import BulkOutcome, Invitation, InviteItem
 from ..domain.roles import Scope
 from ..services import invitation_accept, invitation_csv, invitations, login_links
 from . import schemas_invitations as s
-from .routing import ApiRequest, api_route, parse_json_body
+from .routing import ApiRequest, api_route, parse_json_body, source_address_of
 
 bp = Blueprint(__name__)
 
@@ -230,9 +230,10 @@ def accept(req: ApiRequest, invitation_token: str) -> s.AcceptedOut:
     body=s.LoginLinkRequest,
     response=s.LoginLinkAccepted,
     status=202,
+    errors=("too_many_sign_in_requests",),
 )
 def login_link(req: ApiRequest) -> s.LoginLinkAccepted:
-    login_links.request_link(req.body.email)
+    login_links.request_link(req.body.email, source_address_of(req.raw))
     return s.LoginLinkAccepted()
 
 

@@ -101,6 +101,13 @@ def bearer_secret(request: Request) -> str | None:
     return value.strip()
 
 
+def source_address_of(request: Request) -> str | None:
+    """The caller's address as API Gateway saw it (None outside a gateway, e.g. a direct invoke)."""
+    identity = (request.context or {}).get("identity") or {}
+    address = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(address) if address else None
+
+
 def request_id_of(request: Request) -> str:
     context = request.context or {}
     return str(context.get("requestId") or uuid.uuid4())

@@ -77,7 +77,11 @@ class MemoryMailer:
 
 
 class OutboxMailer:
-    """Writes one .eml file per message into a folder (local stack) and prints its links."""
+    """Writes one .eml file per message into a folder (local stack) and prints where, never its links.
+
+    The links carry invitation and sign-in credentials, which no log line may
+    hold (``python -m local mail`` prints a message with its links on request).
+    """
 
     def __init__(self, folder: Path, sender: str) -> None:
         self.folder = folder
@@ -89,8 +93,7 @@ class OutboxMailer:
         safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", message.to)
         path = self.folder / f"{message_id[:12]}-{safe_to}.eml"
         path.write_bytes(bytes(message.to_mime(self.sender)))
-        links = " ".join(link.rstrip(".,;:)") for link in re.findall(r"https?://\S+", message.text))
-        print(f"[mail] to {message.to}: {header_safe(message.subject)} -> {path} {links}".rstrip(), flush=True)
+        print(f"[mail] to {message.to}: {header_safe(message.subject)} -> {path}", flush=True)
         return message_id
 
 

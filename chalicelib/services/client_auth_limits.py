@@ -18,6 +18,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
+from ..domain.windows import window_of
 from ..storage.quotas import QuotaModel, quota_id
 
 CLIENT_AUTH_FAILURES = 10
@@ -27,9 +28,7 @@ KIND = "client-auth-failures"
 
 def _window(client_id: str, stamp: datetime) -> tuple[str, int]:
     """The counter of ``client_id``'s window at ``stamp`` and the seconds until that window ends."""
-    started = int(stamp.timestamp()) // WINDOW_SECONDS * WINDOW_SECONDS
-    window = datetime.fromtimestamp(started, stamp.tzinfo).strftime("%Y-%m-%dT%H:%M")
-    wait = max(1, math.ceil(started + WINDOW_SECONDS - stamp.timestamp()))
+    window, wait = window_of(stamp, WINDOW_SECONDS)
     return quota_id("client", client_id, KIND, window), wait
 
 

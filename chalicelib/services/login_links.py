@@ -7,8 +7,17 @@ to ``deliver``, which looks the account up and, within a rate limit, mails
 the link. The code is HMAC(server key, request id): the handler rebuilds it
 from the item, and the table holds only its SHA-256 (invariant 3).
 A code lives ``login_link_minutes`` and is redeemed at most once (the
-redeeming transaction marks it used under a condition); redeeming one code
-retires the account's other outstanding codes.
+redeeming transaction marks it used under a condition); mailing a new code
+retires the account's older outstanding codes, and redeeming one retires
+all the others, so at most one code of an account works at a time.
+
+Asking is limited per email and per source address: two counters of the
+current 15-minute window (Quotas table) rise in the same transaction as the
+request item, each conditioned on staying within its limit, so concurrent
+asks never pass it together and a refused ask counts nothing. A refusal is
+429 ``too_many_sign_in_requests`` with ``Retry-After`` (the window's end),
+the same for every email, so it tells nothing about accounts either. The
+per-email counter's key holds a hash of the email, not the email.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,12 +38,15 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from ..clock import now
 from ..config import get_settings, link_signing_key
 from ..domain.emails import normalize_email
-from ..domain.errors import InvalidCode
+from ..domain.errors import InvalidCode, TooManySignInRequests
+from ..domain.windows import window_of
 from ..mail import get_mailer, templates
 from ..secrets import hash_secret
-from ..storage.base import TransactionCancelled, Tx, is_condition_failure
+from ..storage.base import TransactionCancelled, Tx, is_condition_failure, retry_races
+from ..storage.quotas import QuotaModel, quota_id
 from ..storage.sessions import SIGNIN, SessionModel
 from . import accounts, keys, sessions
+from .abuse_limits import in_words
 
 if TYPE_CHECKING:
     from chalice.app import DynamoDBRecord
@@ -45,6 +58,7 @@ _CODE_SHAPE = re.compile(r"^olc_[A-Za-z0-9_-]{20,100}$")
 # At most this many sign-in emails per account in one window: the rest are refused silently.
 MAILS_PER_WINDOW = 5
 WINDOW = timedelta(minutes=15)
+ASK_KIND = "signin-requests"
 SENT, NO_ACCOUNT, LIMITED, FAILED, SENDING = "sent", "no_account", "limited", "failed", "sending"
 
 
@@ -63,20 +77,60 @@ def signin_url(code: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/sign-in/{code}"
 
 
-def request_link(email: str) -> None:
-    """Record a sign-in request; the stream mails it if an account has this email."""
+def _count_ask(tx: Tx, owner: str, limit: int, window: str, expires_ttl: int, refusal: Callable[[], Exception]) -> None:
+    """One more ask for ``owner`` in this window, refused (``refusal``) once ``limit`` asks were counted."""
+    tx.update(
+        QuotaModel(quota_id("signin", owner, ASK_KIND, window)),
+        [QuotaModel.used.add(1), QuotaModel.expires_ttl.set(expires_ttl)],
+        condition=QuotaModel.used.does_not_exist() | (QuotaModel.used < limit),
+        on_fail=lambda _reason: refusal(),
+    )
+
+
+def request_link(email: str, source_address: str | None = None) -> None:
+    """Record a sign-in request; the stream mails it if an account has this email.
+
+    One transaction whatever the email: the per-email and per-address
+    counters and the request item (429 ``too_many_sign_in_requests`` when a
+    counter is at its limit; then nothing is written).
+    """
+    settings = get_settings()
     stamp = now()
-    request_id = _request_id(stamp)
-    expires = stamp + timedelta(minutes=get_settings().login_link_minutes)
-    SessionModel(
-        hash_secret(code_for(request_id)),
-        item_id=request_id,
-        kind=SIGNIN,
-        email=normalize_email(email),
-        created_at=stamp,
-        expires_at=expires,
-        expires_ttl=sessions.epoch(expires),
-    ).save(condition=SessionModel.secret_hash.does_not_exist())
+    address = normalize_email(email)
+    window, wait = window_of(stamp, int(WINDOW.total_seconds()))
+    expires_ttl = int(stamp.timestamp()) + wait + 86_400
+
+    def refusal() -> Exception:
+        return TooManySignInRequests(
+            f"Too many sign-in links were asked for; try again {in_words(wait)}.", retry_after=wait
+        )
+
+    email_key = "email-" + hashlib.sha256(address.encode()).hexdigest()[:40]
+
+    def attempt() -> None:
+        tx = Tx()
+        _count_ask(tx, email_key, settings.signin_requests_per_email, window, expires_ttl, refusal)
+        if source_address:
+            owner = "ip-" + source_address[:64]
+            _count_ask(tx, owner, settings.signin_requests_per_address, window, expires_ttl, refusal)
+        request_id = _request_id(stamp)
+        expires = stamp + timedelta(minutes=settings.login_link_minutes)
+        tx.put(
+            SessionModel(
+                hash_secret(code_for(request_id)),
+                item_id=request_id,
+                kind=SIGNIN,
+                email=address,
+                created_at=stamp,
+                expires_at=expires,
+                expires_ttl=sessions.epoch(expires),
+            ),
+            condition=SessionModel.secret_hash.does_not_exist(),
+        )
+        tx.commit()
+
+    # Asks from one office at the same moment share the address counter: a conflict is a lost race.
+    retry_races(attempt)
 
 
 # --- delivery (Sessions stream) ----------------------------------------------------------------------
@@ -119,6 +173,7 @@ def deliver(item: SessionModel) -> str:
         return LIMITED
     if not _mark(item, SENDING, account_id=account.account_id, claim=True):
         return "skipped"
+    _retire_others(item, older_only=True)
     code = code_for(item.item_id)
     message = templates.login_code(
         to=account.email,
@@ -185,16 +240,26 @@ def _redeem(code: str, add: Any) -> tuple[SessionModel, Any]:
     return item, bought
 
 
-def _retire_others(used: SessionModel) -> None:
-    """Once a code is used, the account's other outstanding codes stop working."""
-    assert used.account_id is not None
-    for key in SessionModel.by_account.query(used.account_id, SessionModel.item_id.startswith("sir_")):
-        if key.secret_hash == used.secret_hash:
+def _retire_others(kept: SessionModel, *, older_only: bool = False) -> None:
+    """End the account's other outstanding codes: all of them once one is used; the older ones when one is mailed.
+
+    A code being mailed retires only older ones, so two asks delivered out
+    of order never leave the newer mail useless.
+    """
+    assert kept.account_id is not None
+    condition = (
+        SessionModel.item_id.between("sir_", kept.item_id) if older_only else SessionModel.item_id.startswith("sir_")
+    )
+    for key in SessionModel.by_account.query(kept.account_id, condition):
+        if key.secret_hash == kept.secret_hash:
             continue
         try:
             SessionModel(key.secret_hash).update(
                 actions=[SessionModel.ended_reason.set("superseded")],
-                condition=SessionModel.used_at.does_not_exist() & SessionModel.ended_reason.does_not_exist(),
+                # exists(): a code TTL already deleted is not written back as a stub.
+                condition=SessionModel.secret_hash.exists()
+                & SessionModel.used_at.does_not_exist()
+                & SessionModel.ended_reason.does_not_exist(),
             )
         except UpdateError as exc:
             if not is_condition_failure(exc):

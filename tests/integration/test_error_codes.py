@@ -293,6 +293,13 @@ def _resend_too_soon(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: Memor
     return "POST", "/v1/orgs/{org_id}/invitations/{invitation_id}/resend", r
 
 
+@scenario("too_many_sign_in_requests")
+def _too_many_sign_in_requests(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
+    set_limits(mp, SIGNIN_REQUESTS_PER_EMAIL=1)
+    api.post("/v1/auth/login-link", None, {"email": "often@example.com"})
+    return "POST", "/v1/auth/login-link", api.post("/v1/auth/login-link", None, {"email": "often@example.com"})
+
+
 @scenario("resend_quota_exceeded")
 def _resend_quota_exceeded(api: Api, seed: Seed, mp: pytest.MonkeyPatch, mailer: MemoryMailer) -> Outcome:
     set_limits(mp, RESENDS_PER_NEW_ORG_DAY=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -174,3 +175,25 @@ def test_the_stack_redacts_app_log_lines_but_keeps_its_banner(capsys: pytest.Cap
     out = capsys.readouterr().out
     assert INVITATION not in out and f"/invitations/{REDACTED}" in out
     assert "oak_" + "k" * 43 in out
+
+
+def test_the_outbox_mail_line_names_the_file_but_never_the_links(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.mail import templates
+    from chalicelib.mail.base import OutboxMailer
+
+    link = f"http://127.0.0.1:8000/sign-in/{CODE}"
+    message = templates.login_code(
+        to="ann@example.com",
+        code=CODE,
+        signin_url=link,
+        redeem_url="http://127.0.0.1:8000/v1/auth/login-link/redeem",
+        expires_at=datetime.now(UTC),
+    )
+    OutboxMailer(tmp_path, "no-reply@example.com").send(message)
+    printed = capsys.readouterr().out
+    [written] = tmp_path.glob("*.eml")
+    assert printed.startswith("[mail] to ann@example.com: ") and str(written) in printed
+    assert CODE not in printed and "/sign-in/" not in printed
+    assert CODE.encode() in written.read_bytes()  # the message itself still carries it

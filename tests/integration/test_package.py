@@ -345,6 +345,7 @@ def test_waf_rate_limits_each_source_ip_on_the_anonymous_routes_and_verify(templ
     assert int(params["WafVerifyRateLimit"]["Default"]) > int(params["WafAnonymousRateLimit"]["Default"])
     for rule in rules.values():
         assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429
+        assert rule["Action"]["Block"]["CustomResponse"]["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "60"}]
 
     # The scope-down regexes, applied to the paths WAF sees (with and without the stage prefix).
     anonymous_regex = re.compile(anonymous["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"])

@@ -398,7 +398,7 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         [page] = re.findall(r"\S+/invitations/\S+", mail_text(outbox, invitee, "You are invited to join Demo Org"))
         assert page.startswith(f"{api}/invitations/")  # the links point at this stack's invitation page
         assert any(page.encode() in p.read_bytes() for p in outbox.glob("*.eml"))  # greppable as it is
-        output.wait_for(lambda text: page in text, 10, "printed invitation link")
+        output.wait_for(lambda text: f"[mail] to {invitee}: You are invited" in text, 10, "the invitation's mail line")
         status, accepted = http("POST", page.replace("/invitations/", "/v1/invitations/") + "/accept")
         assert status == 200, accepted
         assert accepted["account_created"] is True and accepted["api_key"]["secret"].startswith("oak_")
@@ -420,7 +420,20 @@ def test_the_local_stack_end_to_end(backend: str, tmp_path: Path) -> None:
         output.wait_for(lambda text: "/sign-in/[redacted]" in text, 10, "the sign-in page's access-log line")
         api_lines = "\n".join(line for line in output.text.splitlines() if line.startswith("api "))
         assert "/v1/invitations/[redacted]/accept" in api_lines
-        assert token not in api_lines and code not in api_lines
+        # Nor does any other line of the stack: a mail's line names its file, not its links.
+        assert re.search(rf"\[mail\] to {re.escape(invitee)}: Your sign-in link -> \S+\.eml$", output.text, re.M)
+        assert token not in output.text and code not in output.text
+        # The links are one command away, on request.
+        shown = subprocess.run(
+            [sys.executable, "-m", "local", "mail", "--to", invitee],
+            cwd=ROOT,
+            env=child_env(LOCAL_DIR=str(local_dir)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "Subject: Your sign-in link" in shown.stdout and f"Link: {api}/sign-in/{code}" in shown.stdout
         # A path no route declares: the gateway's 404, as JSON for clients and as a page for browsers.
         assert http("GET", f"{api}/no/such/page")[0] == 404
 
