@@ -17,10 +17,18 @@ rules keep it from turning the service into a phishing relay:
    - an IPv4-like run (``10.0.0.1``);
    - any line break or control character (``\\r``, ``\\n``, ``\\v``, ``\\f``,
      U+001C..U+001E, U+0085, U+2028, U+2029, and the rest of C0/C1).
+   Invisible format characters (zero-width spaces and joiners, bidi
+   overrides, soft hyphens: Unicode category Cf) are dropped before these
+   checks, so ``evil\\u200b.example`` or a right-to-left override spelling
+   ``elpmaxe.live`` is seen as the domain a reader sees; a domain run ends at
+   anything that is not a letter or digit, so ``evil.com_/login`` is one too.
 2. **In mail** (``for_mail``) whatever is stored, including names saved
    before rule 1 existed, is rendered on one line, and when it breaks rule 1
    it is *defanged*: every dot becomes ``[.]``, every colon ``[:]`` and every
    ``@`` ``[at]`` (after NFKC), so no mail client auto-links any part of it.
+   Bidi controls and zero-width spaces are dropped there too (they could
+   reorder or hide the words around the name); the joiners U+200C and U+200D
+   stay, as emoji sequences and several scripts need them.
 """
 
 from __future__ import annotations
@@ -36,15 +44,22 @@ _DOTS = ".\u3002\uff0e\uff61\u2024\ufe52"
 _SCHEMES = "http|https|ftp|ftps|sftp|file|mailto|javascript|vbscript|data|tel|sms|ssh|ws|wss|irc|news|smb|callto|skype"
 _SCHEME = re.compile(rf"(?:[a-z][a-z0-9+.-]*:\s*//|\b(?:{_SCHEMES})\s*:)", re.IGNORECASE)
 _WWW = re.compile(rf"\bwww\s*[{_DOTS}]", re.IGNORECASE)
-_DOMAIN = re.compile(rf"[\w-]+(?:[{_DOTS}][\w-]+)*[{_DOTS}][^\W\d_]{{2,}}(?!\w)")
+_DOMAIN = re.compile(rf"[\w-]+(?:[{_DOTS}][\w-]+)*[{_DOTS}][^\W\d_]{{2,}}(?![^\W_])")
+# Kept in mail: what emoji sequences (ZWJ) and Persian or Indic spelling (ZWNJ) need.
+_JOINERS = "\u200c\u200d"
 _IPV4 = re.compile(rf"\d{{1,3}}(?:[{_DOTS}]\d{{1,3}}){{3}}")
+
+
+def _visible(value: str, keep: str = "") -> str:
+    """``value`` without its invisible format characters (category Cf) but those in ``keep``."""
+    return "".join(c for c in value if c in keep or unicodedata.category(c) != "Cf")
 
 
 def problem(name: str) -> str | None:
     """Why ``name`` may not be an org name (None when it may)."""
     if _CONTROLS.search(name):
         return "a line break or control character"
-    folded = unicodedata.normalize("NFKC", name)
+    folded = _visible(unicodedata.normalize("NFKC", name))
     if _SCHEME.search(folded):
         return "a link scheme (like https:)"
     if _WWW.search(folded):
@@ -63,7 +78,7 @@ def one_line(value: str) -> str:
 
 def for_mail(name: str, limit: int = 120) -> str:
     """The name as mail shows it: one line, and defanged when it looks like a link (rule 2)."""
-    flat = one_line(name)
+    flat = _visible(one_line(name), keep=_JOINERS)
     if problem(flat) is not None:
         flat = unicodedata.normalize("NFKC", flat)
         for dot in _DOTS:

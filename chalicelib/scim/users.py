@@ -150,20 +150,21 @@ def create(org_id: str, actor: Actor, base_url: str, payload: dict[str, Any]) ->
     # The IdP's name for the person is this org's word only: it goes on the
     # membership, never on the account that every org of that person shares.
     display = wanted.display_name or (wanted.name.formatted if wanted.name else None)
-    account, _ = accounts.get_or_create(email)
     extra: dict[str, Any] = {"external_id": wanted.external_id, "scim_profile": profile}
     if display:
         extra["name"] = display
 
-    def attempt() -> None:
+    def attempt() -> accounts.Account:
         tx = Tx()
+        account = accounts.found_or_added_to(tx, email)  # created only if the membership is
         members.add_membership_to(tx, org_id, account, Role.MEMBER, extra=extra, if_member=_user_exists)
         details = {"email": account.email, "role": "member"}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)
         members.caller_still(tx, None, Permission.MANAGE_MEMBERS)  # the token's maker, still an admin
         tx.commit()  # another transaction held an item (TransactionConflict): retried
+        return account
 
-    retry_races(attempt)
+    account = retry_races(attempt)
     if wanted.active is not False:
         seat_port.assign(org_id, actor, account.account_id)
     return get(org_id, account.account_id, base_url)

@@ -54,6 +54,16 @@ def add_account_to(tx: Tx, email: str) -> Account:
     return account
 
 
+def found_or_added_to(tx: Tx, email: str) -> Account:
+    """The account for ``email``: the existing one, or a new one put in ``tx`` (created only if ``tx`` commits).
+
+    So a join that is refused (no seat, the caller lost the power, already a
+    member) leaves no account behind. A concurrent creation of the same email
+    fails the claim's condition: a lost race, and the retry reads that account.
+    """
+    return find_by_email(email) or add_account_to(tx, email)
+
+
 def get_or_create(email: str) -> tuple[Account, bool]:
     """The account for an email, created if absent (nameless: only its person names it); race-safe."""
 

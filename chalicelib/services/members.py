@@ -357,9 +357,9 @@ def add_member(
     """Direct add (managed onboarding) for an email on one of the org's verified domains; else an invitation.
 
     On a verified domain the account is created when absent and joins at
-    once; with ``seat`` it joins holding a seat, or not at all: 402
-    ``seat_limit_reached`` when none is free (nothing changes, the account
-    created for the email aside). Any other email is invited instead
+    once, in one transaction; with ``seat`` it joins holding a seat, or not
+    at all: 402 ``seat_limit_reached`` when none is free (nothing changes, no
+    account either). Any other email is invited instead
     (``invitations.invite``; ``seat`` does not apply), whether or not an
     account has it, so the answer never tells (invariant 9).
     """
@@ -382,10 +382,10 @@ def add_member(
             raise Forbidden(result.message or NO_LONGER_ALLOWED)
         status = Outcome.INVITED if result.status == Outcome.INVITED else Outcome.ALREADY_INVITED
         return AddOutcome(status, address, role, invitation_id=result.invitation_id)
-    account, _ = accounts.get_or_create(address)
 
     def attempt() -> Member:
         tx = Tx()
+        account = accounts.found_or_added_to(tx, address)
         item = add_membership_to(tx, org_id, account, role, seat=seat)
         details = {"email": account.email, "role": role.value}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)

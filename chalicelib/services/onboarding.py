@@ -60,14 +60,19 @@ def _join(
     org_id: str,
     actor: Actor,
     caller: Member | None,
-    account: accounts.Account,
+    email: str,
     role: Role,
     seat: bool,
     token: TokenRequest | None,
     expires_at: datetime,
-) -> tuple[tokens.AccessToken | None, str | None]:
-    """One email's transaction: AlreadyMember / SeatLimitReached (``add_membership_to``) when refused."""
+) -> tuple[accounts.Account, tokens.AccessToken | None, str | None]:
+    """One email's transaction, the account's creation included when it has none.
+
+    AlreadyMember / SeatLimitReached (``add_membership_to``) when refused, and
+    then no account was created either.
+    """
     tx = Tx()
+    account = accounts.found_or_added_to(tx, email)
     item = members.add_membership_to(tx, org_id, account, role, seat=seat)
     audit.record(tx, org_id, actor, "member.added", account.account_id, {"email": account.email, "role": role.value})
     issued: tuple[tokens.AccessToken | None, str | None] = (None, None)
@@ -81,27 +86,32 @@ def _join(
             issued = (tokens.to_token(token_item), secret)
     members.caller_still(tx, caller, Permission.MANAGE_TOKENS if issued[0] else Permission.MANAGE_MEMBERS)
     tx.commit()
-    return issued
+    return (account, *issued)
 
 
 def _onboard_one(
     org_id: str,
     actor: Actor,
     caller: Member | None,
-    account: accounts.Account,
+    email: str,
     role: Role,
     seat: bool,
     token: TokenRequest | None,
     expires_at: datetime,
 ) -> Onboarded:
     try:
-        issued, secret = retry_races(lambda: _join(org_id, actor, caller, account, role, seat, token, expires_at))
+        account, issued, secret = retry_races(
+            lambda: _join(org_id, actor, caller, email, role, seat, token, expires_at)
+        )
     except AlreadyMember:
-        return _already_member(org_id, actor, caller, account, token, expires_at)
+        member_of = accounts.find_by_email(email)  # a member: the account exists
+        assert member_of is not None
+        return _already_member(org_id, actor, caller, member_of, token, expires_at)
     except SeatLimitReached:  # the seats ran out: join without one
-        return _onboard_one(org_id, actor, caller, account, role, False, token, expires_at)
+        return _onboard_one(org_id, actor, caller, email, role, False, token, expires_at)
     except Conflict:
-        return Onboarded(account.email, Outcome.CONFLICT, account.account_id)
+        found = accounts.find_by_email(email)
+        return Onboarded(email, Outcome.CONFLICT, found.account_id if found else None)
     status = Outcome.ONBOARDED if seat else Outcome.SEAT_LIMIT_REACHED
     return Onboarded(account.email, status, account.account_id, seat, issued, secret)
 
@@ -158,12 +168,11 @@ def onboard(
             to_invite.append((len(results), email))
             results.append(None)
             continue
-        account, _ = accounts.get_or_create(email)
         try:
-            result = _onboard_one(org_id, actor, caller, account, role, seats_left, token, expires_at)
+            result = _onboard_one(org_id, actor, caller, email, role, seats_left, token, expires_at)
         except Forbidden:
             stopped = True
-            results.append(Onboarded(email=email, status=Outcome.FORBIDDEN, account_id=account.account_id))
+            results.append(Onboarded(email=email, status=Outcome.FORBIDDEN))
             continue
         if result.status == Outcome.SEAT_LIMIT_REACHED:
             seats_left = False

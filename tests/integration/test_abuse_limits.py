@@ -158,6 +158,8 @@ def test_resend_quota_per_account(api: Api, seed: Seed, monkeypatch: pytest.Monk
         "Full width \uff45\uff56\uff49\uff4c\uff0e\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45",
         "Ideographic evil\u3002example",
         "Call 10.0.0.1",
+        "Log in: evil.com_/login",
+        "Zero width evil\u200b.example",
         "Line\u2028break",
         "Next\u0085line",
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.models import Actor
 from chalicelib.domain.roles import Role
-from chalicelib.services import members
+from chalicelib.services import accounts, members
 from chalicelib.storage.members import MemberModel
 from tests.support.helpers import Api, Person, Seed, add_person
 
@@ -155,6 +155,7 @@ def test_direct_add_with_seat(api: Api, seed: Seed) -> None:
     assert r.status == 402 and r.code == "seat_limit_reached"
     assert api.get(f"/v1/orgs/{seed.org_id}", seed.admin.key).body == before
     assert api.get(f"/v1/orgs/{seed.org_id}/members?email_prefix=late", seed.admin.key).body["items"] == []
+    assert accounts.find_by_email("late@acme.test") is None  # the refused join created no account either
 
 
 def test_onboard(api: Api, seed: Seed) -> None:
