@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from .words import role_name
+from .words import ended_because, role_name
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,7 +34,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, day=day, role_name=role_name)
+    env.filters.update(when=when, day=day, role_name=role_name, ended_because=ended_because)
     return env
 
 

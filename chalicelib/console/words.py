@@ -24,6 +24,24 @@ def seats_taken(capacity: int) -> str:
 INTERNAL = "Something went wrong on our side. Nothing was changed; please try again in a moment."
 
 # code -> (title, sentence)
+# Why a token, SCIM token or service account stopped working, as the console says it.
+ENDED_BECAUSE: dict[str, str] = {
+    "seat_revoked": "seat revoked",
+    "member_removed": "removed from the organization",
+    "revoked_by_owner": "revoked by you",
+    "revoked_by_admin": "revoked by an admin",
+    "maker_removed": "its creator left the organization",
+    "maker_demoted": "its creator is no longer an admin",
+}
+
+
+def ended_because(reason: str | None) -> str:
+    """A stored reason (``maker_removed``) in words; an unknown one with its underscores as spaces."""
+    if not reason:
+        return ""
+    return ENDED_BECAUSE.get(reason, reason.replace("_", " "))
+
+
 SENTENCES: dict[str, tuple[str, str]] = {
     "not_found": ("Page not found", "There is nothing here. Check the address, or go back to your organizations."),
     "forbidden": ("Not allowed", "Your role in this organization does not allow this. Ask one of its admins."),

@@ -35,6 +35,7 @@ class ScimToken:
     created_at: datetime
     created_by: str | None
     revoked_at: datetime | None
+    revoked_reason: str | None = None  # revoked_by_admin, or maker_removed / maker_demoted (the cascade)
 
     @property
     def status(self) -> str:
@@ -48,6 +49,7 @@ def _to_token(item: TokenModel) -> ScimToken:
         created_at=item.created_at,
         created_by=item.created_by,
         revoked_at=item.revoked_at,
+        revoked_reason=item.revoked_reason if item.revoked_at else None,
     )
 
 

@@ -237,3 +237,24 @@ def test_settings_lists_service_accounts_read_only(api: Api, seed: Seed, mailer:
     assert secret not in page.html and idle_secret not in page.html and "<form" not in panel
     billing = signed_in(seed, mailer, seed.billing.email).get(f"/orgs/{seed.org_id}/settings")
     assert billing.status == 200 and "service-accounts-title" not in billing.html
+
+
+def test_settings_says_why_a_credential_of_a_removed_admin_stopped(api: Api, seed: Seed, mailer: MemoryMailer) -> None:
+    from chalicelib.domain.roles import Scope
+    from chalicelib.services import service_accounts
+    from tests.support.helpers import add_person
+    from tests.support.member_stream import deliver, raw_member, record
+
+    maker = add_person(seed.org_id, seed.admin, "leaver@acme.test", Role.ACCOUNT_ADMIN)
+    maker_actor = Actor(actor=f"account:{maker.account_id}", request_id="test", account_id=maker.account_id)
+    scim_tokens.issue(seed.org_id, maker_actor, "leaver-idp")
+    service_accounts.create(seed.org_id, maker_actor, "leaver-bot", frozenset({Scope.MEMBERS_READ}))
+    before = raw_member(seed.org_id, maker.account_id)
+    assert api.delete(f"/v1/orgs/{seed.org_id}/members/{maker.account_id}", seed.admin.key).status == 204
+    deliver(record(before, None))
+    page = signed_in(seed, mailer, seed.admin.email).get(f"/orgs/{seed.org_id}/settings")
+    scim_row = page.html.split("leaver-idp</th>")[1].split("</tr>")[0]
+    assert "Revoked" in scim_row and "its creator left the organization" in scim_row
+    bot_row = page.html.split("leaver-bot</th>")[1].split("</tr>")[0]
+    assert "Disabled" in bot_row and "its creator left the organization" in bot_row
+    assert "maker_removed" not in page.html
