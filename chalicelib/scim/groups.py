@@ -32,7 +32,7 @@ from ..storage.groups import GroupModel, name_key
 from ..storage.members import MemberModel
 from ..storage.orgs import OrgModel
 from . import paging
-from .filters import display_name_key, names_attribute, parse_group_filter
+from .filters import FilterPlan, display_name_key, names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
 
@@ -119,7 +119,8 @@ def search(
 
     by_id = {g.group_id: g for g in pushed}
     ids = [*built_in, *by_id]
-    ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if scim_filter.match(g)]
+    plan = FilterPlan(scim_filter)
+    ids = [g.id or "" for g in (build(gid, filter_needs_members) for gid in ids) if plan.match(g)]
     page = [build(gid, with_members) for gid in ids[first : first + count]]
     return GroupPage(total=len(ids), start_index=first + 1, groups=page)
 

@@ -37,7 +37,7 @@ from ..services import accounts, audit, domains, members
 from ..storage.base import CancelReason, Tx, retry_races
 from ..storage.members import MemberModel
 from . import paging, seat_port
-from .filters import candidates, parse_user_filter
+from .filters import FilterPlan, candidates, parse_user_filter
 from .resources import UserResource, profile_of, stored_profile, to_user
 
 R = TypeVar("R", bound=Resource[Any])
@@ -92,7 +92,8 @@ def search(org_id: str, base_url: str, filter_text: str | None, start_index: int
         total, found = paging.member_page(org_id, first + 1, count)
         return UserPage(total=total, start_index=first + 1, users=[to_user(i, base_url) for i in found])
     items = list(candidates(org_id, scim_filter))
-    matched = [u for u in (to_user(i, base_url) for i in items) if scim_filter.match(u)]
+    plan = FilterPlan(scim_filter)
+    matched = [u for u in (to_user(i, base_url) for i in items) if plan.match(u)]
     return UserPage(total=len(matched), start_index=first + 1, users=matched[first : first + count])
 
 

@@ -50,7 +50,7 @@ from ..domain.errors import (
 from ..domain.models import Actor
 from ..domain.roles import Permission, Scope, scope_permissions
 from ..secrets import hash_secret, new_id, new_secret, same
-from ..storage.base import TransactionCancelled, Tx, answered, client, retry_races
+from ..storage.base import CancelReason, Tx, answered, client, retry_races
 from ..storage.members import MemberModel
 from ..storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
 from . import audit, client_auth_limits, members
@@ -342,6 +342,10 @@ def delete_secret(org_id: str, actor: Actor, sa_id: str, secret_id: str) -> None
     _change(org_id, actor, sa_id, plan)
 
 
+def _gone(_reason: CancelReason) -> Exception:
+    return NotFound("No such service account.")
+
+
 def delete(org_id: str, actor: Actor, sa_id: str) -> None:
     """Delete a service account: its secrets go with it and its tokens stop at once."""
     caller = _authorize(org_id, actor)
@@ -349,15 +353,11 @@ def delete(org_id: str, actor: Actor, sa_id: str) -> None:
     def attempt() -> None:
         item = _read(org_id, sa_id)
         tx = Tx()
-        tx.delete(item, condition=(ServiceAccountModel.org_id == org_id))
+        # Deleted concurrently: 404 (the guard on the caller, if it failed too, answers first).
+        tx.delete(item, condition=(ServiceAccountModel.org_id == org_id), on_fail=_gone)
         audit.record(tx, org_id, actor, "service_account.deleted", sa_id, {"name": item.name or ""})
         members.caller_still(tx, caller, Permission.MANAGE_SERVICE_ACCOUNTS)
-        try:
-            tx.commit()
-        except TransactionCancelled as exc:
-            if exc.failed_indexes() == [0]:
-                raise NotFound("No such service account.") from exc  # deleted concurrently
-            raise
+        tx.commit()
 
     retry_races(attempt)
 
