@@ -122,8 +122,7 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
         if created and new_account_gets == "session":
             session_secret = sessions.add_session_to(tx, account.account_id, account.email)
         elif created:
-            key_item, secret = keys.new_api_key_item(account.account_id, "invitation")
-            tx.put(key_item, condition=type(key_item).token_hash.does_not_exist())
+            key_item, secret = keys.add_new_key_to(tx, account.account_id, "invitation")
             api_key = (key_item.token_id, secret)
         actor = Actor(actor=f"account:{account.account_id}", request_id=request_id, account_id=account.account_id)
         details = {"email": item.email, "role": role.value, "account_id": account.account_id}

@@ -9,23 +9,20 @@ authentication path reads and does not write on almost every request.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from ..clock import now
 from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, Unauthenticated
 from ..domain.models import Principal
+from ..domain.tokens import StoredToken, TokenKind, needs_touch, usable_api_key
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import Tx, is_condition_failure
-from ..storage.tokens import TokenModel, api_key_owner
+from ..storage import tokens as token_rows
+from ..storage.base import Tx
+from ..storage.tokens import api_key_owner
 from . import accounts, once
-
-log = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "oak"
 _SECRET_SHAPE = re.compile(r"^oak_[A-Za-z0-9_-]{20,100}$")
@@ -48,7 +45,7 @@ class ApiKey:
         return "expired" if self.expires_at is not None and self.expires_at <= now() else "active"
 
 
-def _to_key(item: TokenModel) -> ApiKey:
+def _to_key(item: StoredToken) -> ApiKey:
     return ApiKey(
         key_id=item.token_id,
         name=item.name or "",
@@ -82,19 +79,26 @@ def expiry(requested: datetime | None, at: datetime | None = None) -> datetime |
     return requested
 
 
-def new_api_key_item(account_id: str, name: str, expires_at: datetime | None = None) -> tuple[TokenModel, str]:
-    """A key item (to save or put in a transaction) and its one-time secret."""
+def new_api_key_item(account_id: str, name: str, expires_at: datetime | None = None) -> tuple[StoredToken, str]:
+    """A key (to save or put in a transaction) and its one-time secret."""
     secret = new_secret(API_KEY_PREFIX)
-    item = TokenModel(
-        hash_secret(secret),
+    item = StoredToken(
+        token_hash=hash_secret(secret),
         token_id=new_id("key"),
-        kind="api_key",
+        kind=TokenKind.API_KEY,
         owner=api_key_owner(account_id),
         account_id=account_id,
         name=name,
         created_at=now(),
         expires_at=expires_at,
     )
+    return item, secret
+
+
+def add_new_key_to(tx: Tx, account_id: str, name: str) -> tuple[StoredToken, str]:
+    """A new key put in the caller's transaction (a redeemed link or an accepted invitation), and its secret."""
+    item, secret = new_api_key_item(account_id, name)
+    token_rows.add_to(tx, item)
     return item, secret
 
 
@@ -105,10 +109,10 @@ def issue(
     with ``once_key`` (a form's nonce) a second call issues nothing (``once.AlreadyDone``)."""
     item, secret = new_api_key_item(account_id, name, expiry(expires_at))
     if once_key is None:
-        item.save(condition=TokenModel.token_hash.does_not_exist())
+        token_rows.save(item)
         return _to_key(item), secret
     tx = Tx()
-    tx.put(item, condition=TokenModel.token_hash.does_not_exist())
+    token_rows.add_to(tx, item)
     once.add_marker_to(tx, once_key)
     tx.commit()
     return _to_key(item), secret
@@ -118,61 +122,30 @@ def authenticate(secret: str | None) -> Principal:
     """Resolve a bearer secret to its account, or raise Unauthenticated."""
     if not secret or not _SECRET_SHAPE.match(secret):
         raise Unauthenticated()
-    try:
-        # Consistent: a key revoked a moment ago must already be refused.
-        item = TokenModel.get(hash_secret(secret), consistent_read=True)
-    except DoesNotExist as exc:
-        raise Unauthenticated() from exc
+    # Consistent: a key revoked a moment ago must already be refused.
+    item = token_rows.get(hash_secret(secret))
     at = now()
-    if (
-        item.kind != "api_key"
-        or item.revoked_at is not None
-        or not item.account_id
-        or (item.expires_at is not None and item.expires_at <= at)
-    ):
+    if item is None or not usable_api_key(item, at):
         raise Unauthenticated()
+    assert item.account_id is not None
     account = accounts.get(item.account_id)
     if account is None:
         raise Unauthenticated()
-    if item.last_used_at is None or item.last_used_at <= at - LAST_USED_GRANULARITY:
-        _touch(item, at)
+    if needs_touch(item.last_used_at, at, LAST_USED_GRANULARITY):
+        token_rows.record_use(item, at, LAST_USED_GRANULARITY)
     return Principal(account_id=account.account_id, email=account.email, key_id=item.token_id)
 
 
-def _touch(item: TokenModel, at: datetime) -> None:
-    """Record use, at most once per hour: concurrent requests race on the condition, one wins."""
-    stale = TokenModel.last_used_at.does_not_exist() | (TokenModel.last_used_at <= at - LAST_USED_GRANULARITY)
-    try:
-        item.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            log.warning(
-                "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
-            )
-    except PynamoDBException as exc:
-        # Bookkeeping only: a throttled write must not turn a valid key away.
-        log.warning(
-            "could not record last use of an API key", extra={"key_id": item.token_id, "error": type(exc).__name__}
-        )
-
-
 def list_keys(account_id: str) -> list[ApiKey]:
-    items = TokenModel.by_owner.query(api_key_owner(account_id))
-    return [_to_key(i) for i in items]
+    return [_to_key(i) for i in token_rows.owned_by(api_key_owner(account_id))]
 
 
 def revoke(account_id: str, key_id: str) -> None:
     """Revoke one of the caller's keys; other accounts' keys are simply not found."""
-    matches = list(TokenModel.by_owner.query(api_key_owner(account_id), TokenModel.token_id == key_id))
-    if not matches:
+    item = token_rows.find(api_key_owner(account_id), key_id)
+    if item is None:
         raise NotFound("No such API key.")
-    item = matches[0]
     if item.revoked_at is not None:
         return
-    try:
-        item.update(
-            actions=[TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set("revoked_by_owner")],
-            condition=TokenModel.token_hash.exists(),
-        )
-    except DoesNotExist as exc:  # pragma: no cover - deleted concurrently
-        raise NotFound("No such API key.") from exc
+    if not token_rows.revoke(item.token_hash, "revoked_by_owner", now()):  # pragma: no cover - deleted concurrently
+        raise NotFound("No such API key.")

@@ -277,9 +277,7 @@ def redeem(code: str) -> Redeemed:
     """Exchange an unused, unexpired code for a new API key (400 ``invalid_code`` otherwise)."""
 
     def add_key(tx: Tx, item: SessionModel) -> tuple[Any, str]:
-        key_item, secret = keys.new_api_key_item(str(item.account_id), "sign-in link")
-        tx.put(key_item, condition=type(key_item).token_hash.does_not_exist())
-        return key_item, secret
+        return keys.add_new_key_to(tx, str(item.account_id), "sign-in link")
 
     item, (key_item, secret) = _redeem(code, add_key)
     return Redeemed(

@@ -45,22 +45,24 @@ fails retryably (the record is then retried).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import quote
-
-from pynamodb.exceptions import UpdateError
 
 from ..clock import now
 from ..config import get_settings
 from ..domain.models import Actor
 from ..domain.roles import Permission, Role, allows
+from ..domain.tokens import StoredToken
 from ..mail import MailError, get_mailer
 from ..mail.credential_templates import credentials_revoked
-from ..storage.base import AlreadyApplied, Tx, is_condition_failure
-from ..storage.members import MemberModel
-from ..storage.service_accounts import ACCOUNT, ServiceAccountModel
-from ..storage.tokens import TokenModel, scim_token_owner
+from ..storage import members as member_rows
+from ..storage import service_accounts as account_rows
+from ..storage import tokens as token_rows
+from ..storage.base import AlreadyApplied, Tx
+from ..storage.service_accounts import ServiceAccountModel
+from ..storage.tokens import scim_token_owner
 from . import accounts, audit, orgs, service_accounts
 from .member_records import MemberChange
 
@@ -96,12 +98,12 @@ def lost_power(change: MemberChange, power: Permission = POWER) -> str | None:
     return None
 
 
-def _made_by(token: TokenModel, account_id: str) -> bool:
+def _made_by(token: StoredToken, account_id: str) -> bool:
     # ``created_by`` covers tokens made before they carried the maker's account id.
     return token.account_id == account_id or (token.account_id is None and token.created_by == f"account:{account_id}")
 
 
-def _ended(token: TokenModel | ServiceAccountModel, change: MemberChange) -> bool:
+def _ended(token: StoredToken | ServiceAccountModel, change: MemberChange) -> bool:
     """Whether the token (or service account) was made in the membership whose power this change ended.
 
     Tokens of a later membership (joined again since) are left alone. Within
@@ -114,109 +116,54 @@ def _ended(token: TokenModel | ServiceAccountModel, change: MemberChange) -> boo
     return token.member_joined_at is None or token.member_joined_at <= change.old.joined_at
 
 
-def _scim_tokens(org_id: str) -> Iterable[TokenModel]:
-    return TokenModel.by_owner.query(scim_token_owner(org_id))
-
-
-def _revoke(token: TokenModel, change: MemberChange, reason: str, request_id: str) -> bool:
-    """Mark one token revoked with its audit record; False when it already was."""
-    actor = Actor.system("credential_cascade", request_id)
+def _end(
+    change: MemberChange,
+    request_id: str,
+    add: Callable[[Tx], Any],
+    action: str,
+    target: str,
+    details: dict[str, Any],
+) -> bool:
+    """One credential's ending (``add`` puts its conditioned write) with its audit record, in one
+    transaction; False when the cascade (or an admin) already ended it."""
     tx = Tx()
-    tx.update(
-        token,
-        [
-            TokenModel.revoked_at.set(now()),
-            TokenModel.revoked_reason.set(reason),
-            TokenModel.notice_pending.set(reason),
-        ],
-        condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
-        on_fail=AlreadyApplied,
-    )
-    audit.record(
-        tx,
-        change.org_id,
-        actor,
-        "scim_token.revoked",
-        token.token_id,
-        {"reason": reason, "maker": change.account_id, "name": token.name},
-    )
+    add(tx)
+    actor = Actor.system("credential_cascade", request_id)
+    audit.record(tx, change.org_id, actor, action, target, {**details, "maker": change.account_id})
     try:
         tx.commit()
     except AlreadyApplied:
-        return False  # revoked meanwhile (by an admin or an earlier delivery)
-    token.notice_pending = reason
+        return False  # ended meanwhile (by an admin or an earlier delivery), or deleted
     return True
+
+
+def _revoke(token: StoredToken, change: MemberChange, reason: str, request_id: str) -> StoredToken | None:
+    """Mark one SCIM token revoked, its notice pending; None when it already was."""
+    ended = _end(
+        change,
+        request_id,
+        lambda tx: token_rows.revoke_in(tx, token.token_hash, reason, now(), announce=True),
+        "scim_token.revoked",
+        token.token_id,
+        {"reason": reason, "name": token.name},
+    )
+    return replace(token, notice_pending=reason) if ended else None
 
 
 def _disable(account: ServiceAccountModel, change: MemberChange, reason: str, request_id: str) -> bool:
-    """Mark one service account disabled with its audit record; False when the cascade already did.
-
-    Its generation is raised, as when an admin disables it: no token granted so
-    far works again, also if an admin enables the account later.
-    """
-    actor = Actor.system("credential_cascade", request_id)
-    tx = Tx()
-    tx.update(
-        account,
-        [
-            ServiceAccountModel.disabled.set(True),
-            ServiceAccountModel.disabled_reason.set(reason),
-            ServiceAccountModel.notice_pending.set(reason),
-            ServiceAccountModel.generation.add(1),
-            ServiceAccountModel.version.add(1),  # an admin's change read before this one is a lost race
-            ServiceAccountModel.updated_at.set(now()),
-        ],
-        condition=ServiceAccountModel.org_id.exists() & ServiceAccountModel.disabled_reason.does_not_exist(),
-        on_fail=AlreadyApplied,
-    )
-    audit.record(
-        tx,
-        change.org_id,
-        actor,
+    """Mark one service account disabled (``account_rows.disable_in``), its notice pending; False when
+    the cascade already did."""
+    ended = _end(
+        change,
+        request_id,
+        lambda tx: account_rows.disable_in(tx, account.sa_id, reason, now()),
         "service_account.disabled",
         account.sa_id,
-        {"disabled": True, "reason": reason, "maker": change.account_id, "name": account.name or ""},
+        {"disabled": True, "reason": reason, "name": account.name or ""},
     )
-    try:
-        tx.commit()
-    except AlreadyApplied:
-        return False  # disabled by an earlier delivery, or deleted meanwhile
-    account.notice_pending = reason
-    return True
-
-
-def _claim_account(account: ServiceAccountModel, release: bool = False) -> bool:
-    """``_claim`` for a service account's notice."""
-    item = ServiceAccountModel(account.sa_id, ACCOUNT)
-    if release:
-        item.update(actions=[ServiceAccountModel.notice_pending.set(account.notice_pending)])
-        return True
-    try:
-        item.update(
-            actions=[ServiceAccountModel.notice_pending.remove()],
-            condition=ServiceAccountModel.notice_pending.exists(),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
-
-
-def _claim(token: TokenModel, release: bool = False) -> bool:
-    """Take (or give back) the right to announce one revocation; True when taken."""
-    if release:
-        TokenModel(token.token_hash).update(actions=[TokenModel.notice_pending.set(token.notice_pending)])
-        return True
-    try:
-        TokenModel(token.token_hash).update(
-            actions=[TokenModel.notice_pending.remove()], condition=TokenModel.notice_pending.exists()
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    if ended:
+        account.notice_pending = reason
+    return ended
 
 
 def settings_url(org_id: str) -> str:
@@ -224,17 +171,17 @@ def settings_url(org_id: str) -> str:
 
 
 def _notify(
-    change: MemberChange, reason: str, pending: list[TokenModel], pending_accounts: list[ServiceAccountModel]
+    change: MemberChange, reason: str, pending: list[StoredToken], pending_accounts: list[ServiceAccountModel]
 ) -> int:
     """Email the org's admins (the maker aside) about credentials ended and not announced yet; return emails sent."""
-    claimed = [t for t in pending if _claim(t)]
-    claimed_accounts = [a for a in pending_accounts if _claim_account(a)]
+    claimed = [t for t in pending if token_rows.claim_notice(t.token_hash)]
+    claimed_accounts = [a for a in pending_accounts if account_rows.claim_notice(a.sa_id)]
     if not claimed and not claimed_accounts:
         return 0
     admins = [
-        m.email
-        for m in MemberModel.query(change.org_id, filter_condition=MemberModel.role == Role.ACCOUNT_ADMIN.value)
-        if m.account_id != change.account_id
+        email
+        for account_id, email in member_rows.admin_emails(change.org_id, Role.ACCOUNT_ADMIN.value)
+        if account_id != change.account_id
     ]
     assert change.old is not None
     account = accounts.get(change.account_id)
@@ -252,19 +199,14 @@ def _notify(
         except MailError as exc:
             if exc.retryable:
                 for token in claimed:
-                    _claim(token, release=True)
+                    token_rows.release_notice(token.token_hash, token.notice_pending or reason)
                 for claimed_account in claimed_accounts:
-                    _claim_account(claimed_account, release=True)
+                    account_rows.release_notice(claimed_account.sa_id, claimed_account.notice_pending or reason)
                 raise
             log.warning("credentials-revoked email not sent", extra={"org_id": change.org_id, "reason": exc.reason})
             continue
         sent += 1
     return sent
-
-
-def _service_accounts(org_id: str) -> Iterable[ServiceAccountModel]:
-    """The org's service accounts, as ``service_accounts.list_accounts`` finds them."""
-    return ServiceAccountModel.by_org.query(org_id)
 
 
 def handle(change: MemberChange, request_id: str) -> Ended:
@@ -278,18 +220,22 @@ def handle(change: MemberChange, request_id: str) -> Ended:
     account_reason = lost_power(change, SERVICE_ACCOUNT_POWER)
     if reason is None and account_reason is None:
         return Ended()
-    made: list[TokenModel] = []
-    revoked: list[TokenModel] = []
+    made: list[StoredToken] = []
+    revoked: list[StoredToken] = []
     if reason is not None:
-        made = [t for t in _scim_tokens(change.org_id) if _made_by(t, change.account_id)]
-        revoked = [
-            t for t in made if t.revoked_at is None and _ended(t, change) and _revoke(t, change, reason, request_id)
-        ]
+        for token in token_rows.owned_by(scim_token_owner(change.org_id)):
+            if not _made_by(token, change.account_id):
+                continue
+            live = token.revoked_at is None and _ended(token, change)
+            ended = _revoke(token, change, reason, request_id) if live else None
+            if ended is not None:
+                revoked.append(ended)
+            made.append(ended or token)
     made_accounts: list[ServiceAccountModel] = []
     disabled: list[ServiceAccountModel] = []
     if account_reason is not None:
         made_accounts = [
-            a for a in _service_accounts(change.org_id) if service_accounts.maker_of(a) == change.account_id
+            a for a in account_rows.of_org(change.org_id) if service_accounts.maker_of(a) == change.account_id
         ]
         disabled = [
             a

@@ -13,15 +13,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..clock import now
 from ..domain.errors import NotFound, Unauthenticated
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission
+from ..domain.tokens import StoredToken, TokenKind, usable_scim_token
 from ..secrets import hash_secret, new_id, new_secret
+from ..storage import tokens as token_rows
 from ..storage.base import AlreadyApplied, Tx
-from ..storage.tokens import TokenModel, scim_token_owner
+from ..storage.tokens import scim_token_owner
 from . import audit, members
 
 SCIM_TOKEN_PREFIX = "osc"
@@ -42,7 +42,7 @@ class ScimToken:
         return "revoked" if self.revoked_at else "active"
 
 
-def _to_token(item: TokenModel) -> ScimToken:
+def _to_token(item: StoredToken) -> ScimToken:
     return ScimToken(
         token_id=item.token_id,
         name=item.name or "",
@@ -57,10 +57,10 @@ def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
     """A new token for the org and its one-time secret."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SCIM)
     secret = new_secret(SCIM_TOKEN_PREFIX)
-    item = TokenModel(
-        hash_secret(secret),
+    item = StoredToken(
+        token_hash=hash_secret(secret),
         token_id=new_id("sct"),
-        kind="scim_token",
+        kind=TokenKind.SCIM_TOKEN,
         owner=scim_token_owner(org_id),
         org_id=org_id,
         name=name,
@@ -71,7 +71,7 @@ def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
         member_joined_at=caller.joined_at if caller else None,
     )
     tx = Tx()
-    tx.put(item, condition=TokenModel.token_hash.does_not_exist())
+    token_rows.add_to(tx, item)
     audit.record(tx, org_id, actor, "scim_token.created", item.token_id, {"name": name})
     members.caller_still(tx, caller, Permission.MANAGE_SCIM)
     tx.commit()
@@ -80,32 +80,26 @@ def issue(org_id: str, actor: Actor, name: str) -> tuple[ScimToken, str]:
 
 def list_tokens(org_id: str, actor: Actor) -> list[ScimToken]:
     members.authorize(org_id, actor, Permission.MANAGE_SCIM)
-    return [_to_token(i) for i in TokenModel.by_owner.query(scim_token_owner(org_id))]
+    return [_to_token(i) for i in token_rows.owned_by(scim_token_owner(org_id))]
 
 
 def revoke(org_id: str, actor: Actor, token_id: str) -> None:
     """Revoke one of the org's tokens; at once, every request with it answers 401."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SCIM)
-    matches = list(TokenModel.by_owner.query(scim_token_owner(org_id), TokenModel.token_id == token_id))
-    if not matches:
+    item = token_rows.find(scim_token_owner(org_id), token_id)
+    if item is None:
         raise NotFound("No such SCIM token.")
-    item = matches[0]
     if item.revoked_at is not None:
         return
     tx = Tx()
-    tx.update(
-        item,
-        [TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set("revoked_by_admin")],
-        condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
-        on_fail=AlreadyApplied,
-    )
+    token_rows.revoke_in(tx, item.token_hash, "revoked_by_admin", now(), on_fail=AlreadyApplied)
     audit.record(tx, org_id, actor, "scim_token.revoked", token_id)
     members.caller_still(tx, caller, Permission.MANAGE_SCIM)
     with contextlib.suppress(AlreadyApplied):  # revoked concurrently: the wanted state holds
         tx.commit()
 
 
-def _maker_may(item: TokenModel) -> tuple[bool, Member | None]:
+def _maker_may(item: StoredToken) -> tuple[bool, Member | None]:
     """Whether the admin who made the token still may manage SCIM, in the same membership; and that member.
 
     One consistent read of the maker's member item: a token of an admin removed
@@ -132,13 +126,11 @@ def authenticate_with_maker(secret: str | None, request_id: str) -> tuple[Actor,
     """``authenticate``, and the maker whose power the token stands on (``members.backed_by``)."""
     if not secret or not _SECRET_SHAPE.match(secret):
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
-    try:
-        # Consistent: a token revoked a moment ago must stop provisioning at once.
-        item = TokenModel.get(hash_secret(secret), consistent_read=True)
-    except DoesNotExist as exc:
-        raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).") from exc
-    if item.kind != "scim_token" or item.revoked_at is not None or not item.org_id:
+    # Consistent: a token revoked a moment ago must stop provisioning at once.
+    item = token_rows.get(hash_secret(secret))
+    if item is None or not usable_scim_token(item):
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")
+    assert item.org_id is not None
     may, maker = _maker_may(item)
     if not may:
         raise Unauthenticated("A valid SCIM token is required (Authorization: Bearer osc_...).")

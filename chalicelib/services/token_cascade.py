@@ -13,15 +13,15 @@ for n tokens. Replaying a record finds no active token and writes nothing
 from __future__ import annotations
 
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from ..clock import now
 from ..domain.models import Actor
-from ..storage.base import client
-from ..storage.tokens import TokenModel, access_token_owner
+from ..domain.tokens import TokenKind, ended_with
+from ..storage import tokens as token_rows
+from ..storage.bulk import put_rows
+from ..storage.tokens import access_token_owner
 from . import audit
 from .member_records import MemberChange
 
@@ -29,41 +29,6 @@ log = logging.getLogger(__name__)
 
 SEAT_REVOKED = "seat_revoked"
 MEMBER_REMOVED = "member_removed"
-BATCH = 25
-MAX_BATCH_ATTEMPTS = 8
-PARALLEL_BATCHES = 4
-
-
-def _dead(token: TokenModel, joined_at: datetime, generation: int | None) -> bool:
-    """Whether a token predates the seat (``generation``) or membership (``joined_at``) that ended."""
-    if token.member_joined_at is None or token.member_joined_at < joined_at:
-        return True
-    if token.member_joined_at > joined_at:
-        return False  # issued in a later membership
-    return generation is None or int(token.seat_generation or 0) < generation
-
-
-def _write_batch(chunk: list[tuple[str, dict[str, Any]]]) -> None:
-    """One BatchWriteItem of puts; unprocessed items are retried with backoff."""
-    request: dict[str, Any] = {}
-    for table, item in chunk:
-        request.setdefault(table, []).append({"PutRequest": {"Item": item}})
-    for attempt in range(MAX_BATCH_ATTEMPTS):
-        request = client().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-        if not request:
-            return
-        time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise RuntimeError("DynamoDB left token revocations unprocessed; the record will be retried")
-
-
-def _write_batches(items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Puts in batches of 25, a few batches in flight at once (wall time, not request count)."""
-    chunks = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
-    if len(chunks) == 1:
-        _write_batch(chunks[0])
-        return
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(chunks))) as pool:
-        list(pool.map(_write_batch, chunks))
 
 
 def revoke_tokens(
@@ -71,19 +36,15 @@ def revoke_tokens(
 ) -> int:
     """Mark the member's earlier active tokens revoked; return how many."""
     owner = access_token_owner(change.org_id, change.account_id)
-    active = TokenModel.by_owner.query(owner, filter_condition=TokenModel.revoked_at.does_not_exist())
-    stamp = now()
-    items: list[tuple[str, dict[str, Any]]] = []
-    revoked: list[str] = []
-    for token in active:
-        if token.kind != "access_token" or not _dead(token, joined_at, generation):
-            continue
-        token.revoked_at = stamp
-        token.revoked_reason = reason
-        items.append((TokenModel.Meta.table_name, token.serialize()))
-        revoked.append(token.token_id)
-    if not revoked:
+    ended = [
+        t
+        for t in token_rows.owned_by(owner, unrevoked=True)
+        if t.kind == TokenKind.ACCESS_TOKEN and ended_with(t, joined_at, generation)
+    ]
+    if not ended:
         return 0
+    revoked = [t.token_id for t in ended]
+    items: list[tuple[str, dict[str, Any]]] = token_rows.revoked_rows(ended, reason, now())
     actor = Actor.system("token_cascade", request_id)
     # Time and id from the record: a replay after a partial failure rewrites the same audit item.
     entry = audit.build(
@@ -96,7 +57,7 @@ def revoke_tokens(
         audit_id=f"aud_{change.event_id}"[:64],
     )
     items.append((entry.Meta.table_name, entry.serialize()))
-    _write_batches(items)
+    put_rows(items)
     log.info(
         "tokens revoked",
         extra={"org_id": change.org_id, "account_id": change.account_id, "count": len(revoked), "reason": reason},

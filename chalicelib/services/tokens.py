@@ -11,32 +11,35 @@ and a seat or membership granted again later never revives them.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
-
-from pynamodb.exceptions import PynamoDBException, UpdateError
-from pynamodb.models import Model
+from typing import Any, Literal
 
 from ..clock import iso, now
 from ..config import get_settings
 from ..domain.errors import InvalidRequest, NotFound, SeatRequired, TokenRevoked
 from ..domain.models import Actor, Member, Page
 from ..domain.roles import Permission
-from ..domain.tokens import stale_reason, token_status
+from ..domain.tokens import (
+    SeatStamp,
+    StoredToken,
+    TokenKind,
+    backed,
+    needs_touch,
+    stale_reason,
+    token_status,
+    usable_access_token,
+)
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import AlreadyApplied, Tx, answered, client, is_condition_failure, retry_races
-from ..storage.members import MemberModel
-from ..storage.tokens import TokenModel, access_token_owner
+from ..storage import members as member_rows
+from ..storage import tokens as token_rows
+from ..storage.base import AlreadyApplied, Tx
+from ..storage.tokens import access_token_owner
 from . import audit, members, once
 
-log = logging.getLogger(__name__)
-M = TypeVar("M", bound=Model)
-
 TOKEN_PREFIX = "oat"
-KIND = "access_token"
+KIND = TokenKind.ACCESS_TOKEN
 _SECRET_SHAPE = re.compile(r"^oat_[A-Za-z0-9_-]{20,100}$")
 # Tokens issued now carry their member's address in clear (not secret: ids), so verification
 # reads token and member in one BatchGetItem: "oat_" + the org id's and the account id's hex
@@ -45,7 +48,6 @@ _ID_HEX = re.compile(r"^[0-9a-f]{20}$")
 _ADDRESSED = re.compile(r"^oat_([0-9a-f]{20})([0-9a-f]{20})[A-Za-z0-9_-]{43}$")
 LAST_USED_GRANULARITY = timedelta(hours=1)
 INACTIVE: dict[str, Any] = {"active": False}
-MEMBER_FIELDS_FOR_VERIFY = ["has_seat", "seat_generation", "joined_at"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class AccessToken:
         return token_status(self.revoked_at, self.expires_at, at or now())
 
 
-def to_token(item: TokenModel) -> AccessToken:
+def to_token(item: StoredToken) -> AccessToken:
     assert item.org_id is not None and item.account_id is not None and item.expires_at is not None
     return AccessToken(
         token_id=item.token_id,
@@ -136,15 +138,16 @@ def member_address(secret: str) -> tuple[str, str] | None:
 
 
 def new_token_item(
-    member: MemberModel, name: str, expires_at: datetime, created_by: str | None, *, awaiting_handover: bool = False
-) -> tuple[TokenModel, str]:
-    """A token item for a seated member (to put in a transaction) and its one-time secret.
+    member: Member, name: str, expires_at: datetime, created_by: str | None, *, awaiting_handover: bool = False
+) -> tuple[StoredToken, str]:
+    """A token for a seated member, stamped with its seat and membership (to put in a transaction),
+    and its one-time secret.
 
     ``awaiting_handover``: the token stays inactive until ``hand_over`` (bulk calls, see onboarding).
     """
     secret = addressed_secret(member.org_id, member.account_id)
-    item = TokenModel(
-        hash_secret(secret),
+    item = StoredToken(
+        token_hash=hash_secret(secret),
         token_id=new_id("tok"),
         kind=KIND,
         owner=access_token_owner(member.org_id, member.account_id),
@@ -153,27 +156,20 @@ def new_token_item(
         name=name,
         created_at=now(),
         expires_at=expires_at,
-        seat_generation=int(member.seat_generation or 0),
+        seat_generation=member.seat_generation,
         member_joined_at=member.joined_at,
         created_by=created_by,
-        awaiting_handover=True if awaiting_handover else None,
+        awaiting_handover=awaiting_handover,
     )
     return item, secret
-
-
-HANDOVER_CHUNK = 100  # updates per transaction (DynamoDB's limit)
 
 
 def hand_over(token_hashes: list[str]) -> None:
     """Make tokens issued ``awaiting_handover`` live: their secrets are about to be answered.
 
-    One transaction per 100 tokens; a token revoked meanwhile (the seat went) stays revoked.
+    A token revoked meanwhile (the seat went) stays revoked.
     """
-    for start in range(0, len(token_hashes), HANDOVER_CHUNK):
-        tx = Tx()
-        for token_hash in token_hashes[start : start + HANDOVER_CHUNK]:
-            tx.update(TokenModel(token_hash), [TokenModel.awaiting_handover.remove()], TokenModel.token_hash.exists())
-        retry_races(tx.commit)
+    token_rows.hand_over(token_hashes)
 
 
 STRANDED = "onboarding_interrupted"
@@ -186,7 +182,7 @@ def replace_stranded(
     one in their place, awaiting handover in its turn; None when there were none (or the seat is gone)."""
     owner = access_token_owner(org_id, account_id)
     stranded = [
-        t for t in TokenModel.by_owner.query(owner) if t.awaiting_handover and t.revoked_at is None and t.kind == KIND
+        t for t in token_rows.owned_by(owner) if t.awaiting_handover and t.revoked_at is None and t.kind == KIND
     ]
     for token in stranded:
         _revoke(org_id, account_id, token.token_id, actor, STRANDED, admin)
@@ -198,9 +194,9 @@ def replace_stranded(
         return None
 
 
-def add_token_to(tx: Tx, item: TokenModel, actor: Actor) -> None:
+def add_token_to(tx: Tx, item: StoredToken, actor: Actor) -> None:
     """Token put + its audit record (never the secret)."""
-    tx.put(item, condition=TokenModel.token_hash.does_not_exist())
+    token_rows.add_to(tx, item)
     audit.record(
         tx,
         item.org_id or "",
@@ -222,7 +218,7 @@ def _issue(
     awaiting_handover: bool = False,
 ) -> tuple[AccessToken, str]:
     """``admin``: the admin issuing for someone else (their power is checked in the transaction)."""
-    member = members.get_item(org_id, account_id)
+    member = members.find(org_id, account_id)
     if member is None:
         raise NotFound("No such member.")
     if not member.has_seat:
@@ -232,15 +228,8 @@ def _issue(
     if once_key:
         once.add_marker_to(tx, once_key)  # first: a form sent twice is AlreadyDone, whatever else failed
     # The seat must still be the one we stamped when the token is written.
-    tx.check(
-        MemberModel,
-        org_id,
-        account_id,
-        (MemberModel.has_seat == True)  # noqa: E712  (a DynamoDB condition, not a comparison)
-        & (MemberModel.seat_generation == int(member.seat_generation or 0))
-        & (MemberModel.joined_at == member.joined_at),
-        on_fail=SeatRequired,
-    )
+    stamp = SeatStamp(has_seat=True, seat_generation=member.seat_generation, joined_at=member.joined_at)
+    member_rows.check_seat_in(tx, org_id, account_id, stamp, on_fail=SeatRequired)
     add_token_to(tx, item, actor)
     members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
     tx.commit()
@@ -273,7 +262,7 @@ def issue_for(
     return _issue(org_id, account_id, actor, name, expires_at, once_key, admin=caller)
 
 
-def _as_listed(item: TokenModel, member: Member) -> AccessToken:
+def _as_listed(item: StoredToken, member: Member) -> AccessToken:
     """A token as its owner's listing shows it: one that no longer matches the member's seat or
     membership is shown revoked even before the stream cascade has flagged it (verification
     already refuses it)."""
@@ -281,7 +270,7 @@ def _as_listed(item: TokenModel, member: Member) -> AccessToken:
     if token.revoked_at is not None:
         return token
     reason = stale_reason(
-        int(item.seat_generation or 0), item.member_joined_at, member.has_seat, member.seat_generation, member.joined_at
+        item.seat_generation, item.member_joined_at, member.has_seat, member.seat_generation, member.joined_at
     )
     if reason == "member_removed":
         return replace(token, revoked_at=member.joined_at, revoked_reason=reason)
@@ -294,9 +283,8 @@ def _list(member: Member, limit: int, cursor: str | None) -> Page:
     """Tokens of one member, by token id; the cursor is the last token id seen."""
     if cursor is not None and not re.fullmatch(r"tok_[0-9a-f]{1,64}", cursor):
         raise InvalidRequest("The cursor is not valid.", details=[{"field": "cursor", "problem": "malformed"}])
-    condition = TokenModel.token_id > cursor if cursor else None
     owner = access_token_owner(member.org_id, member.account_id)
-    results = list(TokenModel.by_owner.query(owner, range_key_condition=condition, limit=limit + 1))
+    results = token_rows.owned_by(owner, after=cursor, limit=limit + 1)
     items = [_as_listed(i, member) for i in results[:limit]]
     return Page(items=items, next_cursor=items[-1].token_id if len(results) > limit else None)
 
@@ -321,12 +309,11 @@ def list_for(org_id: str, actor: Actor, account_id: str, limit: int = 50, cursor
     return _list(member, limit, cursor)
 
 
-def _find(org_id: str, account_id: str, token_id: str) -> TokenModel:
-    owner = access_token_owner(org_id, account_id)
-    matches = list(TokenModel.by_owner.query(owner, TokenModel.token_id == token_id))
-    if not matches:
+def _find(org_id: str, account_id: str, token_id: str) -> StoredToken:
+    token = token_rows.find(access_token_owner(org_id, account_id), token_id)
+    if token is None:
         raise NotFound("No such token.")
-    return matches[0]
+    return token
 
 
 def _revoke(
@@ -336,12 +323,7 @@ def _revoke(
     if item.revoked_at is not None:
         return
     tx = Tx()
-    tx.update(
-        item,
-        [TokenModel.revoked_at.set(now()), TokenModel.revoked_reason.set(reason)],
-        condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
-        on_fail=AlreadyApplied,
-    )
+    token_rows.revoke_in(tx, item.token_hash, reason, now(), on_fail=AlreadyApplied)
     audit.record(tx, org_id, actor, "token.revoked", account_id, {"token_id": token_id, "reason": reason})
     members.caller_still(tx, admin, Permission.MANAGE_TOKENS)
     # Revoked concurrently (by its owner, an admin or the cascade): the outcome is the same.
@@ -372,12 +354,7 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
         raise TokenRevoked()
     old_expiry = item.expires_at
     tx = Tx()
-    tx.update(
-        item,
-        [TokenModel.expires_at.set(new_expiry)],
-        condition=TokenModel.token_hash.exists() & TokenModel.revoked_at.does_not_exist(),
-        on_fail=TokenRevoked,
-    )
+    token_rows.renew_in(tx, item.token_hash, new_expiry, on_fail=TokenRevoked)
     audit.record(
         tx,
         org_id,
@@ -388,8 +365,7 @@ def renew(org_id: str, actor: Actor, account_id: str, token_id: str, expires_at:
     )
     members.caller_still(tx, caller, Permission.MANAGE_TOKENS)
     tx.commit()
-    item.expires_at = new_expiry
-    return to_token(item)
+    return to_token(replace(item, expires_at=new_expiry))
 
 
 def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
@@ -404,43 +380,23 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
     if not isinstance(secret, str) or not _SECRET_SHAPE.match(secret):
         return dict(INACTIVE)
     address = member_address(secret)
-    member: MemberModel | None = None
+    member: SeatStamp | None = None
     if address is None:
-        token = _read(TokenModel, {"token_hash": {"S": hash_secret(secret)}})
+        token = token_rows.get(hash_secret(secret))
     else:
-        token, member = _read_both(hash_secret(secret), *address)
+        token, member = token_rows.with_seat_stamp(hash_secret(secret), *address)
         if token is not None and (token.org_id, token.account_id) != address:
             return dict(INACTIVE)
-    if token is None:
-        return dict(INACTIVE)
     at = now()
-    if (
-        token.kind != KIND
-        or token.awaiting_handover
-        or token.revoked_at is not None
-        or token.expires_at is None
-        or token.expires_at <= at
-        or not token.org_id
-        or not token.account_id
-        or (org_id is not None and org_id != token.org_id)
-    ):
+    if token is None or not usable_access_token(token, at, org_id):
         return dict(INACTIVE)
+    assert token.org_id is not None and token.account_id is not None and token.expires_at is not None
     if address is None:
-        member = _read(
-            MemberModel,
-            {"org_id": {"S": token.org_id}, "account_id": {"S": token.account_id}},
-            MEMBER_FIELDS_FOR_VERIFY,
-        )
-    if member is None or stale_reason(
-        int(token.seat_generation or 0),
-        token.member_joined_at,
-        bool(member.has_seat),
-        int(member.seat_generation or 0),
-        member.joined_at,
-    ):
+        member = member_rows.seat_stamp(token.org_id, token.account_id)
+    if not backed(token, member):
         return dict(INACTIVE)
-    if token.last_used_at is None or token.last_used_at <= at - LAST_USED_GRANULARITY:
-        _touch(token, at)
+    if needs_touch(token.last_used_at, at, LAST_USED_GRANULARITY):
+        token_rows.record_use(token, at, LAST_USED_GRANULARITY)
     return {
         "active": True,
         "org_id": token.org_id,
@@ -448,59 +404,3 @@ def verify(secret: str, org_id: str | None = None) -> dict[str, Any]:
         "token_id": token.token_id,
         "expires_at": iso(token.expires_at),
     }
-
-
-def _read(model: type[M], key: dict[str, Any], fields: list[str] | None = None) -> M | None:
-    """One consistent GetItem on the shared client, decoded by the model.
-
-    The hot path skips pynamodb's per-call dispatch (about 0.1 ms a read,
-    see bench/README.md); throttling still maps to 503.
-    """
-    params: dict[str, Any] = {"TableName": model.Meta.table_name, "Key": key, "ConsistentRead": True}
-    if fields:
-        params["ProjectionExpression"] = ", ".join(fields)
-    item = answered(lambda: client().get_item(**params)).get("Item")
-    return model.from_raw_data(item) if item else None
-
-
-def _read_both(token_hash: str, org_id: str, account_id: str) -> tuple[TokenModel | None, MemberModel | None]:
-    """Token and member in one consistent BatchGetItem (keys DynamoDB leaves unprocessed are read alone)."""
-    tokens_table, members_table = TokenModel.Meta.table_name, MemberModel.Meta.table_name
-    token_key = {"token_hash": {"S": token_hash}}
-    member_key = {"org_id": {"S": org_id}, "account_id": {"S": account_id}}
-    request = {
-        tokens_table: {"Keys": [token_key], "ConsistentRead": True},
-        members_table: {
-            "Keys": [member_key],
-            "ConsistentRead": True,
-            "ProjectionExpression": ", ".join(MEMBER_FIELDS_FOR_VERIFY),
-        },
-    }
-    answer = answered(lambda: client().batch_get_item(RequestItems=request))
-    found = answer.get("Responses", {})
-    left = answer.get("UnprocessedKeys", {})
-    token_items, member_items = found.get(tokens_table, []), found.get(members_table, [])
-    token = TokenModel.from_raw_data(token_items[0]) if token_items else None
-    member = MemberModel.from_raw_data(member_items[0]) if member_items else None
-    if tokens_table in left:
-        token = _read(TokenModel, token_key)
-    if members_table in left:
-        member = _read(MemberModel, member_key, MEMBER_FIELDS_FOR_VERIFY)
-    return token, member
-
-
-def _touch(token: TokenModel, at: datetime) -> None:
-    """Record use, at most once per hour: concurrent verifications race on the condition, one wins."""
-    stale = TokenModel.last_used_at.does_not_exist() | (TokenModel.last_used_at <= at - LAST_USED_GRANULARITY)
-    try:
-        token.update(actions=[TokenModel.last_used_at.set(at)], condition=TokenModel.token_hash.exists() & stale)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            log.warning(
-                "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
-            )
-    except PynamoDBException as exc:
-        # Bookkeeping only: a throttled write must not turn a valid token away.
-        log.warning(
-            "could not record last use of a token", extra={"token_id": token.token_id, "error": type(exc).__name__}
-        )

@@ -1,8 +1,14 @@
-"""DynamoDB storage: one module per table holding its pynamodb model and key helpers.
+"""DynamoDB storage: one module per table holding its pynamodb model, key helpers and queries.
 
 ``base`` is the shared plumbing: binding models to a stage, transactions
-(``Tx``), race retries, and cursor paging (``cursor_page``: every
-cursor-paged list decodes and refuses cursors there). Services still read
-and write most models directly; repositories returning domain objects are
-not in place yet.
+(``Tx``, items declaring what their failure means), race retries, consistent
+raw reads, one-time flags, and cursor paging (``cursor_page``: every
+cursor-paged list decodes and refuses cursors there); ``bulk`` the
+conditional bulk engine and batch puts.
+
+A table module is its repository when services reach the table only through
+its functions, which take and return domain objects: ``tokens`` is
+(``domain.tokens.StoredToken``; API keys, access tokens and SCIM tokens, the
+cascades included). Other tables are on the way there: their services still
+hold pynamodb items they got from these modules.
 """

@@ -11,13 +11,14 @@ parallel (``PARALLEL_TX``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..domain.errors import Forbidden
-from .base import CancelReason, TransactionCancelled, Tx, TxItem, any_cancellation, connection, retry_races
+from .base import CancelReason, TransactionCancelled, Tx, TxItem, any_cancellation, client, connection, retry_races
 
 # Each op is a write + its audit record. 40 ops (80 items) per transaction:
 # 25 transactions for 1,000 invitations, and DynamoDB Local's transaction cost grows
@@ -125,3 +126,35 @@ def commit_chunk(
 
     # Dropping failed ops is progress; only a cancellation that dropped none is a lost race (backed off).
     return retry_races(attempt, attempts=CONFLICT_RETRIES + 1, races=any_cancellation)
+
+
+BATCH_PUTS = 25  # BatchWriteItem's limit
+BATCH_ATTEMPTS = 8
+PARALLEL_BATCHES = 4
+
+
+def _put_batch(chunk: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """One BatchWriteItem of puts; unprocessed items are retried with backoff."""
+    request: dict[str, Any] = {}
+    for table, item in chunk:
+        request.setdefault(table, []).append({"PutRequest": {"Item": item}})
+    for attempt in range(BATCH_ATTEMPTS):
+        request = client().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        if not request:
+            return
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise RuntimeError("DynamoDB left items of a batch write unprocessed; the caller's record will be retried")
+
+
+def put_rows(rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Unconditional puts of (table, serialized item) in batches of 25, a few batches in flight at once.
+
+    For idempotent rewrites (a cascade's replay writes the same items), where
+    a transaction's conditions are not needed and its cost is.
+    """
+    chunks = [rows[i : i + BATCH_PUTS] for i in range(0, len(rows), BATCH_PUTS)]
+    if len(chunks) == 1:
+        _put_batch(chunks[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(chunks))) as pool:
+        list(pool.map(_put_batch, chunks))

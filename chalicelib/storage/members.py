@@ -25,7 +25,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from .base import register
+from ..domain.tokens import SeatStamp
+from .base import Failure, Tx, TxItem, read_consistent, register
 
 
 class MembersByAccount(GlobalSecondaryIndex["MemberModel"]):
@@ -73,3 +74,37 @@ class MemberModel(Model):
 
     by_account = MembersByAccount()
     by_email = MembersByEmail()
+
+
+def seat_stamp_of(item: MemberModel) -> SeatStamp:
+    return SeatStamp(
+        has_seat=bool(item.has_seat), seat_generation=int(item.seat_generation or 0), joined_at=item.joined_at
+    )
+
+
+def seat_stamp(org_id: str, account_id: str) -> SeatStamp | None:
+    """The member item's seat and membership stamp, read consistently (None: not a member)."""
+    item = read_consistent(
+        MemberModel,
+        {"org_id": {"S": org_id}, "account_id": {"S": account_id}},
+        ["has_seat", "seat_generation", "joined_at"],
+    )
+    return seat_stamp_of(item) if item else None
+
+
+def check_seat_in(tx: Tx, org_id: str, account_id: str, stamp: SeatStamp, on_fail: Failure) -> TxItem:
+    """Condition the transaction on the member still holding the seat and membership of ``stamp``."""
+    return tx.check(
+        MemberModel,
+        org_id,
+        account_id,
+        (MemberModel.has_seat == True)  # noqa: E712  (a DynamoDB condition, not a comparison)
+        & (MemberModel.seat_generation == stamp.seat_generation)
+        & (MemberModel.joined_at == stamp.joined_at),
+        on_fail=on_fail,
+    )
+
+
+def admin_emails(org_id: str, role: str) -> list[tuple[str, str]]:
+    """(account id, email) of the org's members holding ``role`` (one query of the org's partition)."""
+    return [(m.account_id, m.email) for m in MemberModel.query(org_id, filter_condition=MemberModel.role == role)]

@@ -22,6 +22,7 @@ only account items carry ``org_id``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -35,7 +36,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from .base import register
+from .base import AlreadyApplied, Tx, TxItem, register, take_flag
 
 ACCOUNT = "account"
 
@@ -84,3 +85,40 @@ class ServiceAccountModel(Model):
     expires_ttl = NumberAttribute(null=True)
 
     by_org = ServiceAccountsByOrg()
+
+
+def of_org(org_id: str) -> list[ServiceAccountModel]:
+    """The org's service accounts (the sparse ``by_org`` index holds account items only)."""
+    return list(ServiceAccountModel.by_org.query(org_id))
+
+
+def disable_in(tx: Tx, sa_id: str, reason: str, at: datetime) -> TxItem:
+    """Disable an account for its maker's lost power, in the transaction, keeping the reason to announce.
+
+    Its generation is raised, as when an admin disables it: no token granted so
+    far works again, also if an admin enables the account later. Conditioned on
+    the cascade not having disabled it already (``AlreadyApplied`` otherwise).
+    """
+    return tx.update(
+        ServiceAccountModel(sa_id, ACCOUNT),
+        [
+            ServiceAccountModel.disabled.set(True),
+            ServiceAccountModel.disabled_reason.set(reason),
+            ServiceAccountModel.notice_pending.set(reason),
+            ServiceAccountModel.generation.add(1),
+            ServiceAccountModel.version.add(1),  # an admin's change read before this one is a lost race
+            ServiceAccountModel.updated_at.set(at),
+        ],
+        condition=ServiceAccountModel.org_id.exists() & ServiceAccountModel.disabled_reason.does_not_exist(),
+        on_fail=AlreadyApplied,
+    )
+
+
+def claim_notice(sa_id: str) -> bool:
+    """Take the right to announce a disabling (``notice_pending``); True when this call took it."""
+    return take_flag(ServiceAccountModel(sa_id, ACCOUNT), ServiceAccountModel.notice_pending)
+
+
+def release_notice(sa_id: str, reason: str) -> None:
+    """Give a claimed notice back (its email could not be sent yet)."""
+    ServiceAccountModel(sa_id, ACCOUNT).update(actions=[ServiceAccountModel.notice_pending.set(reason)])

@@ -241,13 +241,13 @@ def test_token_lists_page_by_cursor(api: Api, seed: Seed) -> None:
 def test_verify_answers_503_when_dynamodb_throttles(api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError
 
-    from chalicelib.services import tokens as token_service
+    from chalicelib.storage import base as storage_base
 
     class Throttled:
         def get_item(self, **_: object) -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
 
-    monkeypatch.setattr(token_service, "client", lambda: Throttled())
+    monkeypatch.setattr(storage_base, "client", lambda: Throttled())
     r = api.post("/v1/tokens/verify", None, {"token": "oat_" + "A" * 43})
     assert r.status == 503 and r.code == "service_unavailable"
 

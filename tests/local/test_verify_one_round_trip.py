@@ -106,12 +106,14 @@ def test_verify_answers_503_when_the_batch_read_is_throttled(
 ) -> None:
     from botocore.exceptions import ClientError
 
+    from chalicelib.storage import base as storage_base
+
     class Throttled:
         def batch_get_item(self, **_: object) -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchGetItem")
 
     api, seed = world
     secret = seated_token(api, seed, seed.member.key, seed.member.account_id)
-    monkeypatch.setattr(tokens, "client", lambda: Throttled())
+    monkeypatch.setattr(storage_base, "client", lambda: Throttled())
     r = api.post("/v1/tokens/verify", None, {"token": secret})
     assert r.status == 503 and r.code == "service_unavailable"
