@@ -24,7 +24,7 @@ from ..domain.errors import InvalidCsv, TooManyRows
 from ..domain.invitations import BulkOutcome, InviteItem
 from ..domain.models import Principal
 from ..domain.roles import Permission, Role
-from ..services import invitation_csv, invitations, orgs
+from ..services import invitation_changes, invitation_csv, invitations, orgs
 from .org_pages import OrgPage, open_org
 from .web import SECURITY_HEADERS, Page, PageRequest, confirm_first, page_route
 
@@ -249,7 +249,7 @@ def upload_results(req: PageRequest, org_id: str) -> Response | Page:
 @page_route(bp, "/orgs/{org_id}/invitations/{invitation_id}/resend", "POST", summary="Resend Email Invite")
 def resend_one(req: PageRequest, org_id: str, invitation_id: str) -> Page:
     org = open_org(req, org_id, Permission.MANAGE_INVITATIONS)
-    sent = invitations.resend(org_id, req.actor, invitation_id, principal_of(req))
+    sent = invitation_changes.resend(org_id, req.actor, invitation_id, principal_of(req))
     return list_page(req, org, notice=f"Invitation to {sent.email} sent again; it expires {sent.expires_at:%d %b %Y}.")
 
 
@@ -267,7 +267,7 @@ def remove_one(req: PageRequest, org_id: str, invitation_id: str) -> Page:
     if question is not None:
         question.context.update(org.context("invitations", "Remove invitation?"))
         return question
-    invitations.remove(org_id, req.actor, invitation_id)
+    invitation_changes.remove(org_id, req.actor, invitation_id)
     return list_page(req, org, notice=f"Invitation to {invitation.email} removed; its link no longer works.")
 
 
@@ -298,10 +298,10 @@ def bulk(req: PageRequest, org_id: str, mode: str) -> Page:
         )
     principal = principal_of(req)
     if mode == "resend":
-        outcome = invitations.resend_many(org_id, req.actor, chosen, principal)
+        outcome = invitation_changes.resend_many(org_id, req.actor, chosen, principal)
         words = RESEND_WORDS
     else:
-        outcome = invitations.remove_many(org_id, req.actor, chosen)
+        outcome = invitation_changes.remove_many(org_id, req.actor, chosen)
         words = REMOVE_WORDS
     return list_page(req, org, notice=f"{verb} invitations: {in_words(outcome.summary, words)}.")
 

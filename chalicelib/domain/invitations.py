@@ -1,9 +1,10 @@
-"""Invitations as the services return them: the invitation, its statuses, and per-item bulk results."""
+"""Invitations as the services return them: the invitation, its statuses, per-item bulk results,
+and the decisions on plain values that name an invitation's status and its email's delivery."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,29 @@ EXPIRED, REVOKED = InvitationStatus.EXPIRED, InvitationStatus.REVOKED
 STATUSES = tuple(InvitationStatus)
 QUEUED, SENDING = DeliveryStatus.QUEUED, DeliveryStatus.SENDING
 SENT, FAILED = DeliveryStatus.SENT, DeliveryStatus.FAILED
+
+
+STUCK_SEND = "The email was not confirmed sent; it is sent again within the hour (or resend it)."
+
+
+def status_at(stored: str, expires_at: datetime | None, at: datetime) -> InvitationStatus:
+    """A pending invitation at or past its expiry is expired, whether or not the expiry job has run."""
+    if stored == PENDING and expires_at is not None and expires_at <= at:
+        return EXPIRED
+    return InvitationStatus(stored)
+
+
+def delivery_at(
+    stored: str | None, error: str | None, send_claimed_at: datetime | None, lease: timedelta, at: datetime
+) -> tuple[DeliveryStatus | None, str | None]:
+    """(status, error) of the invitation's email: a send claimed longer than ``lease`` ago is ``failed``.
+
+    Its process died between claiming and recording; until a replay or the
+    hourly job takes it again, nobody should read "sending" as "on its way".
+    """
+    if stored == SENDING and send_claimed_at is not None and send_claimed_at <= at - lease:
+        return FAILED, STUCK_SEND
+    return (DeliveryStatus(stored) if stored else None), error
 
 
 @dataclass(frozen=True)

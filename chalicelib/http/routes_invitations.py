@@ -8,7 +8,7 @@ from ..config import get_settings
 from ..domain.errors import PayloadTooLarge
 from ..domain.invitations import BulkOutcome, Invitation, InviteItem
 from ..domain.roles import Scope
-from ..services import invitation_accept, invitation_csv, invitations, login_links
+from ..services import invitation_accept, invitation_changes, invitation_csv, invitations, login_links
 from . import schemas_invitations as s
 from .routing import ApiRequest, api_route, parse_json_body, source_address_of
 
@@ -111,7 +111,7 @@ def list_invitations(req: ApiRequest, org_id: str) -> s.InvitationList:
     errors=ADMIN_ERRORS,
 )
 def resend_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
-    return _bulk_ids(invitations.resend_many(org_id, req.actor, req.body.invitation_ids, req.principal))
+    return _bulk_ids(invitation_changes.resend_many(org_id, req.actor, req.body.invitation_ids, req.principal))
 
 
 @api_route(
@@ -125,7 +125,7 @@ def resend_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
     errors=ADMIN_ERRORS,
 )
 def remove_many(req: ApiRequest, org_id: str) -> s.BulkIdResponse:
-    return _bulk_ids(invitations.remove_many(org_id, req.actor, req.body.invitation_ids))
+    return _bulk_ids(invitation_changes.remove_many(org_id, req.actor, req.body.invitation_ids))
 
 
 @api_route(
@@ -151,7 +151,7 @@ def get_invitation(req: ApiRequest, org_id: str, invitation_id: str) -> s.Invita
     errors=(*ADMIN_ERRORS, "already_accepted", "already_member", "resend_too_soon", "resend_quota_exceeded"),
 )
 def resend(req: ApiRequest, org_id: str, invitation_id: str) -> s.InvitationOut:
-    return _invitation(invitations.resend(org_id, req.actor, invitation_id, req.principal))
+    return _invitation(invitation_changes.resend(org_id, req.actor, invitation_id, req.principal))
 
 
 @api_route(
@@ -164,7 +164,7 @@ def resend(req: ApiRequest, org_id: str, invitation_id: str) -> s.InvitationOut:
     errors=(*ADMIN_ERRORS, "already_accepted"),
 )
 def remove(req: ApiRequest, org_id: str, invitation_id: str) -> None:
-    invitations.remove(org_id, req.actor, invitation_id)
+    invitation_changes.remove(org_id, req.actor, invitation_id)
 
 
 @api_route(

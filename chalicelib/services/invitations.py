@@ -1,5 +1,5 @@
-"""Invitations: invite (one or many), list, get, reissue, remove (acceptance: ``invitation_accept``;
-expiry: ``invitation_expiry``).
+"""Invitations: invite (one or many), list, get (reissue and remove: ``invitation_changes``;
+acceptance: ``invitation_accept``; expiry: ``invitation_expiry``; email: ``invitation_delivery``).
 
 One item per (org, email) (``storage.invitations``) makes every decision a
 condition of the write itself: a bulk invite puts up to 40 invitations and
@@ -21,7 +21,6 @@ last (re)issue is refused by its own condition (``resend_too_soon``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,34 +32,27 @@ from ..clock import iso, now, parse_iso
 from ..config import get_settings
 from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import (
-    AlreadyAccepted,
-    AlreadyMember,
     Forbidden,
     InvalidRequest,
     NotFound,
-    ResendQuotaExceeded,
-    ResendTooSoon,
     TooManyRows,
 )
 from ..domain.invitations import (
-    ACCEPTED,
     EXPIRED,
-    FAILED,
     PENDING,
     QUEUED,
-    REVOKED,
-    SENDING,
     STATUSES,
     BulkOutcome,
     DeliveryStatus,
-    IdResult,
     Invitation,
     InvitationStatus,
     InviteItem,
     InviteResult,
+    delivery_at,
+    status_at,
 )
 from ..domain.models import Actor, Member, Page, Principal
-from ..domain.outcomes import INVITE_OUTCOMES, REMOVE_OUTCOMES, RESEND_OUTCOMES, Outcome, tally
+from ..domain.outcomes import INVITE_OUTCOMES, Outcome, tally
 from ..domain.roles import Permission, Role
 from ..storage.base import CancelReason, Tx, TxItem, cursor_page
 from ..storage.bulk import Guard
@@ -76,27 +68,15 @@ Op = abuse_limits.ChargedOp[InvitationModel]
 
 
 def effective_status(item: InvitationModel, at: datetime | None = None) -> InvitationStatus:
-    """A pending invitation past its expiry is expired, whether or not the job has run."""
-    if item.status == PENDING and item.expires_at and item.expires_at <= iso(at or now()):
-        return EXPIRED
-    return InvitationStatus(item.status)
-
-
-STUCK_SEND = "The email was not confirmed sent; it is sent again within the hour (or resend it)."
+    """The invitation's status now (``domain.invitations.status_at``)."""
+    return status_at(item.status, parse_iso(item.expires_at) if item.expires_at else None, at or now())
 
 
 def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[DeliveryStatus | None, str | None]:
-    """(status, error) of the invitation's email: a send claimed longer than its lease ago is ``failed``.
-
-    Its process died between claiming and recording; until a replay or the
-    hourly job takes it again, nobody should read "sending" as "on its way".
-    """
-    if item.delivery_status == SENDING and item.send_claimed_at:
-        lease = timedelta(seconds=get_settings().send_lease_seconds)
-        if item.send_claimed_at <= iso((at or now()) - lease):
-            return FAILED, STUCK_SEND
-    status = DeliveryStatus(item.delivery_status) if item.delivery_status else None
-    return status, item.delivery_error
+    """The email's (status, error) now (``domain.invitations.delivery_at``)."""
+    lease = timedelta(seconds=get_settings().send_lease_seconds)
+    claimed = parse_iso(item.send_claimed_at) if item.send_claimed_at else None
+    return delivery_at(item.delivery_status, item.delivery_error, claimed, lease, at or now())
 
 
 def to_invitation(item: InvitationModel) -> Invitation:
@@ -135,48 +115,23 @@ def get_item(org_id: str, invitation_id: str) -> InvitationModel | None:
         return None
 
 
-def _old_of(key: tuple[str, str]) -> Callable[[CancelReason], InvitationModel | None]:
+def old_of(key: tuple[str, str]) -> Callable[[CancelReason], InvitationModel | None]:
     """The item that failed an op's condition: the reason's old image, else (engines without one) a read."""
     return lambda reason: _from_raw(reason.item) if reason.item else get_item(*key)
 
 
-def _caller_guard(caller: Member | None) -> Guard:
+def caller_guard(caller: Member | None) -> Guard:
     """The check every chunk of an admin's bulk call carries: the caller still manages invitations."""
     return lambda tx: members.caller_still(tx, caller, Permission.MANAGE_INVITATIONS)
 
 
-def _refuse_if_forbidden(ops: Sequence[Op]) -> None:
+def refuse_if_forbidden(ops: Sequence[Op]) -> None:
     """A call whose caller lost the power before anything was written is refused whole (403, nothing changed)."""
     if any(op.forbidden for op in ops) and not any(op.applied for op in ops):
         raise Forbidden(members.NO_LONGER_ALLOWED)
 
 
-def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp: datetime) -> list[Any]:
-    """What a reissue sets: a new link nonce, a new expiry, the next issue number, email queued again."""
-    expires = stamp + timedelta(days=get_settings().invitation_ttl_days)
-    actions: list[Any] = [
-        InvitationModel.status.set(PENDING),
-        InvitationModel.expires_at.set(iso(expires)),
-        InvitationModel.pending_shard.set(pending_shard_of(invitation_id)),
-        InvitationModel.issue.set((InvitationModel.issue | 0) + 1),
-        InvitationModel.link_nonce.set(invitation_links.new_nonce()),
-        InvitationModel.invited_by.set(actor.actor),
-        InvitationModel.updated_at.set(stamp),
-        InvitationModel.issued_at.set(iso(stamp)),
-        InvitationModel.delivery_status.set(QUEUED),
-        InvitationModel.sending_shard.remove(),
-        InvitationModel.send_claimed_at.remove(),
-        InvitationModel.delivery_error.remove(),
-        InvitationModel.delivered_at.remove(),
-        InvitationModel.revoked_at.remove(),
-        InvitationModel.accepted_at.remove(),
-        InvitationModel.accepted_by.remove(),
-    ]
-    actions.append(InvitationModel.inviter.set(inviter) if inviter else InvitationModel.inviter.remove())
-    return actions
-
-
-def _inviter_of(actor: Actor, principal: Principal | None = None) -> str | None:
+def inviter_of(actor: Actor, principal: Principal | None = None) -> str | None:
     """How the email names who invited: the caller's email (known from authentication), else a lookup."""
     if principal is not None and principal.account_id == actor.account_id:
         return principal.email
@@ -216,7 +171,7 @@ def invite(
     first_seen: dict[str, InviteResult] = {}
     ops: list[tuple[Op, InviteResult]] = []
     stamp = now()
-    inviter = _inviter_of(actor, principal)
+    inviter = inviter_of(actor, principal)
     for item in items:
         try:
             email = normalize_email(item.email)
@@ -254,8 +209,8 @@ def invite(
         results.append(result)
         ops.append((_invite_op(org_id, actor, email, role, inviter, stamp), result))
     charges = abuse_limits.charges(org_id, actor, abuse_limits.INVITATIONS, stamp) if ops else []
-    abuse_limits.commit_within([op for op, _ in ops], charges, _caller_guard(caller))
-    _refuse_if_forbidden([op for op, _ in ops])
+    abuse_limits.commit_within([op for op, _ in ops], charges, caller_guard(caller))
+    refuse_if_forbidden([op for op, _ in ops])
     for op, result in ops:
         result.invitation_id = op.key[1]
         if op.forbidden:
@@ -319,7 +274,7 @@ def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str |
         return write
 
     key = (org_id, invitation_id)
-    return Op(key=key, add=add, old_of=_old_of(key))
+    return Op(key=key, add=add, old_of=old_of(key))
 
 
 # --- list and get --------------------------------------------------------------
@@ -352,7 +307,7 @@ def list_invitations(
     return Page(items=[to_invitation(i) for i in items], next_cursor=next_cursor)
 
 
-def _visible(org_id: str, invitation_id: str) -> InvitationModel:
+def visible(org_id: str, invitation_id: str) -> InvitationModel:
     item = get_item(org_id, invitation_id) if invitation_id.startswith("inv_") else None
     if item is None or item.status == NO_INVITATION:
         raise NotFound("No such invitation.")
@@ -361,188 +316,4 @@ def _visible(org_id: str, invitation_id: str) -> InvitationModel:
 
 def get_invitation(org_id: str, actor: Actor, invitation_id: str) -> Invitation:
     members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    return to_invitation(_visible(org_id, invitation_id))
-
-
-# --- reissue and remove ----------------------------------------------------------
-
-
-def _update_op(
-    org_id: str, actor: Actor, invitation_id: str, actions: list[Any], condition: Condition, audit_action: str
-) -> Op:
-    """A conditional update of one invitation plus its audit record (the old item on failure)."""
-
-    def add(tx: Tx) -> TxItem:
-        write = tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
-        audit.record(tx, org_id, actor, audit_action, invitation_id)
-        return write
-
-    key = (org_id, invitation_id)
-    return Op(key=key, add=add, old_of=_old_of(key))
-
-
-def _cooldown_cutoff(stamp: datetime) -> str:
-    return iso(stamp - timedelta(seconds=get_settings().resend_cooldown_seconds))
-
-
-def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | None, stamp: datetime) -> Op:
-    # Resendable, and not (re)issued within the cooldown (items from before issued_at existed pass).
-    condition = (
-        InvitationModel.status.is_in(PENDING, EXPIRED, REVOKED)
-        & InvitationModel.member_account_id.does_not_exist()
-        & (InvitationModel.issued_at.does_not_exist() | (InvitationModel.issued_at <= _cooldown_cutoff(stamp)))
-    )
-    if actor.is_service_account:  # a new link to an admin invitation would hand out admin power
-        condition &= InvitationModel.role != Role.ACCOUNT_ADMIN.value
-    actions = _issue_actions(invitation_id, actor, inviter, stamp)
-    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
-
-
-ADMIN_INVITATION_REFUSED = "A service account may not send an account_admin invitation again."
-
-
-def _resend_failure(old: InvitationModel | None, actor: Actor) -> Outcome:
-    if old is None or old.status == NO_INVITATION:
-        return Outcome.NOT_FOUND
-    if actor.is_service_account and old.role == Role.ACCOUNT_ADMIN.value:
-        return Outcome.FORBIDDEN
-    if old.status == ACCEPTED:
-        return Outcome.ALREADY_ACCEPTED
-    if old.member_account_id:
-        return Outcome.ALREADY_MEMBER
-    return Outcome.RESEND_TOO_SOON
-
-
-def _cooldown_left(old: InvitationModel | None, stamp: datetime) -> int:
-    """Seconds until an invitation may be resent again (at least 1)."""
-    if old is None or not old.issued_at:
-        return 1
-    ready = parse_iso(old.issued_at) + timedelta(seconds=get_settings().resend_cooldown_seconds)
-    return max(1, math.ceil((ready - stamp).total_seconds()))
-
-
-def _remove_op(org_id: str, actor: Actor, invitation_id: str, stamp: datetime) -> Op:
-    condition = InvitationModel.status.is_in(PENDING, EXPIRED)
-    actions = [
-        InvitationModel.status.set(REVOKED),
-        InvitationModel.pending_shard.remove(),
-        InvitationModel.revoked_at.set(stamp),
-        InvitationModel.updated_at.set(stamp),
-    ]
-    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.removed")
-
-
-def _remove_failure(old: InvitationModel | None) -> Outcome:
-    if old is None or old.status == NO_INVITATION:
-        return Outcome.NOT_FOUND
-    if old.status == ACCEPTED:
-        return Outcome.ALREADY_ACCEPTED
-    return Outcome.ALREADY_REMOVED
-
-
-def _bulk_by_id(
-    org_id: str,
-    caller: Member | None,
-    invitation_ids: Sequence[str],
-    make: Callable[[str], Op],
-    done: Outcome,
-    failure: Callable[[InvitationModel | None], Outcome],
-    statuses: Sequence[Outcome],
-    charges: list[abuse_limits.Charge] | None = None,
-    stamp: datetime | None = None,
-) -> BulkOutcome:
-    results: list[IdResult] = []
-    seen: set[str] = set()
-    ops: list[tuple[Op, IdResult]] = []
-    for invitation_id in invitation_ids:
-        if not invitation_id.startswith("inv_") or len(invitation_id) > 64:
-            results.append(IdResult(invitation_id, Outcome.NOT_FOUND))
-            continue
-        if invitation_id in seen:
-            results.append(IdResult(invitation_id, Outcome.DUPLICATE_IN_REQUEST))
-            continue
-        seen.add(invitation_id)
-        result = IdResult(invitation_id, done)
-        results.append(result)
-        ops.append((make(invitation_id), result))
-    abuse_limits.commit_within([op for op, _ in ops], charges or [], _caller_guard(caller))
-    _refuse_if_forbidden([op for op, _ in ops])
-    for op, result in ops:
-        if op.forbidden:
-            result.status = Outcome.FORBIDDEN
-        elif op.refused is not None:
-            result.status, result.message = op.refused.status, op.refused.message
-            result.retry_after = op.refused.retry_after
-        elif op.failed:
-            result.status = failure(op.old)
-            if result.status == Outcome.FORBIDDEN:
-                result.message = ADMIN_INVITATION_REFUSED
-            if result.status == Outcome.RESEND_TOO_SOON:
-                result.retry_after = _cooldown_left(op.old, stamp or now())
-                when = abuse_limits.in_words(result.retry_after)
-                result.message = f"It was sent a moment ago; it can be sent again {when}."
-    return BulkOutcome(results=results, summary=tally(results, statuses))
-
-
-def resend_many(
-    org_id: str, actor: Actor, invitation_ids: Sequence[str], principal: Principal | None = None
-) -> BulkOutcome:
-    """Bulk reissue: new link, new expiry, status pending, email queued again."""
-    caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    stamp, inviter = now(), _inviter_of(actor, principal)
-    return _bulk_by_id(
-        org_id,
-        caller,
-        invitation_ids,
-        lambda i: _resend_op(org_id, actor, i, inviter, stamp),
-        Outcome.RESENT,
-        lambda old: _resend_failure(old, actor),
-        RESEND_OUTCOMES,
-        abuse_limits.charges(org_id, actor, abuse_limits.RESENDS, stamp) if invitation_ids else [],
-        stamp,
-    )
-
-
-def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> BulkOutcome:
-    """Bulk remove: the links stop working at once."""
-    caller = members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    stamp = now()
-    return _bulk_by_id(
-        org_id,
-        caller,
-        invitation_ids,
-        lambda i: _remove_op(org_id, actor, i, stamp),
-        Outcome.REMOVED,
-        _remove_failure,
-        REMOVE_OUTCOMES,
-    )
-
-
-def _raise_for(result: IdResult) -> None:
-    """The error of a single-item call whose bulk result is not a success."""
-    status = result.status
-    if status == Outcome.FORBIDDEN:
-        raise Forbidden(result.message or members.NO_LONGER_ALLOWED)
-    if status == Outcome.RESEND_TOO_SOON:
-        raise ResendTooSoon(result.message, retry_after=result.retry_after)
-    if status == Outcome.RESEND_QUOTA_EXCEEDED:
-        raise ResendQuotaExceeded(result.message, retry_after=result.retry_after)
-    if status in (Outcome.NOT_FOUND, Outcome.DUPLICATE_IN_REQUEST):
-        raise NotFound("No such invitation.")
-    if status == Outcome.ALREADY_ACCEPTED:
-        raise AlreadyAccepted()
-    if status == Outcome.ALREADY_MEMBER:
-        raise AlreadyMember()
-
-
-def resend(org_id: str, actor: Actor, invitation_id: str, principal: Principal | None = None) -> Invitation:
-    """Reissue one invitation (409 ``already_accepted`` once accepted)."""
-    outcome = resend_many(org_id, actor, [invitation_id], principal)
-    _raise_for(outcome.results[0])
-    return to_invitation(_visible(org_id, invitation_id))
-
-
-def remove(org_id: str, actor: Actor, invitation_id: str) -> None:
-    """Remove one invitation; removing a removed one changes nothing."""
-    outcome = remove_many(org_id, actor, [invitation_id])
-    _raise_for(outcome.results[0])
+    return to_invitation(visible(org_id, invitation_id))

@@ -14,7 +14,7 @@ from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail import reset_mailer
 from chalicelib.mail.base import MailError, MemoryMailer, Message
-from chalicelib.services import invitations, keys, login_links, seats, sessions
+from chalicelib.services import invitation_changes, invitations, keys, login_links, seats, sessions
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from chalicelib.storage.sessions import SessionModel
@@ -394,10 +394,10 @@ def test_dead_invitation_links_get_their_own_page(api: Api, seed: Seed, mailer: 
         set_clock(lambda: later)
     elif fate == "removed":
         [item] = invitations.list_invitations(seed.org_id, admin_actor(seed)).items
-        invitations.remove(seed.org_id, admin_actor(seed), item.invitation_id)
+        invitation_changes.remove(seed.org_id, admin_actor(seed), item.invitation_id)
     elif fate == "superseded":
         [item] = invitations.list_invitations(seed.org_id, admin_actor(seed)).items
-        invitations.resend(seed.org_id, admin_actor(seed), item.invitation_id)
+        invitation_changes.resend(seed.org_id, admin_actor(seed), item.invitation_id)
     else:
         assert Browser().post(f"/invitations/{token}/accept").status == 200
     browser = Browser()

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from chalicelib.domain.invitations import InviteItem
 from chalicelib.domain.models import Actor
 from chalicelib.mail.base import MemoryMailer
-from chalicelib.services import invitations, sessions
+from chalicelib.services import invitation_changes, invitations, sessions
 from chalicelib.storage.invitations import InvitationModel, slot_id
 from tests.support.console_support import ORIGIN, Browser, Page
 from tests.support.helpers import Api, Person, Seed
@@ -262,7 +262,7 @@ def test_bulk_resend_select_confirm_summary(api: Api, seed: Seed) -> None:
 
 def test_bulk_remove_with_select_all_and_mixed_outcomes(api: Api, seed: Seed) -> None:
     ids = invite_as_admin(seed, "r1@acme.test", "r2@acme.test")
-    invitations.remove(seed.org_id, admin_actor(seed), ids[1])
+    invitation_changes.remove(seed.org_id, admin_actor(seed), ids[1])
     browser = as_person(seed.admin)
     page = browser.get(f"/orgs/{seed.org_id}/invitations?select=remove")
     assert 'aria-label="Select r1@acme.test"' in page.html
@@ -287,7 +287,7 @@ def test_bulk_with_nothing_selected_says_so(api: Api, seed: Seed) -> None:
 def test_filter_and_page_through_120(api: Api, seed: Seed) -> None:
     emails = [f"p{n:03}@acme.test" for n in range(120)]
     ids = [i for n in range(0, 120, 40) for i in invite_as_admin(seed, *emails[n : n + 40])]  # moto: one tx at a time
-    invitations.remove_many(seed.org_id, admin_actor(seed), ids[:5])
+    invitation_changes.remove_many(seed.org_id, admin_actor(seed), ids[:5])
     browser = as_person(seed.admin)
     seen: list[str] = []
     path = f"/orgs/{seed.org_id}/invitations"
