@@ -78,6 +78,11 @@ def use_backend(monkeypatch: pytest.MonkeyPatch, endpoint: str | None) -> str:
     monkeypatch.setenv("TABLE_PREFIX", prefix)
     if endpoint:
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
+        # Lambda's 4 s read timeout is a production choice; one DynamoDB Local JVM serving every
+        # test worker of a loaded 2-core machine can take longer on a large transaction, and a
+        # timeout there is the machine, not the code. Tests of timeouts set their own.
+        if "DYNAMODB_READ_TIMEOUT_SECONDS" not in os.environ:
+            monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_SECONDS", "20")
     else:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
     reset_settings()
