@@ -155,6 +155,12 @@ def client() -> Any:
     return connection().client
 
 
+def bound_client() -> Any:
+    """The botocore client as bound, without rereading the settings: for hot-path reads, which
+    behave as model calls do (only transactions and table admin rebind, ``connection``)."""
+    return _shared_connection().client
+
+
 def error_code(exc: BaseException) -> str | None:
     """The DynamoDB error code behind a pynamodb/botocore exception, if any."""
     for current in _chain(exc):
@@ -215,7 +221,7 @@ def read_consistent(model: type[M], key: dict[str, Any], fields: Sequence[str] |
     params: dict[str, Any] = {"TableName": model.Meta.table_name, "Key": key, "ConsistentRead": True}
     if fields:
         params["ProjectionExpression"] = ", ".join(fields)
-    item = answered(lambda: client().get_item(**params)).get("Item")
+    item = answered(lambda: bound_client().get_item(**params)).get("Item")
     return model.from_raw_data(item) if item else None
 
 

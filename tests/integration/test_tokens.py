@@ -247,7 +247,7 @@ def test_verify_answers_503_when_dynamodb_throttles(api: Api, seed: Seed, monkey
         def get_item(self, **_: object) -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
 
-    monkeypatch.setattr(storage_base, "client", lambda: Throttled())
+    monkeypatch.setattr(storage_base, "bound_client", lambda: Throttled())
     r = api.post("/v1/tokens/verify", None, {"token": "oat_" + "A" * 43})
     assert r.status == 503 and r.code == "service_unavailable"
 

@@ -114,6 +114,6 @@ def test_verify_answers_503_when_the_batch_read_is_throttled(
 
     api, seed = world
     secret = seated_token(api, seed, seed.member.key, seed.member.account_id)
-    monkeypatch.setattr(storage_base, "client", lambda: Throttled())
+    monkeypatch.setattr(storage_base, "bound_client", lambda: Throttled())
     r = api.post("/v1/tokens/verify", None, {"token": secret})
     assert r.status == 503 and r.code == "service_unavailable"
