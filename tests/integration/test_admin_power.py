@@ -16,7 +16,7 @@ authorization and the write, the call answers 403 and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,7 +31,6 @@ from tests.support.permission_table import ADMIN, ADMIN_BILLING, CASES, Case, Ct
 from tests.support.scim_helpers import PATCH_OP, USER_SCHEMA, Scim, issue_scim_token
 from tests.support.stream_support import failed, invoke
 from tests.support.table_scan import scan_all
-from tests.support.worlds import moto_world
 
 
 def actor_of(person: Person) -> Actor:
@@ -168,12 +167,6 @@ MADE_UP = {
     "SCIM token of a removed admin": "osc_" + "x" * 43,
     "service account of a removed admin": "osa_" + "0" * 60 + "x" * 43,
 }
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[tuple[Api, Seed]]:
-    with moto_world() as world:
-        yield world
 
 
 def _lost_power_caller(seed: Seed, caller: str) -> Person:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from chalicelib.http.schemas import ListQuery
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CASES, Case, Ctx
 from tests.support.table_scan import scan_all
-from tests.support.worlds import moto_world
 
 # Write routes with a JSON body, called by a caller allowed to use them (the token endpoint's form
 # body and its RFC 6749 errors are tested in test_service_accounts.py).
@@ -43,12 +41,6 @@ WRONG: dict[str, list[Any]] = {
     "scopes": [None, "members:read", 5, {}, [], ["scim"], [5], [None], ["members:read"] * 7],
     "disabled": [None, "yes", 1, "true", []],
 }
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[tuple[Api, Seed]]:
-    with moto_world() as w:
-        yield w
 
 
 def admin_ctx(world: tuple[Api, Seed]) -> Ctx:

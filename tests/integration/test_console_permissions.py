@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,7 +21,7 @@ from tests.support.console_matrix import Ctx, Row, admin_of, each, in_org
 from tests.support.console_support import Browser
 from tests.support.helpers import Seed
 from tests.support.permission_table import CALLERS, new_person
-from tests.support.worlds import moto_world
+from tests.support.worlds import MotoWorld
 
 ROWS = [
     Row("GET", "/", each(200), lambda c: "/"),
@@ -85,10 +84,16 @@ def test_every_page_has_a_row_and_every_row_a_page() -> None:
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[Seed]:
-    with moto_world() as (_, seed):
-        orgs.set_capacity(seed.org_id, admin_of(seed), 1000)  # every call brings a fresh seated caller
-        yield seed
+def _roomy_world(seeded_world: MotoWorld) -> MotoWorld:
+    """Every call brings a fresh seated caller: the seeded org gets room for them."""
+    orgs.set_capacity(seeded_world.seed.org_id, admin_of(seeded_world.seed), 1000)
+    seeded_world.keep()
+    return seeded_world
+
+
+@pytest.fixture
+def world(_roomy_world: MotoWorld) -> Seed:
+    return _roomy_world.rewound()[1]
 
 
 def caller_browser(seed: Seed, caller: str) -> tuple[Browser, Ctx]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,7 +10,6 @@ from chalicelib.http.routing import declared_routes
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CALLERS, CASES, SERVICE_CALLERS, Case, Ctx, caller_person, no_params
 from tests.support.table_scan import scan_all
-from tests.support.worlds import moto_world
 
 ROUTES = declared_routes()
 SPECS = {(r.method, r.path): r for r in ROUTES}
@@ -65,13 +63,6 @@ def expected_status(case: Case, caller: str) -> int:
     if caller == "outsider":
         return 404
     return 403
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[tuple[Api, Seed]]:
-    """One moto backend and seeded org for the whole matrix (each call brings fresh callers and targets)."""
-    with moto_world() as world:
-        yield world
 
 
 @pytest.mark.parametrize("caller", API_CALLERS)
