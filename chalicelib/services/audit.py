@@ -9,18 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.pagination import ResultIterator
-
 from ..clock import iso, now, parse_iso
 from ..domain.models import Actor, AuditEntry, Page
 from ..domain.roles import Permission
 from ..secrets import new_id
-from ..storage.audit import AuditModel
-from ..storage.base import Tx, cursor_page, encode_cursor, page
-
-
-def _model(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None) -> AuditModel:
-    return build(org_id, actor, action, target, details)
+from ..storage import audit as audit_rows
+from ..storage.base import Tx
 
 
 def build(
@@ -32,44 +26,28 @@ def build(
     *,
     at: datetime | None = None,
     audit_id: str | None = None,
-) -> AuditModel:
-    """An audit item; stream handlers pass a time and id derived from the record so a replay rewrites it."""
-    stamp = iso(at or now())
-    audit_id = audit_id or new_id("aud")
-    return AuditModel(
-        org_id,
-        f"{stamp}#{audit_id}",
-        audit_id=audit_id,
-        at=stamp,
+) -> AuditEntry:
+    """An audit entry; stream handlers pass a time and id derived from the record so a replay rewrites it."""
+    return AuditEntry(
+        org_id=org_id,
+        audit_id=audit_id or new_id("aud"),
+        at=parse_iso(iso(at or now())),  # stored to the millisecond: the entry says what is stored
         actor=actor.actor,
         action=action,
         target=target,
         request_id=actor.request_id,
-        details=details or None,
+        details=dict(details or {}),
     )
 
 
 def record(tx: Tx, org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None = None) -> None:
     """Add the audit record of a change to that change's transaction."""
-    tx.put(_model(org_id, actor, action, target, details))
+    audit_rows.add_to(tx, build(org_id, actor, action, target, details))
 
 
 def write(org_id: str, actor: Actor, action: str, target: str, details: dict[str, Any] | None = None) -> None:
     """Write an audit record on its own (for changes outside a transaction)."""
-    _model(org_id, actor, action, target, details).save()
-
-
-def to_entry(item: AuditModel) -> AuditEntry:
-    return AuditEntry(
-        org_id=item.org_id,
-        audit_id=item.audit_id,
-        at=parse_iso(item.at),
-        actor=item.actor,
-        action=item.action,
-        target=item.target,
-        request_id=item.request_id,
-        details=dict(item.details or {}),
-    )
+    audit_rows.put(build(org_id, actor, action, target, details))
 
 
 def list_entries(
@@ -94,7 +72,16 @@ def list_entries(
     lists it (404 for strangers, 403 for other roles), like every other service.
     """
     _authorize(org_id, caller)
-    return _query(org_id, action, actor, target, since, limit, cursor, read_at_most)
+    return audit_rows.entries(
+        org_id,
+        action=action,
+        actor=actor,
+        target=target,
+        since=since,
+        limit=limit,
+        cursor=cursor,
+        read_at_most=read_at_most,
+    )
 
 
 def recent_about(
@@ -109,7 +96,16 @@ def recent_about(
     found: list[AuditEntry] = []
     cursor: str | None = None
     for _ in range(pages):
-        batch = _query(org_id, None, None, target, None, shown - len(found), cursor, read_each)
+        batch = audit_rows.entries(
+            org_id,
+            action=None,
+            actor=None,
+            target=target,
+            since=None,
+            limit=shown - len(found),
+            cursor=cursor,
+            read_at_most=read_each,
+        )
         found += batch.items
         cursor = batch.next_cursor
         if cursor is None or len(found) >= shown:
@@ -121,49 +117,3 @@ def _authorize(org_id: str, caller: Actor) -> None:
     from . import members  # members records audit entries: imported here, not at module load
 
     members.authorize(org_id, caller, Permission.READ_AUDIT)
-
-
-def _query(
-    org_id: str,
-    action: str | None,
-    actor: str | None,
-    target: str | None,
-    since: datetime | None,
-    limit: int,
-    cursor: str | None,
-    read_at_most: int | None,
-) -> Page:
-    condition = AuditModel.sk >= iso(since) if since else None
-    filters = None
-    for attribute, value in ((AuditModel.action, action), (AuditModel.actor, actor), (AuditModel.target, target)):
-        if value:
-            matches = attribute == value
-            filters = matches if filters is None else filters & matches
-
-    def query(start: dict[str, Any] | None) -> ResultIterator[AuditModel]:
-        return AuditModel.query(
-            org_id,
-            range_key_condition=condition,
-            filter_condition=filters,
-            scan_index_forward=False,
-            limit=limit,
-            page_size=read_at_most,
-            last_evaluated_key=start,
-        )
-
-    def drain(results: ResultIterator[AuditModel]) -> tuple[list[Any], str | None]:
-        return page(results) if read_at_most is None else _one_request(results, limit)
-
-    items, next_cursor = cursor_page(cursor, {"org_id": org_id}, ("org_id", "sk"), query, drain)
-    return Page(items=[to_entry(i) for i in items], next_cursor=next_cursor)
-
-
-def _one_request(results: ResultIterator[AuditModel], limit: int) -> tuple[list[AuditModel], str | None]:
-    """The matches of the query's first request only (its Limit is the page size), at most ``limit``."""
-    pages = results.page_iter
-    raw = next(pages)
-    items = [AuditModel.from_raw_data(item) for item in raw.get("Items", [])]
-    if len(items) > limit:
-        items = items[:limit]
-        return items, encode_cursor({"org_id": {"S": items[-1].org_id}, "sk": {"S": items[-1].sk}})
-    return items, encode_cursor(pages.last_evaluated_key)

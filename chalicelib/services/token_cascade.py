@@ -19,6 +19,7 @@ from typing import Any
 from ..clock import now
 from ..domain.models import Actor
 from ..domain.tokens import TokenKind, ended_with
+from ..storage import audit as audit_rows
 from ..storage import tokens as token_rows
 from ..storage.bulk import put_rows
 from ..storage.tokens import access_token_owner
@@ -56,7 +57,7 @@ def revoke_tokens(
         at=change.at,
         audit_id=f"aud_{change.event_id}"[:64],
     )
-    items.append((entry.Meta.table_name, entry.serialize()))
+    items.append(audit_rows.row(entry))
     put_rows(items)
     log.info(
         "tokens revoked",
