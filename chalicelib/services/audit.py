@@ -97,14 +97,7 @@ def recent_about(
     cursor: str | None = None
     for _ in range(pages):
         batch = audit_rows.entries(
-            org_id,
-            action=None,
-            actor=None,
-            target=target,
-            since=None,
-            limit=shown - len(found),
-            cursor=cursor,
-            read_at_most=read_each,
+            org_id, target=target, limit=shown - len(found), cursor=cursor, read_at_most=read_each
         )
         found += batch.items
         cursor = batch.next_cursor

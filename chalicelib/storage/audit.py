@@ -83,13 +83,13 @@ def row(entry: AuditEntry) -> tuple[str, dict[str, Any]]:
 def entries(
     org_id: str,
     *,
-    action: str | None,
-    actor: str | None,
-    target: str | None,
-    since: datetime | None,
     limit: int,
-    cursor: str | None,
-    read_at_most: int | None,
+    action: str | None = None,
+    actor: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    read_at_most: int | None = None,
 ) -> Page:
     """Newest first; ``since`` is a key condition, action/actor/target are filters (see services.audit)."""
     condition = AuditModel.sk >= iso(since) if since else None
