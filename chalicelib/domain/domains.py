@@ -9,6 +9,8 @@ email (``domain.emails``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from .errors import InvalidDomain
 
@@ -16,6 +18,24 @@ CHALLENGE_LABEL = "_orgs-challenge"
 CHALLENGE_PREFIX = "orgs-verification="
 MAX_DOMAIN = 253
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+PENDING, VERIFIED = "pending", "verified"
+
+
+@dataclass(frozen=True)
+class DomainClaim:
+    """An org's claim on a domain as stored: ``token`` is the TXT challenge's random part (public by design)."""
+
+    org_id: str
+    domain: str
+    status: str
+    token: str
+    claimed_by: str | None
+    created_at: datetime | None
+    verified_at: datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status == VERIFIED
 
 
 def normalize_domain(raw: object) -> str:

@@ -14,14 +14,20 @@ invitation its owner accepts (invariant 9).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-
-from pynamodb.exceptions import DoesNotExist
 
 from ..clock import now
 from ..config import get_settings
-from ..domain.domains import challenge_name, challenge_value, domain_of_email, normalize_domain
+from ..domain.domains import (
+    PENDING,
+    VERIFIED,
+    DomainClaim,
+    challenge_name,
+    challenge_value,
+    domain_of_email,
+    normalize_domain,
+)
 from ..domain.errors import (
     DnsUnavailable,
     DomainAlreadyClaimed,
@@ -31,11 +37,10 @@ from ..domain.errors import (
 )
 from ..domain.models import Actor
 from ..domain.roles import Permission
-from ..storage.base import CancelReason, Tx, key_fits
-from ..storage.domains import OWNER_SK, DomainModel, claim_pk, owner_pk
+from ..storage import domains as claims
+from ..storage.base import CancelReason, Tx
 from . import audit, members
 
-PENDING, VERIFIED = "pending", "verified"
 DNS_TIMEOUT_SECONDS = 5.0
 MAX_FOUND_SHOWN = 5
 
@@ -51,32 +56,16 @@ class Domain:
     verified_at: datetime | None
 
 
-def to_domain(item: DomainModel) -> Domain:
+def to_domain(claim: DomainClaim) -> Domain:
     return Domain(
-        org_id=item.org_id,
-        domain=item.domain,
-        status=str(item.status or PENDING),
-        record_name=challenge_name(item.domain),
-        record_value=challenge_value(item.token or ""),
-        created_at=item.created_at,
-        verified_at=item.verified_at,
+        org_id=claim.org_id,
+        domain=claim.domain,
+        status=claim.status,
+        record_name=challenge_name(claim.domain),
+        record_value=challenge_value(claim.token),
+        created_at=claim.created_at,
+        verified_at=claim.verified_at,
     )
-
-
-def _claim_item(org_id: str, domain: str) -> DomainModel | None:
-    try:
-        return DomainModel.get(claim_pk(org_id), domain, consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def _owner_of(domain: str) -> str | None:
-    if not key_fits(owner_pk(domain)):
-        return None
-    try:
-        return str(DomainModel.get(owner_pk(domain), OWNER_SK, consistent_read=True).org_id)
-    except DoesNotExist:
-        return None
 
 
 # --- DNS -----------------------------------------------------------------------
@@ -128,9 +117,7 @@ def claim(org_id: str, actor: Actor, raw_domain: str) -> Domain:
     """Start a claim: a new random token for the TXT challenge (409 when already claimed here)."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_DOMAINS)
     domain = normalize_domain(raw_domain)
-    item = DomainModel(
-        claim_pk(org_id),
-        domain,
+    new = DomainClaim(
         org_id=org_id,
         domain=domain,
         status=PENDING,
@@ -139,34 +126,33 @@ def claim(org_id: str, actor: Actor, raw_domain: str) -> Domain:
         created_at=now(),
     )
     tx = Tx()
-    tx.put(item, condition=DomainModel.pk.does_not_exist(), on_fail=DomainAlreadyClaimed)
+    claims.add_claim_in(tx, new, on_fail=DomainAlreadyClaimed)
     audit.record(tx, org_id, actor, "domain.claimed", domain, {"domain": domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
     tx.commit()
-    return to_domain(item)
+    return to_domain(new)
 
 
 def list_domains(org_id: str, actor: Actor) -> list[Domain]:
     members.authorize(org_id, actor, Permission.MANAGE_DOMAINS)
-    return [to_domain(i) for i in DomainModel.query(claim_pk(org_id), consistent_read=True)]
+    return [to_domain(c) for c in claims.claims_of(org_id)]
 
 
-def _claimed(org_id: str, raw_domain: str) -> DomainModel:
-    domain = normalize_domain(raw_domain)
-    item = _claim_item(org_id, domain)
-    if item is None:
+def _claimed(org_id: str, raw_domain: str) -> DomainClaim:
+    held = claims.claim(org_id, normalize_domain(raw_domain))
+    if held is None:
         raise NotFound("This organization has not claimed that domain.")
-    return item
+    return held
 
 
 def verify(org_id: str, actor: Actor, raw_domain: str) -> Domain:
     """Look the TXT challenge up; when found, mark the claim verified and the org the domain's owner."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_DOMAINS)
-    item = _claimed(org_id, raw_domain)
-    if item.status == VERIFIED:
-        return to_domain(item)
-    expected = to_domain(item)
-    owner = _owner_of(item.domain)
+    held = _claimed(org_id, raw_domain)
+    if held.verified:
+        return to_domain(held)
+    expected = to_domain(held)
+    owner = claims.owner_of(held.domain)
     if owner is not None and owner != org_id:
         raise DomainTaken()
     found = lookup_txt(expected.record_name)
@@ -183,28 +169,18 @@ def verify(org_id: str, actor: Actor, raw_domain: str) -> Domain:
     stamp = now()
     tx = Tx()
     # The ownership first: when another org owns the domain, that is the answer.
-    tx.put(
-        DomainModel(owner_pk(item.domain), OWNER_SK, org_id=org_id, domain=item.domain, verified_at=stamp),
-        condition=DomainModel.pk.does_not_exist(),
-        on_fail=DomainTaken,
-    )
-    tx.update(
-        item,
-        [DomainModel.status.set(VERIFIED), DomainModel.verified_at.set(stamp)],
-        condition=(DomainModel.status == PENDING) & (DomainModel.token == item.token),
-        on_fail=_ClaimChanged,
-    )
-    audit.record(tx, org_id, actor, "domain.verified", item.domain, {"domain": item.domain})
+    claims.take_ownership_in(tx, org_id, held.domain, stamp, on_fail=DomainTaken)
+    claims.mark_verified_in(tx, held, stamp, on_fail=_ClaimChanged)
+    audit.record(tx, org_id, actor, "domain.verified", held.domain, {"domain": held.domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
     try:
         tx.commit()
     except _ClaimChanged as exc:  # released, re-claimed or verified meanwhile
-        again = _claim_item(org_id, item.domain)
-        if again is not None and again.status == VERIFIED:
+        again = claims.claim(org_id, held.domain)
+        if again is not None and again.verified:
             return to_domain(again)
         raise NotFound("This organization has not claimed that domain.") from exc
-    item.status, item.verified_at = VERIFIED, stamp
-    return to_domain(item)
+    return to_domain(replace(held, status=VERIFIED, verified_at=stamp))
 
 
 class _ClaimChanged(Exception):
@@ -214,12 +190,10 @@ class _ClaimChanged(Exception):
 def release(org_id: str, actor: Actor, raw_domain: str) -> None:
     """Drop the claim (and the ownership, when verified); members already added stay."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_DOMAINS)
-    item = _claimed(org_id, raw_domain)
+    held = _claimed(org_id, raw_domain)
     tx = Tx()
-    tx.delete(item, condition=DomainModel.token == item.token, on_fail=_not_claimed)
-    if item.status == VERIFIED:
-        tx.delete(DomainModel(owner_pk(item.domain), OWNER_SK), condition=DomainModel.org_id == org_id)
-    audit.record(tx, org_id, actor, "domain.released", item.domain, {"domain": item.domain})
+    claims.release_in(tx, held, on_fail=_not_claimed)
+    audit.record(tx, org_id, actor, "domain.released", held.domain, {"domain": held.domain})
     members.caller_still(tx, caller, Permission.MANAGE_DOMAINS)  # a demoted caller gets 403, nothing written
     tx.commit()
 
@@ -230,7 +204,7 @@ def _not_claimed(_reason: CancelReason) -> Exception:
 
 def is_verified(org_id: str, domain: str) -> bool:
     """Whether ``org_id`` owns ``domain`` (one consistent GetItem of the owner mark)."""
-    return _owner_of(domain) == org_id
+    return claims.owner_of(domain) == org_id
 
 
 class DomainCheck:
