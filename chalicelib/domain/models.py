@@ -48,6 +48,14 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What of a member item decides whether its holder still has a power: role and membership."""
+
+    role: str | None
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: an account authenticated by a personal API key."""
 

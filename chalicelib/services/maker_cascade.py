@@ -47,13 +47,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from ..clock import now
 from ..config import get_settings
 from ..domain.models import Actor
 from ..domain.roles import Permission, Role, allows
+from ..domain.service_accounts import StoredServiceAccount, maker_of
 from ..domain.tokens import StoredToken
 from ..mail import MailError, get_mailer
 from ..mail.credential_templates import credentials_revoked
@@ -61,12 +62,12 @@ from ..storage import members as member_rows
 from ..storage import service_accounts as account_rows
 from ..storage import tokens as token_rows
 from ..storage.base import AlreadyApplied, Tx
-from ..storage.service_accounts import ServiceAccountModel
 from ..storage.tokens import scim_token_owner
 from . import accounts, audit, orgs, service_accounts
 from .member_records import MemberChange
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", StoredToken, StoredServiceAccount)
 
 MAKER_REMOVED = service_accounts.MAKER_REMOVED
 MAKER_DEMOTED = service_accounts.MAKER_DEMOTED
@@ -103,7 +104,7 @@ def _made_by(token: StoredToken, account_id: str) -> bool:
     return token.account_id == account_id or (token.account_id is None and token.created_by == f"account:{account_id}")
 
 
-def _ended(token: StoredToken | ServiceAccountModel, change: MemberChange) -> bool:
+def _ended(token: StoredToken | StoredServiceAccount, change: MemberChange) -> bool:
     """Whether the token (or service account) was made in the membership whose power this change ended.
 
     Tokens of a later membership (joined again since) are left alone. Within
@@ -150,8 +151,10 @@ def _revoke(token: StoredToken, change: MemberChange, reason: str, request_id: s
     return replace(token, notice_pending=reason) if ended else None
 
 
-def _disable(account: ServiceAccountModel, change: MemberChange, reason: str, request_id: str) -> bool:
-    """Mark one service account disabled (``account_rows.disable_in``), its notice pending; False when
+def _disable(
+    account: StoredServiceAccount, change: MemberChange, reason: str, request_id: str
+) -> StoredServiceAccount | None:
+    """Mark one service account disabled (``account_rows.disable_in``), its notice pending; None when
     the cascade already did."""
     ended = _end(
         change,
@@ -159,11 +162,21 @@ def _disable(account: ServiceAccountModel, change: MemberChange, reason: str, re
         lambda tx: account_rows.disable_in(tx, account.sa_id, reason, now()),
         "service_account.disabled",
         account.sa_id,
-        {"disabled": True, "reason": reason, "name": account.name or ""},
+        {"disabled": True, "reason": reason, "name": account.name},
     )
-    if ended:
-        account.notice_pending = reason
-    return ended
+    return replace(account, notice_pending=reason) if ended else None
+
+
+def _end_each(made: list[C], live: Callable[[C], bool], end: Callable[[C], C | None]) -> tuple[list[C], list[C]]:
+    """End each of the maker's credentials still live: (all of them as they now stand, the ones ended here)."""
+    standing: list[C] = []
+    ended: list[C] = []
+    for credential in made:
+        done = end(credential) if live(credential) else None
+        if done is not None:
+            ended.append(done)
+        standing.append(done or credential)
+    return standing, ended
 
 
 def settings_url(org_id: str) -> str:
@@ -171,7 +184,7 @@ def settings_url(org_id: str) -> str:
 
 
 def _notify(
-    change: MemberChange, reason: str, pending: list[StoredToken], pending_accounts: list[ServiceAccountModel]
+    change: MemberChange, reason: str, pending: list[StoredToken], pending_accounts: list[StoredServiceAccount]
 ) -> int:
     """Email the org's admins (the maker aside) about credentials ended and not announced yet; return emails sent."""
     claimed = [t for t in pending if token_rows.claim_notice(t.token_hash)]
@@ -187,7 +200,7 @@ def _notify(
     account = accounts.get(change.account_id)
     maker = account.email if account else change.old.email
     listed = sorted((t.token_id, t.name or "") for t in claimed)
-    listed_accounts = sorted((a.sa_id, a.name or "") for a in claimed_accounts)
+    listed_accounts = sorted((a.sa_id, a.name) for a in claimed_accounts)
     org_name = orgs.name_of(change.org_id) or "your organization"
     sent = 0
     for email in admins:
@@ -223,25 +236,21 @@ def handle(change: MemberChange, request_id: str) -> Ended:
     made: list[StoredToken] = []
     revoked: list[StoredToken] = []
     if reason is not None:
-        for token in token_rows.owned_by(scim_token_owner(change.org_id)):
-            if not _made_by(token, change.account_id):
-                continue
-            live = token.revoked_at is None and _ended(token, change)
-            ended = _revoke(token, change, reason, request_id) if live else None
-            if ended is not None:
-                revoked.append(ended)
-            made.append(ended or token)
-    made_accounts: list[ServiceAccountModel] = []
-    disabled: list[ServiceAccountModel] = []
+        scim_reason = reason
+        made, revoked = _end_each(
+            [t for t in token_rows.owned_by(scim_token_owner(change.org_id)) if _made_by(t, change.account_id)],
+            lambda t: t.revoked_at is None and _ended(t, change),
+            lambda t: _revoke(t, change, scim_reason, request_id),
+        )
+    made_accounts: list[StoredServiceAccount] = []
+    disabled: list[StoredServiceAccount] = []
     if account_reason is not None:
-        made_accounts = [
-            a for a in account_rows.of_org(change.org_id) if service_accounts.maker_of(a) == change.account_id
-        ]
-        disabled = [
-            a
-            for a in made_accounts
-            if a.disabled_reason is None and _ended(a, change) and _disable(a, change, account_reason, request_id)
-        ]
+        sa_reason = account_reason
+        made_accounts, disabled = _end_each(
+            [a for a in account_rows.of_org(change.org_id) if maker_of(a) == change.account_id],
+            lambda a: a.disabled_reason is None and _ended(a, change),
+            lambda a: _disable(a, change, sa_reason, request_id),
+        )
     _notify(
         change,
         reason or account_reason or MAKER_REMOVED,

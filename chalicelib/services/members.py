@@ -32,13 +32,14 @@ from ..domain.errors import (
     NotFound,
     SeatLimitReached,
 )
-from ..domain.models import Actor, Member, Page, Principal
+from ..domain.models import Actor, Member, Page, Principal, Standing
 from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, allows, require, roles_with
 from ..storage.base import (
     CancelReason,
     Failure,
     Tx,
+    TxItem,
     cursor_page,
     key_fits,
     lost_race,
@@ -75,6 +76,12 @@ def get_item(org_id: str, account_id: str) -> MemberModel | None:
         return MemberModel.get(org_id, account_id, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def standing_of(org_id: str, account_id: str) -> Standing | None:
+    """A member's role and membership, read consistently (None: not a member)."""
+    item = get_item(org_id, account_id)
+    return Standing(role=item.role, joined_at=item.joined_at) if item else None
 
 
 def find(org_id: str, account_id: str) -> Member | None:
@@ -170,7 +177,7 @@ def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
     )
 
 
-def still_holds(item: MemberModel | None, permission: Permission, joined_at: datetime | None) -> bool:
+def still_holds(item: MemberModel | Standing | None, permission: Permission, joined_at: datetime | None) -> bool:
     """Whether a member item still has ``permission``, in the membership that joined at ``joined_at``
     (None: any); the check behind ``caller_still`` and behind the credentials an admin makes."""
     if item is None or item.role not in {r.value for r in roles_with(permission)}:
@@ -182,6 +189,17 @@ def still_holds_condition(permission: Permission, joined_at: datetime | None) ->
     """``still_holds`` as a DynamoDB condition on the member item, for a change's own transaction."""
     condition = MemberModel.role.is_in(*[r.value for r in roles_with(permission)])
     return condition if joined_at is None else condition & (MemberModel.joined_at == joined_at)
+
+
+def holds_in(
+    tx: Tx, org_id: str, account_id: str, permission: Permission, joined_at: datetime | None, on_fail: Failure
+) -> TxItem:
+    """Condition the transaction on a member still holding ``permission`` in the same membership.
+
+    For credentials an admin made (the maker, not the caller, must still hold
+    the power); ``on_fail`` says what its failure means to the credential's user.
+    """
+    return tx.check(MemberModel, org_id, account_id, still_holds_condition(permission, joined_at), on_fail=on_fail)
 
 
 def unchanged(item: MemberModel) -> Condition:

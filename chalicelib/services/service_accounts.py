@@ -28,31 +28,36 @@ maker removed or demoted takes effect on the very next request.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
-from ..clock import iso, now, parse_iso
+from ..clock import now
 from ..config import get_settings
 from ..domain.errors import (
     Forbidden,
     NotFound,
     OAuthError,
     ServiceAccountSecretLimit,
-    ServiceUnavailable,
     Unauthenticated,
 )
-from ..domain.models import Actor
+from ..domain.models import Actor, Standing
 from ..domain.roles import Permission, Scope, scope_permissions
+from ..domain.service_accounts import (
+    AccountChange,
+    GrantedToken,
+    StoredSecret,
+    StoredServiceAccount,
+    maker_of,
+    plan_update,
+    scopes_of,
+    token_stands,
+)
 from ..secrets import hash_secret, new_id, new_secret, same
-from ..storage.base import CancelReason, Tx, answered, client, retry_races
-from ..storage.members import MemberModel
-from ..storage.service_accounts import ACCOUNT, ServiceAccountModel, token_item
+from ..storage import service_accounts as account_rows
+from ..storage.base import CancelReason, Tx, retry_races
 from . import audit, client_auth_limits, members
 
 CLIENT_SECRET_PREFIX = "oss"
@@ -118,51 +123,25 @@ class Granted:
     scopes: frozenset[Scope]
 
 
-def _secrets_of(item: ServiceAccountModel) -> dict[str, dict[str, Any]]:
-    raw = item.secrets.as_dict() if item.secrets is not None else {}
-    return {str(k): dict(v) for k, v in raw.items()}
-
-
-def _scopes_of(item: ServiceAccountModel) -> frozenset[Scope]:
-    return frozenset(Scope(s) for s in (item.scopes or set()) if s in Scope._value2member_map_)
-
-
-def to_account(item: ServiceAccountModel) -> ServiceAccount:
-    assert item.org_id is not None and item.created_at is not None
-    secrets = [
-        Secret(
-            secret_id=sid,
-            created_at=parse_iso(str(s["created_at"])),
-            last_used_at=parse_iso(str(s["last_used_at"])) if s.get("last_used_at") else None,
-        )
-        for sid, s in _secrets_of(item).items()
-    ]
+def to_account(stored: StoredServiceAccount) -> ServiceAccount:
+    secrets = [Secret(s.secret_id, s.created_at, s.last_used_at) for s in stored.secrets.values()]
     return ServiceAccount(
-        sa_id=item.sa_id,
-        org_id=item.org_id,
-        name=item.name or "",
-        scopes=_scopes_of(item),
-        disabled=bool(item.disabled),
-        created_at=item.created_at,
-        created_by=item.created_by,
-        updated_at=item.updated_at,
+        sa_id=stored.sa_id,
+        org_id=stored.org_id,
+        name=stored.name,
+        scopes=scopes_of(stored.scopes),
+        disabled=stored.disabled,
+        created_at=stored.created_at,
+        created_by=stored.created_by,
+        updated_at=stored.updated_at,
         secrets=sorted(secrets, key=lambda s: s.created_at),
-        disabled_reason=item.disabled_reason if item.disabled else None,
+        disabled_reason=stored.disabled_reason if stored.disabled else None,
     )
 
 
-def maker_of(item: ServiceAccountModel) -> str | None:
-    """The account id of the admin who made the account; None for one made without a maker."""
-    if item.account_id is not None:
-        return item.account_id
-    if item.created_by and item.created_by.startswith("account:"):
-        return item.created_by.removeprefix("account:")  # made before accounts carried their maker
-    return None
-
-
-def _maker_holds(item: ServiceAccountModel, member: MemberModel | None) -> bool:
+def _maker_holds(account: StoredServiceAccount, member: Standing | None) -> bool:
     """Whether the maker's member item is the same membership and still may manage service accounts."""
-    return members.still_holds(member, POWER, item.member_joined_at)
+    return members.still_holds(member, POWER, account.member_joined_at)
 
 
 def sorted_scopes(scopes: frozenset[Scope]) -> list[str]:
@@ -176,40 +155,35 @@ def _authorize(org_id: str, actor: Actor) -> Any:
     return members.authorize(org_id, actor, Permission.MANAGE_SERVICE_ACCOUNTS)
 
 
-def _read(org_id: str, sa_id: str) -> ServiceAccountModel:
-    """The org's account item, consistent; another org's (or none) is 404."""
-    if not CLIENT_ID_SHAPE.match(sa_id):
+def _read(org_id: str, sa_id: str) -> StoredServiceAccount:
+    """The org's account, consistent; another org's (or none) is 404."""
+    stored = account_rows.get(sa_id) if CLIENT_ID_SHAPE.match(sa_id) else None
+    if stored is None or stored.org_id != org_id:
         raise NotFound("No such service account.")
-    try:
-        item = ServiceAccountModel.get(sa_id, ACCOUNT, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound("No such service account.") from exc
-    if item.org_id != org_id:
-        raise NotFound("No such service account.")
-    return item
+    return stored
 
 
-def _new_secret_entry(at: datetime) -> tuple[str, str, dict[str, Any]]:
+def _new_secret(at: datetime) -> tuple[StoredSecret, str]:
+    """A new client secret: its stored form (the hash) and the secret, shown once."""
     secret = new_secret(CLIENT_SECRET_PREFIX)
-    return new_id("sas"), secret, {"hash": hash_secret(secret), "created_at": iso(at)}
+    return StoredSecret(secret_id=new_id("sas"), hash=hash_secret(secret), created_at=at), secret
 
 
 def create(org_id: str, actor: Actor, name: str, scopes: frozenset[Scope]) -> tuple[ServiceAccount, str, str]:
     """A new service account with its first client secret: (account, secret id, secret shown once)."""
     caller = _authorize(org_id, actor)
     at = now()
-    secret_id, secret, entry = _new_secret_entry(at)
-    item = ServiceAccountModel(
-        new_id("sa"),
-        ACCOUNT,
+    first, secret = _new_secret(at)
+    stored = StoredServiceAccount(
+        sa_id=new_id("sa"),
         org_id=org_id,
         name=name,
-        scopes={s.value for s in scopes},
+        scopes=frozenset(s.value for s in scopes),
         disabled=False,
-        secrets={secret_id: entry},
+        created_at=at,
+        secrets={first.secret_id: first},
         version=1,
         generation=0,
-        created_at=at,
         created_by=actor.actor,
         updated_at=at,
         # The maker: the account lives only while this membership may manage service accounts.
@@ -217,18 +191,17 @@ def create(org_id: str, actor: Actor, name: str, scopes: frozenset[Scope]) -> tu
         member_joined_at=caller.joined_at if caller else None,
     )
     tx = Tx()
-    tx.put(item, condition=ServiceAccountModel.sa_id.does_not_exist())
-    details = {"name": name, "scopes": sorted_scopes(scopes), "secret_id": secret_id}
-    audit.record(tx, org_id, actor, "service_account.created", item.sa_id, details)
+    account_rows.add_in(tx, stored)
+    details = {"name": name, "scopes": sorted_scopes(scopes), "secret_id": first.secret_id}
+    audit.record(tx, org_id, actor, "service_account.created", stored.sa_id, details)
     members.caller_still(tx, caller, Permission.MANAGE_SERVICE_ACCOUNTS)
     tx.commit()
-    return to_account(item), secret_id, secret
+    return to_account(stored), first.secret_id, secret
 
 
 def list_accounts(org_id: str, actor: Actor) -> list[ServiceAccount]:
     _authorize(org_id, actor)
-    items = ServiceAccountModel.by_org.query(org_id)
-    return sorted((to_account(i) for i in items), key=lambda a: a.created_at)
+    return sorted((to_account(a) for a in account_rows.of_org(org_id)), key=lambda a: a.created_at)
 
 
 def get(org_id: str, actor: Actor, sa_id: str) -> ServiceAccount:
@@ -240,28 +213,19 @@ def _change(
     org_id: str,
     actor: Actor,
     sa_id: str,
-    plan: Callable[[ServiceAccountModel], tuple[list[Any], str, dict[str, Any]] | None],
-) -> ServiceAccountModel:
+    plan: Callable[[StoredServiceAccount], tuple[AccountChange, str, dict[str, Any]] | None],
+) -> StoredServiceAccount:
     """Read, plan and write one change under the version read (a lost race is re-read and re-planned)."""
     caller = _authorize(org_id, actor)
 
-    def attempt() -> ServiceAccountModel:
-        item = _read(org_id, sa_id)
-        planned = plan(item)
+    def attempt() -> StoredServiceAccount:
+        stored = _read(org_id, sa_id)
+        planned = plan(stored)
         if planned is None:  # nothing to change
-            return item
-        actions, action, details = planned
-        version = int(item.version or 0)
+            return stored
+        change, action, details = planned
         tx = Tx()
-        tx.update(
-            item,
-            [
-                *actions,
-                ServiceAccountModel.version.set(version + 1),
-                ServiceAccountModel.updated_at.set(now()),
-            ],
-            condition=(ServiceAccountModel.org_id == org_id) & (ServiceAccountModel.version == version),
-        )
+        account_rows.change_in(tx, stored, change, now())
         audit.record(tx, org_id, actor, action, sa_id, details)
         members.caller_still(tx, caller, Permission.MANAGE_SERVICE_ACCOUNTS)
         tx.commit()
@@ -280,64 +244,32 @@ def update(
     disabled: bool | None = None,
 ) -> ServiceAccount:
     """Rename, rescope, disable or enable; narrowing scopes or disabling acts on live tokens at once."""
-
-    def plan(item: ServiceAccountModel) -> tuple[list[Any], str, dict[str, Any]] | None:
-        actions: list[Any] = []
-        details: dict[str, Any] = {}
-        if name is not None and name != (item.name or ""):
-            actions.append(ServiceAccountModel.name.set(name))
-            details["name"] = name
-        if scopes is not None and scopes != _scopes_of(item):
-            actions.append(ServiceAccountModel.scopes.set({s.value for s in scopes}))
-            details["scopes"] = sorted_scopes(scopes)
-        if disabled is not None and disabled != bool(item.disabled):
-            actions.append(ServiceAccountModel.disabled.set(disabled))
-            if disabled:  # every token granted so far stays dead, also after enabling again
-                actions.append(ServiceAccountModel.generation.set(int(item.generation or 0) + 1))
-            elif item.disabled_reason is not None:
-                # Enabled again; it still works only while its maker may manage service accounts.
-                actions.append(ServiceAccountModel.disabled_reason.remove())
-            details["disabled"] = disabled
-        if not actions:
-            return None
-        action = "service_account.updated"
-        if set(details) == {"disabled"}:
-            action = "service_account.disabled" if disabled else "service_account.enabled"
-        return actions, action, details
-
-    return to_account(_change(org_id, actor, sa_id, plan))
+    stored = _change(org_id, actor, sa_id, lambda read: plan_update(read, name, scopes, disabled))
+    return to_account(stored)
 
 
 def add_secret(org_id: str, actor: Actor, sa_id: str) -> tuple[ServiceAccount, str, str]:
     """A second client secret for rotation (409 ``secret_limit_reached`` when two are live)."""
     made: dict[str, str] = {}
 
-    def plan(item: ServiceAccountModel) -> tuple[list[Any], str, dict[str, Any]]:
-        if len(_secrets_of(item)) >= MAX_SECRETS:
+    def plan(stored: StoredServiceAccount) -> tuple[AccountChange, str, dict[str, Any]]:
+        if len(stored.secrets) >= MAX_SECRETS:
             raise ServiceAccountSecretLimit()
-        secret_id, secret, entry = _new_secret_entry(now())
-        made.update(secret_id=secret_id, secret=secret)
-        return (
-            [ServiceAccountModel.secrets[secret_id].set(entry)],
-            "service_account.secret_added",
-            {"secret_id": secret_id},
-        )
+        added, secret = _new_secret(now())
+        made.update(secret_id=added.secret_id, secret=secret)
+        return AccountChange(add_secret=added), "service_account.secret_added", {"secret_id": added.secret_id}
 
-    item = _change(org_id, actor, sa_id, plan)
-    return to_account(item), made["secret_id"], made["secret"]
+    stored = _change(org_id, actor, sa_id, plan)
+    return to_account(stored), made["secret_id"], made["secret"]
 
 
 def delete_secret(org_id: str, actor: Actor, sa_id: str, secret_id: str) -> None:
     """Delete a client secret: the tokens granted with it stop working at once."""
 
-    def plan(item: ServiceAccountModel) -> tuple[list[Any], str, dict[str, Any]]:
-        if secret_id not in _secrets_of(item):
+    def plan(stored: StoredServiceAccount) -> tuple[AccountChange, str, dict[str, Any]]:
+        if secret_id not in stored.secrets:
             raise NotFound("No such secret.")
-        return (
-            [ServiceAccountModel.secrets[secret_id].remove()],
-            "service_account.secret_deleted",
-            {"secret_id": secret_id},
-        )
+        return AccountChange(remove_secret=secret_id), "service_account.secret_deleted", {"secret_id": secret_id}
 
     _change(org_id, actor, sa_id, plan)
 
@@ -351,11 +283,11 @@ def delete(org_id: str, actor: Actor, sa_id: str) -> None:
     caller = _authorize(org_id, actor)
 
     def attempt() -> None:
-        item = _read(org_id, sa_id)
+        stored = _read(org_id, sa_id)
         tx = Tx()
         # Deleted concurrently: 404 (the guard on the caller, if it failed too, answers first).
-        tx.delete(item, condition=(ServiceAccountModel.org_id == org_id), on_fail=_gone)
-        audit.record(tx, org_id, actor, "service_account.deleted", sa_id, {"name": item.name or ""})
+        account_rows.delete_in(tx, stored, on_fail=_gone)
+        audit.record(tx, org_id, actor, "service_account.deleted", sa_id, {"name": stored.name})
         members.caller_still(tx, caller, Permission.MANAGE_SERVICE_ACCOUNTS)
         tx.commit()
 
@@ -390,22 +322,18 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
     if not _CLIENT_SECRET_SHAPE.match(client_secret):
         client_auth_limits.count_failure(client_id)
         raise refused
-    try:
-        item = ServiceAccountModel.get(client_id, ACCOUNT, consistent_read=True)
-    except DoesNotExist as exc:
-        client_auth_limits.count_failure(client_id)
-        raise refused from exc
+    stored = account_rows.get(client_id)
     offered = hash_secret(client_secret)
-    matched = [sid for sid, s in _secrets_of(item).items() if same(str(s.get("hash", "")), offered)]
-    if not matched or not item.org_id:
+    matched = [sid for sid, s in (stored.secrets if stored else {}).items() if same(s.hash, offered)]
+    if stored is None or not matched:
         client_auth_limits.count_failure(client_id)
         raise refused
     secret_id = matched[0]
-    if item.disabled:
-        lost = item.disabled_reason in (MAKER_REMOVED, MAKER_DEMOTED)
+    if stored.disabled:
+        lost = stored.disabled_reason in (MAKER_REMOVED, MAKER_DEMOTED)
         why = MAKER_LOST if lost else "This service account is disabled."
         raise OAuthError("unauthorized_client", why, basic=basic)
-    held = _scopes_of(item)
+    held = scopes_of(stored.scopes)
     if not held:
         raise OAuthError("invalid_scope", "This service account holds no scope.", basic=basic)
     scopes = held if requested is None else requested
@@ -414,41 +342,31 @@ def grant(client_id: str, client_secret: str, requested: frozenset[Scope] | None
         raise OAuthError("invalid_scope", f"Scope not granted to this client: {beyond}.", basic=basic)
     at = now()
     lifetime = get_settings().service_token_seconds
-    maker = maker_of(item)
-    token = f"{TOKEN_PREFIX}_{client_id.removeprefix('sa_')}{_names_maker(item.org_id, maker)}"
+    maker = maker_of(stored)
+    token = f"{TOKEN_PREFIX}_{client_id.removeprefix('sa_')}{_names_maker(stored.org_id, maker)}"
     token += new_secret(TOKEN_PREFIX).removeprefix("osa_")
-    expires_at = at + timedelta(seconds=lifetime)
-    token_row = ServiceAccountModel(
-        client_id,
-        token_item(hash_secret(token)),
+    granted = GrantedToken(
+        sa_id=client_id,
+        token_hash=hash_secret(token),
         secret_id=secret_id,
-        scopes={s.value for s in scopes},
-        generation=int(item.generation or 0),
+        scopes=frozenset(s.value for s in scopes),
+        generation=stored.generation,
         created_at=at,
-        expires_at=expires_at,
-        expires_ttl=int(expires_at.timestamp()) + 1,
+        expires_at=at + timedelta(seconds=lifetime),
     )
 
     def commit() -> None:
         tx = Tx()
-        tx.put(token_row, condition=ServiceAccountModel.item.does_not_exist())
-        # The secret's last use, and the grant's own conditions: a secret deleted or an account
-        # disabled since the read above mints nothing.
-        tx.update(
-            item,
-            [ServiceAccountModel.secrets[secret_id]["last_used_at"].set(iso(at))],
-            condition=ServiceAccountModel.secrets[secret_id].exists()
-            & (ServiceAccountModel.disabled == False)  # noqa: E712  (a DynamoDB condition)
-            & (ServiceAccountModel.generation == int(item.generation or 0)),
-            on_fail=lambda _reason: refused,
-        )
+        # The token, the secret's last use, and the grant's own conditions: a secret deleted or an
+        # account disabled since the read above mints nothing.
+        account_rows.grant_in(tx, stored, granted, on_fail=lambda _reason: refused)
         if maker is not None:  # the maker still may manage service accounts, in the same membership
-            assert item.org_id is not None
-            tx.check(
-                MemberModel,
-                item.org_id,
+            members.holds_in(
+                tx,
+                stored.org_id,
                 maker,
-                members.still_holds_condition(POWER, item.member_joined_at),
+                POWER,
+                stored.member_joined_at,
                 on_fail=lambda _reason: OAuthError("unauthorized_client", MAKER_LOST, basic=basic),
             )
         tx.commit()
@@ -473,49 +391,7 @@ def _names_maker(org_id: str | None, maker: str | None) -> str:
     return f"{org.group(1)}{account.group(1)}" if org and account else ""
 
 
-@dataclass(frozen=True)
-class _Read:
-    account: ServiceAccountModel | None
-    token: ServiceAccountModel | None
-    member: MemberModel | None
-
-
-def _read_all(sa_id: str, token_hash: str, member_key: tuple[str, str] | None) -> _Read:
-    """Account, token and (when named) maker's member items in one consistent BatchGetItem.
-
-    BatchGetItem reads several tables in one request; unprocessed keys are read again.
-    """
-    table = ServiceAccountModel.Meta.table_name
-    members_table = MemberModel.Meta.table_name
-    keys = [
-        {"sa_id": {"S": sa_id}, "item": {"S": ACCOUNT}},
-        {"sa_id": {"S": sa_id}, "item": {"S": token_item(token_hash)}},
-    ]
-    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
-    if member_key is not None:
-        org_id, account_id = member_key
-        member = {"org_id": {"S": org_id}, "account_id": {"S": account_id}}
-        request[members_table] = {"Keys": [member], "ConsistentRead": True}
-    found: dict[str, list[dict[str, Any]]] = {table: [], members_table: []}
-    for _ in range(3):
-        answer = answered(functools.partial(client().batch_get_item, RequestItems=request))
-        for name, rows in answer.get("Responses", {}).items():
-            found.setdefault(name, []).extend(rows)
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            break
-    else:
-        raise ServiceUnavailable()
-    items = [ServiceAccountModel.from_raw_data(raw) for raw in found[table]]
-    members_found = [MemberModel.from_raw_data(raw) for raw in found[members_table]]
-    return _Read(
-        account=next((i for i in items if i.item == ACCOUNT), None),
-        token=next((i for i in items if i.item != ACCOUNT), None),
-        member=members_found[0] if members_found else None,
-    )
-
-
-def _maker_may(account: ServiceAccountModel, read: _Read, named: tuple[str, str] | None) -> bool:
+def _maker_may(account: StoredServiceAccount, read: account_rows.RequestRead, named: tuple[str, str] | None) -> bool:
     """Whether the account's maker still may manage service accounts (no maker: nothing to check).
 
     The token names the maker's member item, read in the same BatchGetItem; it
@@ -525,12 +401,11 @@ def _maker_may(account: ServiceAccountModel, read: _Read, named: tuple[str, str]
     maker = maker_of(account)
     if maker is None:
         return named is None
-    assert account.org_id is not None
     if named is None:
-        return _maker_holds(account, members.get_item(account.org_id, maker))
+        return _maker_holds(account, members.standing_of(account.org_id, maker))
     if named != (account.org_id, maker):
         return False
-    return _maker_holds(account, read.member)
+    return _maker_holds(account, read.maker)
 
 
 def authenticate(secret: str | None, request_id: str) -> Actor:
@@ -540,22 +415,17 @@ def authenticate(secret: str | None, request_id: str) -> Actor:
         raise Unauthenticated(REFUSED)
     sa_id = f"sa_{match.group(1)}"
     named = (f"org_{match.group(2)}", f"acc_{match.group(3)}") if match.group(2) else None
-    read = _read_all(sa_id, hash_secret(secret), named)
+    read = account_rows.read_for_request(sa_id, hash_secret(secret), named)
     account, token = read.account, read.token
     if (
         account is None
         or token is None
-        or not account.org_id
-        or account.disabled
-        or token.expires_at is None
-        or token.expires_at <= now()
-        or token.secret_id not in _secrets_of(account)
-        or int(token.generation or 0) != int(account.generation or 0)
+        or not token_stands(account, token, now())
         or not _maker_may(account, read, named)
     ):
         raise Unauthenticated(REFUSED)
     # Scopes narrowed since the grant are narrowed on the token too.
-    scopes = frozenset(Scope(s) for s in (token.scopes or set()) if s in Scope._value2member_map_) & _scopes_of(account)
+    scopes = scopes_of(token.scopes) & scopes_of(account.scopes)
     return Actor(
         actor=f"service_account:{sa_id}",
         request_id=request_id,

@@ -460,6 +460,7 @@ def test_a_token_check_is_one_request_that_reads_the_maker(
     api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Token, account and the maker's member item: one consistent BatchGetItem, nothing else."""
+    from chalicelib.storage import service_accounts as account_rows
     from chalicelib.storage.base import client as real_client
     from chalicelib.storage.members import MemberModel
 
@@ -475,7 +476,7 @@ def test_a_token_check_is_one_request_that_reads_the_maker(
             calls.append({"op": "batch_get_item", **kwargs})
             return real_client().batch_get_item(**kwargs)
 
-    monkeypatch.setattr(service_accounts, "client", lambda: Counting())
+    monkeypatch.setattr(account_rows, "client", lambda: Counting())
     monkeypatch.setattr(members, "get_item", lambda *_: pytest.fail("a second read"))
     actor = service_accounts.authenticate(token, "test")
     assert actor.scope_org == seed.org_id
