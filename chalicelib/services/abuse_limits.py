@@ -24,17 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..clock import now
 from ..config import get_settings
 from ..domain.errors import Conflict
 from ..domain.models import Actor
 from ..domain.outcomes import Outcome
+from ..storage import orgs as org_rows
+from ..storage import quotas
 from ..storage.base import CancelReason, Tx, TxItem
 from ..storage.bulk import CONFLICT_RETRIES, OPS_PER_TX, BulkOp, ExtraRefused, Guard, commit_chunk, commit_ops
-from ..storage.quotas import QuotaModel, quota_id
-from . import orgs
+from ..storage.quotas import quota_id
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def in_words(seconds: int) -> str:
 
 def _is_new(org_id: str, stamp: datetime) -> bool:
     days = get_settings().new_org_days
-    return days > 0 and orgs.created_at(org_id) > stamp - timedelta(days=days)
+    return days > 0 and org_rows.created_at(org_id) > stamp - timedelta(days=days)
 
 
 def charges(org_id: str, actor: Actor, kind: str, stamp: datetime | None = None) -> list[Charge]:
@@ -122,12 +121,7 @@ def tightest(found: Sequence[Charge]) -> Charge:
 def add_to(tx: Tx, charge: Charge, n: int) -> TxItem:
     """Count ``n`` more in the transaction, refused (condition) if that passes the limit (needs ``n <= limit``)."""
     expires = int(_time.time()) + QUOTA_TTL_DAYS * 86400 + charge.retry_after
-    return tx.update(
-        QuotaModel(charge.quota_id),
-        [QuotaModel.used.add(n), QuotaModel.expires_ttl.set(expires)],
-        condition=QuotaModel.used.does_not_exist() | (QuotaModel.used <= charge.limit - n),
-        return_old=True,
-    )
+    return quotas.charge_in(tx, charge.quota_id, n, charge.limit, expires, return_old=True)
 
 
 def room(found: Sequence[Charge], reasons: Sequence[CancelReason | None], n: int) -> tuple[int, Charge]:
@@ -136,19 +130,13 @@ def room(found: Sequence[Charge], reasons: Sequence[CancelReason | None], n: int
     for charge, reason in zip(found, reasons, strict=False):
         if reason is None or reason.code != "ConditionalCheckFailed":
             continue
-        used = int(reason.item["used"]["N"]) if reason.item and "used" in reason.item else _used(charge)
+        used = quotas.used_before(reason.item)
+        if used is None:  # an engine that returned no old item with the refusal
+            used = quotas.used(charge.quota_id)
         left = max(0, charge.limit - used)
         if short is None or left < best:
             best, short = min(best, left), charge
     return best, short or found[0]
-
-
-def _used(charge: Charge) -> int:
-    """The counter as it stands (when an engine returned no old item with the refusal)."""
-    try:
-        return int(QuotaModel.get(charge.quota_id, consistent_read=True).used or 0)
-    except DoesNotExist:
-        return 0
 
 
 def give_back(found: Sequence[Charge], n: int) -> None:
@@ -157,7 +145,7 @@ def give_back(found: Sequence[Charge], n: int) -> None:
         return
     tx = Tx()
     for charge in found:
-        tx.update(QuotaModel(charge.quota_id), [QuotaModel.used.add(-n)])
+        quotas.give_back_in(tx, charge.quota_id, n)
     try:
         tx.commit()
     except Exception:  # conservative: an unreturned charge refuses more, never fewer

@@ -15,11 +15,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..clock import now
 from ..domain.windows import window_of
-from ..storage.quotas import QuotaModel, quota_id
+from ..storage import quotas
+from ..storage.quotas import quota_id
 
 CLIENT_AUTH_FAILURES = 10
 WINDOW_SECONDS = 15 * 60
@@ -35,11 +34,7 @@ def _window(client_id: str, stamp: datetime) -> tuple[str, int]:
 def wait_for(client_id: str, stamp: datetime | None = None) -> int | None:
     """Seconds the client must wait when its failures of this window reached the limit, else None."""
     counter, wait = _window(client_id, stamp or now())
-    try:
-        used = int(QuotaModel.get(counter, consistent_read=True).used or 0)
-    except DoesNotExist:
-        return None
-    return wait if used >= CLIENT_AUTH_FAILURES else None
+    return wait if quotas.used(counter) >= CLIENT_AUTH_FAILURES else None
 
 
 def count_failure(client_id: str, stamp: datetime | None = None) -> None:
@@ -47,7 +42,7 @@ def count_failure(client_id: str, stamp: datetime | None = None) -> None:
     stamp = stamp or now()
     counter, wait = _window(client_id, stamp)
     expires = int(stamp.timestamp()) + wait + 86_400
-    QuotaModel(counter).update(actions=[QuotaModel.used.add(1), QuotaModel.expires_ttl.set(expires)])
+    quotas.count(counter, 1, expires)
 
 
 def in_words(seconds: int) -> str:

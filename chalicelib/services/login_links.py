@@ -42,8 +42,9 @@ from ..domain.errors import InvalidCode, TooManySignInRequests
 from ..domain.windows import window_of
 from ..mail import get_mailer, templates
 from ..secrets import hash_secret
+from ..storage import quotas
 from ..storage.base import TransactionCancelled, Tx, is_condition_failure, retry_races
-from ..storage.quotas import QuotaModel, quota_id
+from ..storage.quotas import quota_id
 from ..storage.sessions import SIGNIN, SessionModel
 from . import accounts, keys, sessions
 from .abuse_limits import in_words
@@ -79,12 +80,8 @@ def signin_url(code: str) -> str:
 
 def _count_ask(tx: Tx, owner: str, limit: int, window: str, expires_ttl: int, refusal: Callable[[], Exception]) -> None:
     """One more ask for ``owner`` in this window, refused (``refusal``) once ``limit`` asks were counted."""
-    tx.update(
-        QuotaModel(quota_id("signin", owner, ASK_KIND, window)),
-        [QuotaModel.used.add(1), QuotaModel.expires_ttl.set(expires_ttl)],
-        condition=QuotaModel.used.does_not_exist() | (QuotaModel.used < limit),
-        on_fail=lambda _reason: refusal(),
-    )
+    counter = quota_id("signin", owner, ASK_KIND, window)
+    quotas.charge_in(tx, counter, 1, limit, expires_ttl, on_fail=lambda _reason: refusal())
 
 
 def request_link(email: str, source_address: str | None = None) -> None:

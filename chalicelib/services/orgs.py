@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -154,11 +153,3 @@ def names_of(org_ids: Iterable[str]) -> dict[str, str | None]:
         for org in OrgModel.batch_get(wanted, attributes_to_get=["org_id", "name"]):
             names[org.org_id] = str(org.name)
     return names
-
-
-def created_at(org_id: str) -> datetime:
-    """When an org was created (quotas are smaller for a young org)."""
-    try:
-        return OrgModel.get(org_id, attributes_to_get=["created_at"]).created_at
-    except DoesNotExist as exc:
-        raise NotFound("No such organization.") from exc

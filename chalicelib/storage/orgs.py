@@ -9,9 +9,13 @@ transaction as the member change they count:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from ..domain.errors import NotFound
 from .base import register
 
 
@@ -30,3 +34,11 @@ class OrgModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
+
+
+def created_at(org_id: str) -> datetime:
+    """When an org was created (one read of that attribute; 404 when there is no such org)."""
+    try:
+        return OrgModel.get(org_id, attributes_to_get=["created_at"]).created_at
+    except DoesNotExist as exc:
+        raise NotFound("No such organization.") from exc
