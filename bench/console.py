@@ -328,15 +328,18 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
 
     Two members are added through ``members.add_member`` (one with a seat): the references. The rest are the
     items ``add_member`` writes, built with the services' own builders where they exist and batch-written:
-    account + email claim (``accounts.new_account_items``), member (``members.new_member_item``), the email's
-    member mark in the invitations table (``mark_member_slot``), the audit records (``audit.build``:
-    ``member.added``, and ``seat.assigned`` with a seat); then the org's counters get the sums of what each
-    add's transaction adds (``member_count``, ``admin_count``, ``seats_used``).
+    account + email claim (``accounts.new_account``, ``storage.accounts.items_of``), member
+    (``members.new_member_item``), the email's member mark in the invitations table (``mark_member_slot``),
+    the audit records (``audit.build``: ``member.added``, and ``seat.assigned`` with a seat); then the org's
+    counters get the sums of what each add's transaction adds (``member_count``, ``admin_count``,
+    ``seats_used``).
     """
     from chalicelib.domain.roles import Role
     from chalicelib.services import accounts, audit, members, orgs
+    from chalicelib.storage import accounts as account_rows
+    from chalicelib.storage import audit as audit_rows
     from chalicelib.storage.accounts import AccountModel, email_claim_key
-    from chalicelib.storage.audit import AuditModel
+    from chalicelib.storage.bulk import put_rows
     from chalicelib.storage.invitations import NO_INVITATION, InvitationModel, slot_id
     from chalicelib.storage.members import MemberModel
     from chalicelib.storage.orgs import OrgModel
@@ -349,15 +352,15 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
     account_items: list[Model] = []
     member_items: list[Model] = []
     marks: list[Model] = []
-    audits: list[Model] = []
+    audits: list[tuple[str, dict[str, Any]]] = []
     admins = seated = 0
     n = count - 3  # the bootstrap's admin and the two references
     started = time.perf_counter()
     for i in range(n):
         role = Role(role_of_seeded(i))
         seat = i % SEAT_EVERY == 0
-        account, items = accounts.new_account_items(f"user{i:05d}@members.bench.test")
-        account_items += items
+        account = accounts.new_account(f"user{i:05d}@members.bench.test")
+        account_items += account_rows.items_of(account)
         member_items.append(members.new_member_item(org_id, account, role, seat=seat))
         marks.append(
             mark(
@@ -369,10 +372,10 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
             )
         )
         details = {"email": account.email, "role": role.value}
-        audits.append(audit.build(org_id, actor, "member.added", account.account_id, details))
+        audits.append(audit_rows.row(audit.build(org_id, actor, "member.added", account.account_id, details)))
         if seat:
             notified = {"email": account.email, "notify": True}
-            audits.append(audit.build(org_id, actor, "seat.assigned", account.account_id, notified))
+            audits.append(audit_rows.row(audit.build(org_id, actor, "seat.assigned", account.account_id, notified)))
         admins += role is Role.ACCOUNT_ADMIN
         seated += seat
     built = time.perf_counter() - started
@@ -380,7 +383,7 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
     put_all(AccountModel, account_items)
     put_all(MemberModel, member_items)
     put_all(mark, marks)
-    put_all(AuditModel, audits)
+    put_rows(audits)
     OrgModel(org_id).update(
         actions=[OrgModel.member_count.add(n), OrgModel.admin_count.add(admins), OrgModel.seats_used.add(seated)]
     )
@@ -438,7 +441,8 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     from chalicelib.domain.invitations import InviteItem
     from chalicelib.domain.roles import Role
     from chalicelib.services import audit, invitations
-    from chalicelib.storage.audit import AuditModel
+    from chalicelib.storage import audit as audit_rows
+    from chalicelib.storage.bulk import put_rows
     from chalicelib.storage.invitations import InvitationModel
 
     outcome = invitations.invite(org_id, actor, [InviteItem(email="sample-invite@invites.bench.test")])
@@ -446,7 +450,7 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     assert reference.status == "invited" and reference.invitation_id, reference
     inviter = invitations._inviter_of(actor)  # what invite() names as the inviter for this caller
     items: list[Model] = []
-    audits: list[Model] = []
+    audits: list[tuple[str, dict[str, Any]]] = []
     n = count - 1
     started = time.perf_counter()
     for first in range(0, n, invitations.MAX_ITEMS):
@@ -458,11 +462,11 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
             invitation_id = item.invitation_id
             items.append(item)
             details = {"email": email, "role": role}
-            audits.append(audit.build(org_id, actor, "invitation.created", invitation_id, details))
+            audits.append(audit_rows.row(audit.build(org_id, actor, "invitation.created", invitation_id, details)))
     built = time.perf_counter() - started
     started = time.perf_counter()
     put_all(InvitationModel, items)
-    put_all(AuditModel, audits)
+    put_rows(audits)
     written = time.perf_counter() - started
     first_item = items[0]
     assert isinstance(first_item, InvitationModel) and first_item.role == "member"
