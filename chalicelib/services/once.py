@@ -14,10 +14,9 @@ from datetime import timedelta
 
 from ..clock import now
 from ..secrets import hash_secret
+from ..storage import sessions as session_rows
 from ..storage.base import Tx, TxItem
-from ..storage.sessions import SessionModel
 
-ONCE = "once"
 LIFETIME = timedelta(days=1)
 
 
@@ -32,16 +31,5 @@ def new_nonce() -> str:
 def add_marker_to(tx: Tx, key: str) -> TxItem:
     """Add the marker put to a transaction; a failed condition there makes the commit raise AlreadyDone."""
     stamp = now()
-    return tx.put(
-        SessionModel(
-            hash_secret(f"once\n{key}"),
-            item_id="once",
-            kind=ONCE,
-            email="",
-            created_at=stamp,
-            expires_at=stamp + LIFETIME,
-            expires_ttl=int((stamp + LIFETIME).timestamp()),
-        ),
-        condition=SessionModel.secret_hash.does_not_exist(),
-        on_fail=AlreadyDone,
-    )
+    marker = hash_secret(f"once\n{key}")
+    return session_rows.add_once_marker_in(tx, marker, stamp, stamp + LIFETIME, on_fail=AlreadyDone)

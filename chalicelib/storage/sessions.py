@@ -19,13 +19,15 @@ server checks the expiries itself, since TTL deletion may lag by days.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from .base import register
+from .base import Failure, Tx, TxItem, register
 
-SESSION, SIGNIN = "session", "signin"
+SESSION, SIGNIN, ONCE = "session", "signin", "once"
 
 
 class SessionsByAccount(GlobalSecondaryIndex["SessionModel"]):
@@ -60,3 +62,20 @@ class SessionModel(Model):
     expires_ttl = NumberAttribute()
 
     by_account = SessionsByAccount()
+
+
+def add_once_marker_in(tx: Tx, marker_hash: str, at: datetime, expires_at: datetime, on_fail: Failure) -> TxItem:
+    """Put a form's once-marker in the change's transaction (``on_fail``: the marker exists, the form was sent).
+
+    The marker holds only a hash and means nothing else; TTL deletes it after ``expires_at``.
+    """
+    marker = SessionModel(
+        marker_hash,
+        item_id=ONCE,
+        kind=ONCE,
+        email="",
+        created_at=at,
+        expires_at=expires_at,
+        expires_ttl=int(expires_at.timestamp()),
+    )
+    return tx.put(marker, condition=SessionModel.secret_hash.does_not_exist(), on_fail=on_fail)
