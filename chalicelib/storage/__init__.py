@@ -9,7 +9,9 @@ conditional bulk engine and batch puts.
 A table module is its repository when services reach the table only through
 its functions, which take and return domain objects: ``tokens`` is
 (``domain.tokens.StoredToken``; API keys, access tokens and SCIM tokens, the
-cascades included), and so is ``audit`` (``domain.models.AuditEntry``).
-Other tables are on the way there: their services still hold pynamodb items
-they got from these modules.
+cascades included), and so are ``audit`` (``domain.models.AuditEntry``),
+``domains`` (``domain.domains.DomainClaim``) and ``service_accounts``
+(``domain.service_accounts``: accounts, their granted tokens, the maker's
+``Standing``). Other tables are on the way there: their services still hold
+pynamodb items they got from these modules.
 """
