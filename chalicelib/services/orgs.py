@@ -4,36 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..clock import now
 from ..domain import org_names
 from ..domain.errors import CapacityBelowUsage, NotFound, OrgNameNotAllowed
 from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
+from ..storage import orgs as org_rows
 from ..storage.base import Tx, retry_races
-from ..storage.orgs import OrgModel
 from . import accounts, audit, members
 
 
-def to_org(item: OrgModel) -> Organization:
-    return Organization(
-        org_id=item.org_id,
-        name=item.name,
-        seat_capacity=int(item.seat_capacity or 0),
-        seats_used=int(item.seats_used or 0),
-        admin_count=int(item.admin_count or 0),
-        member_count=int(item.member_count or 0),
-        created_at=item.created_at,
-    )
-
-
 def load(org_id: str) -> Organization:
-    try:
-        return to_org(OrgModel.get(org_id, consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound("No such organization.") from exc
+    org = org_rows.get(org_id)
+    if org is None:
+        raise NotFound("No such organization.")
+    return org
 
 
 def check_name(name: str) -> str:
@@ -50,21 +36,18 @@ def check_name(name: str) -> str:
 def create_org(actor: Actor, name: str, *, admin: accounts.Account, seat_capacity: int = 0) -> Organization:
     """Create an org whose first account_admin is ``admin`` (one transaction)."""
     check_name(name)
-    stamp = now()
-    org = OrgModel(
-        new_id("org"),
+    org = Organization(
+        org_id=new_id("org"),
         name=name,
         seat_capacity=seat_capacity,
         seats_used=0,
         admin_count=1,
         member_count=1,
-        created_at=stamp,
-        updated_at=stamp,
-        created_by=admin.account_id,
+        created_at=now(),
     )
     tx = Tx()
-    tx.put(org, condition=OrgModel.org_id.does_not_exist())
     # The org item already counts its first admin; one operation per item per transaction.
+    org_rows.add_in(tx, org, created_by=admin.account_id)
     tx.put(members.new_member_item(org.org_id, admin, Role.ACCOUNT_ADMIN))
     members.mark_member_slot(tx, org.org_id, admin.email, admin.account_id)
     audit.record(tx, org.org_id, actor, "org.created", org.org_id, {"name": name})
@@ -89,11 +72,7 @@ def rename(org_id: str, actor: Actor, name: str) -> tuple[Organization, Member |
         # The audit's "from" is the name this transaction replaces: the update holds only while it is.
         old = load(org_id)
         tx = Tx()
-        tx.update(
-            OrgModel(org_id),
-            [OrgModel.name.set(name), OrgModel.updated_at.set(now())],
-            OrgModel.org_id.exists() & (OrgModel.name == old.name),
-        )
+        org_rows.rename_in(tx, org_id, old.name, name, now())
         audit.record(tx, org_id, actor, "org.renamed", org_id, {"from": old.name, "to": name})
         members.caller_still(tx, caller, Permission.UPDATE_ORG)
         tx.commit()
@@ -111,13 +90,8 @@ def set_capacity(org_id: str, actor: Actor, capacity: int) -> tuple[Organization
         # is, so two concurrent changes cannot both record the same old value (the loser reads again).
         old = load(org_id)
         tx = Tx()
-        tx.update(
-            OrgModel(org_id),
-            [OrgModel.seat_capacity.set(capacity), OrgModel.updated_at.set(now())],
-            condition=OrgModel.org_id.exists()
-            & (OrgModel.seats_used <= capacity)
-            & (OrgModel.seat_capacity == old.seat_capacity),
-            on_fail=lambda _: _below_usage(org_id, capacity),
+        org_rows.set_capacity_in(
+            tx, org_id, old.seat_capacity, capacity, now(), on_fail=lambda _: _below_usage(org_id, capacity)
         )
         audit.record(
             tx, org_id, actor, "org.seat_capacity_changed", org_id, {"from": old.seat_capacity, "to": capacity}
@@ -139,17 +113,9 @@ def _below_usage(org_id: str, capacity: int) -> CapacityBelowUsage | None:
 
 def name_of(org_id: str) -> str | None:
     """An org's display name (for listings); None when it is gone."""
-    try:
-        return str(OrgModel.get(org_id, attributes_to_get=["name"]).name)
-    except DoesNotExist:
-        return None
+    return org_rows.name_of(org_id)
 
 
 def names_of(org_ids: Iterable[str]) -> dict[str, str | None]:
     """Display names of several orgs in one BatchGetItem (per 100 orgs); None for an org that is gone."""
-    wanted = list(dict.fromkeys(org_ids))
-    names: dict[str, str | None] = dict.fromkeys(wanted)
-    if wanted:
-        for org in OrgModel.batch_get(wanted, attributes_to_get=["org_id", "name"]):
-            names[org.org_id] = str(org.name)
-    return names
+    return org_rows.names_of(org_ids)

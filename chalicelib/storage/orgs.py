@@ -5,10 +5,15 @@ transaction as the member change they count:
 - ``seats_used`` <= ``seat_capacity`` (invariant 1),
 - ``admin_count`` >= 1 (invariant 2),
 - ``member_count``.
+
+The org's own reads and changes (creation, rename, capacity) go through this
+module's functions, which take and return ``domain.models.Organization``;
+the counters are still moved by the member and seat services' transactions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -16,7 +21,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from ..domain.errors import NotFound
-from .base import register
+from ..domain.models import Organization
+from .base import Failure, Tx, TxItem, register
 
 
 @register
@@ -42,3 +48,81 @@ def created_at(org_id: str) -> datetime:
         return OrgModel.get(org_id, attributes_to_get=["created_at"]).created_at
     except DoesNotExist as exc:
         raise NotFound("No such organization.") from exc
+
+
+def _org(item: OrgModel) -> Organization:
+    return Organization(
+        org_id=item.org_id,
+        name=item.name,
+        seat_capacity=int(item.seat_capacity or 0),
+        seats_used=int(item.seats_used or 0),
+        admin_count=int(item.admin_count or 0),
+        member_count=int(item.member_count or 0),
+        created_at=item.created_at,
+    )
+
+
+def get(org_id: str) -> Organization | None:
+    """One org, read consistently (None: there is none)."""
+    try:
+        return _org(OrgModel.get(org_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def name_of(org_id: str) -> str | None:
+    """An org's display name (one read of that attribute); None when it is gone."""
+    try:
+        return str(OrgModel.get(org_id, attributes_to_get=["name"]).name)
+    except DoesNotExist:
+        return None
+
+
+def names_of(org_ids: Iterable[str]) -> dict[str, str | None]:
+    """Display names of several orgs in one BatchGetItem (per 100 orgs); None for an org that is gone."""
+    wanted = list(dict.fromkeys(org_ids))
+    names: dict[str, str | None] = dict.fromkeys(wanted)
+    if wanted:
+        for org in OrgModel.batch_get(wanted, attributes_to_get=["org_id", "name"]):
+            names[org.org_id] = str(org.name)
+    return names
+
+
+def add_in(tx: Tx, org: Organization, created_by: str | None) -> TxItem:
+    """Put a new org in the transaction (an org id is never reused); its counters as given."""
+    item = OrgModel(
+        org.org_id,
+        name=org.name,
+        seat_capacity=org.seat_capacity,
+        seats_used=org.seats_used,
+        admin_count=org.admin_count,
+        member_count=org.member_count,
+        created_at=org.created_at,
+        updated_at=org.created_at,
+        created_by=created_by,
+    )
+    return tx.put(item, condition=OrgModel.org_id.does_not_exist())
+
+
+def rename_in(tx: Tx, org_id: str, old_name: str, name: str, at: datetime) -> TxItem:
+    """Rename in the transaction, only while the name is still ``old_name`` (else a lost race)."""
+    return tx.update(
+        OrgModel(org_id),
+        [OrgModel.name.set(name), OrgModel.updated_at.set(at)],
+        OrgModel.org_id.exists() & (OrgModel.name == old_name),
+    )
+
+
+def set_capacity_in(tx: Tx, org_id: str, old_capacity: int, capacity: int, at: datetime, on_fail: Failure) -> TxItem:
+    """Set the purchased seats in the transaction: never below the seats in use, only while still ``old_capacity``.
+
+    ``on_fail`` tells the two apart (too low, or changed meanwhile).
+    """
+    return tx.update(
+        OrgModel(org_id),
+        [OrgModel.seat_capacity.set(capacity), OrgModel.updated_at.set(at)],
+        condition=OrgModel.org_id.exists()
+        & (OrgModel.seats_used <= capacity)
+        & (OrgModel.seat_capacity == old_capacity),
+        on_fail=on_fail,
+    )
