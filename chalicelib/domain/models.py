@@ -56,6 +56,18 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class MemberImage:
+    """A member item as a Members stream record shows it, before or after a change."""
+
+    email: str
+    role: str
+    has_seat: bool
+    seat_generation: int
+    seat_notify: bool | None
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: an account authenticated by a personal API key."""
 

@@ -1,8 +1,9 @@
-"""Members stream records decoded into old/new member items.
+"""Members stream records decoded into old/new member images.
 
 The records are Chalice's typed stream records (NEW_AND_OLD_IMAGES); images
-are decoded with the table's own pynamodb model, so the services compare
-typed attributes, not raw attribute values.
+are decoded by the Members table's module (``storage.members.image_of``)
+into ``domain.models.MemberImage``, so the services compare typed values,
+not raw attribute values.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..storage.members import MemberModel
+from ..domain.models import MemberImage
+from ..storage.members import image_of
 
 if TYPE_CHECKING:
     from chalice.app import DynamoDBRecord
@@ -24,21 +26,21 @@ class MemberChange:
     org_id: str
     account_id: str
     at: datetime
-    old: MemberModel | None
-    new: MemberModel | None
+    old: MemberImage | None
+    new: MemberImage | None
 
     @property
     def seat_revoked(self) -> bool:
-        return self.old is not None and bool(self.old.has_seat) and self.new is not None and not self.new.has_seat
+        return self.old is not None and self.old.has_seat and self.new is not None and not self.new.has_seat
 
     @property
     def seat_assigned(self) -> bool:
         """A seat appeared: MODIFY false -> true, or a member inserted with a seat."""
-        return self.new is not None and bool(self.new.has_seat) and not (self.old is not None and self.old.has_seat)
+        return self.new is not None and self.new.has_seat and not (self.old is not None and self.old.has_seat)
 
 
-def _image(image: dict[str, Any] | None) -> MemberModel | None:
-    return MemberModel.from_raw_data(image) if image else None
+def _image(image: dict[str, Any] | None) -> MemberImage | None:
+    return image_of(image) if image else None
 
 
 def decode(record: DynamoDBRecord) -> MemberChange:

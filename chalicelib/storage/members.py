@@ -15,6 +15,8 @@ the group membership items and conditioned on ``updated_at``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -22,11 +24,13 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from ..domain.models import MemberImage
 from ..domain.tokens import SeatStamp
-from .base import Failure, Tx, TxItem, read_consistent, register
+from .base import Failure, Tx, TxItem, is_condition_failure, read_consistent, register
 
 
 class MembersByAccount(GlobalSecondaryIndex["MemberModel"]):
@@ -108,3 +112,42 @@ def check_seat_in(tx: Tx, org_id: str, account_id: str, stamp: SeatStamp, on_fai
 def admin_emails(org_id: str, role: str) -> list[tuple[str, str]]:
     """(account id, email) of the org's members holding ``role`` (one query of the org's partition)."""
     return [(m.account_id, m.email) for m in MemberModel.query(org_id, filter_condition=MemberModel.role == role)]
+
+
+def image_of(raw: dict[str, Any]) -> MemberImage:
+    """A stream record's image of a member item (decoded with the table's model, so typed)."""
+    item = MemberModel.from_raw_data(raw)
+    return MemberImage(
+        email=item.email,
+        role=item.role,
+        has_seat=bool(item.has_seat),
+        seat_generation=int(item.seat_generation or 0),
+        seat_notify=item.seat_notify,
+        joined_at=item.joined_at,
+    )
+
+
+def claim_seat_notice(org_id: str, account_id: str, generation: int) -> bool:
+    """Take the right to email about the seat of ``generation``; False when it was taken or the seat is gone."""
+    condition = (
+        (MemberModel.has_seat == True)  # noqa: E712  (a DynamoDB condition)
+        & (MemberModel.seat_generation == generation)
+        & (MemberModel.seat_notified_generation.does_not_exist() | (MemberModel.seat_notified_generation < generation))
+    )
+    try:
+        MemberModel(org_id, account_id).update(
+            actions=[MemberModel.seat_notified_generation.set(generation)], condition=condition
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False  # already sent, or the seat is gone again
+        raise
+    return True
+
+
+def release_seat_notice(org_id: str, account_id: str, generation: int) -> None:
+    """Give a claimed seat notice back (its email could not be sent yet)."""
+    MemberModel(org_id, account_id).update(
+        actions=[MemberModel.seat_notified_generation.remove()],
+        condition=MemberModel.seat_notified_generation == generation,
+    )
