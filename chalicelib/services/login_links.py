@@ -33,19 +33,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
 from ..clock import now
 from ..config import get_settings, link_signing_key
 from ..domain.emails import normalize_email
 from ..domain.errors import InvalidCode, TooManySignInRequests
+from ..domain.sessions import SignInRequest
 from ..domain.windows import window_of
 from ..mail import get_mailer, templates
 from ..secrets import hash_secret
 from ..storage import quotas
-from ..storage.base import TransactionCancelled, Tx, is_condition_failure, retry_races
+from ..storage import sessions as session_rows
+from ..storage.base import TransactionCancelled, Tx, retry_races
 from ..storage.quotas import quota_id
-from ..storage.sessions import SIGNIN, SessionModel
+from ..storage.sessions import SIGNIN
 from . import accounts, keys, sessions
 from .abuse_limits import in_words
 
@@ -112,18 +112,14 @@ def request_link(email: str, source_address: str | None = None) -> None:
             _count_ask(tx, owner, settings.signin_requests_per_address, window, expires_ttl, refusal)
         request_id = _request_id(stamp)
         expires = stamp + timedelta(minutes=settings.login_link_minutes)
-        tx.put(
-            SessionModel(
-                hash_secret(code_for(request_id)),
-                item_id=request_id,
-                kind=SIGNIN,
-                email=address,
-                created_at=stamp,
-                expires_at=expires,
-                expires_ttl=sessions.epoch(expires),
-            ),
-            condition=SessionModel.secret_hash.does_not_exist(),
+        request = SignInRequest(
+            secret_hash=hash_secret(code_for(request_id)),
+            request_id=request_id,
+            email=address,
+            created_at=stamp,
+            expires_at=expires,
         )
+        session_rows.add_signin_in(tx, request)
         tx.commit()
 
     # Asks from one office at the same moment share the address counter: a conflict is a lost race.
@@ -133,31 +129,18 @@ def request_link(email: str, source_address: str | None = None) -> None:
 # --- delivery (Sessions stream) ----------------------------------------------------------------------
 
 
-def _mark(item: SessionModel, outcome: str, *, account_id: str | None = None, claim: bool = False) -> bool:
+def _mark(request: SignInRequest, outcome: str, *, account_id: str | None = None, claim: bool = False) -> bool:
     """Record what became of a request; with ``claim``, only if nobody handled it yet. False: lost."""
-    actions: list[Any] = [SessionModel.mailed.set(outcome)]
-    if account_id:
-        actions.append(SessionModel.account_id.set(account_id))
-    condition = SessionModel.secret_hash.exists()
-    if claim:
-        condition &= SessionModel.mailed.does_not_exist()
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return session_rows.mark_signin(request.secret_hash, outcome, account_id=account_id, claim=claim)
 
 
 def _recent_requests(account_id: str, at: datetime) -> int:
-    since = _request_id(at - WINDOW)[:17]  # "sir_" + the 13 hex digits of the time
-    return sum(1 for _ in SessionModel.by_account.query(account_id, SessionModel.item_id >= since))
+    return session_rows.signins_since(account_id, _request_id(at - WINDOW)[:17])  # "sir_" + 13 hex digits of time
 
 
-def deliver(item: SessionModel) -> str:
+def deliver(item: SignInRequest) -> str:
     """Mail the link of one new request once (a replayed record finds it claimed); returns the outcome."""
-    if item.kind != SIGNIN or item.mailed is not None:
+    if item.mailed is not None:
         return "skipped"
     account = accounts.find_by_email(item.email)
     if account is None:
@@ -170,8 +153,9 @@ def deliver(item: SessionModel) -> str:
         return LIMITED
     if not _mark(item, SENDING, account_id=account.account_id, claim=True):
         return "skipped"
-    _retire_others(item, older_only=True)
-    code = code_for(item.item_id)
+    # Only the older codes: two asks delivered out of order never leave the newer mail useless.
+    session_rows.retire_signins(account.account_id, item, up_to=item.request_id)
+    code = code_for(item.request_id)
     message = templates.login_code(
         to=account.email,
         code=code,
@@ -194,20 +178,18 @@ def handle_record(record: DynamoDBRecord) -> str | None:
     image = record.new_image
     if record.event_name != "INSERT" or not image or image.get("kind", {}).get("S") != SIGNIN:
         return None
-    return deliver(SessionModel.from_raw_data(image))
+    request = session_rows.signin_of_image(image)
+    return deliver(request) if request is not None else None
 
 
 # --- redeem ------------------------------------------------------------------------------------------
 
 
-def _redeemable(code: str) -> SessionModel:
+def _redeemable(code: str) -> SignInRequest:
     if not _CODE_SHAPE.match(code or ""):
         raise InvalidCode()
-    try:
-        item = SessionModel.get(hash_secret(code), consistent_read=True)
-    except DoesNotExist as exc:
-        raise InvalidCode() from exc
-    if item.kind != SIGNIN or item.used_at is not None or item.ended_reason or not item.account_id:
+    item = session_rows.signin_request(hash_secret(code))
+    if item is None or item.used_at is not None or item.ended_reason or not item.account_id:
         raise InvalidCode()
     # "sending" too: the mail can be in the person's hands before the stream records that it went out.
     if item.mailed not in (SENDING, SENT) or item.expires_at <= now():
@@ -215,52 +197,22 @@ def _redeemable(code: str) -> SessionModel:
     return item
 
 
-def _redeem(code: str, add: Any) -> tuple[SessionModel, Any]:
-    """Mark the code used and add what it buys, in one transaction (one winner under concurrency)."""
+def _redeem(code: str, add: Any) -> tuple[SignInRequest, Any]:
+    """Mark the code used and add what it buys, in one transaction (one winner under concurrency).
+
+    Then the account's other outstanding codes are retired: at most one code works at a time.
+    """
     item = _redeemable(code)
-    stamp = now()
+    assert item.account_id is not None
     tx = Tx()
-    tx.update(
-        item,
-        [SessionModel.used_at.set(stamp), SessionModel.expires_ttl.set(sessions.epoch(item.expires_at))],
-        condition=(SessionModel.kind == SIGNIN)
-        & SessionModel.used_at.does_not_exist()
-        & SessionModel.ended_reason.does_not_exist()
-        & (SessionModel.expires_at > stamp),
-    )
+    session_rows.redeem_signin_in(tx, item, now())
     bought = add(tx, item)
     try:
         tx.commit()
     except TransactionCancelled as exc:
         raise InvalidCode() from exc
-    _retire_others(item)
+    session_rows.retire_signins(item.account_id, item)
     return item, bought
-
-
-def _retire_others(kept: SessionModel, *, older_only: bool = False) -> None:
-    """End the account's other outstanding codes: all of them once one is used; the older ones when one is mailed.
-
-    A code being mailed retires only older ones, so two asks delivered out
-    of order never leave the newer mail useless.
-    """
-    assert kept.account_id is not None
-    condition = (
-        SessionModel.item_id.between("sir_", kept.item_id) if older_only else SessionModel.item_id.startswith("sir_")
-    )
-    for key in SessionModel.by_account.query(kept.account_id, condition):
-        if key.secret_hash == kept.secret_hash:
-            continue
-        try:
-            SessionModel(key.secret_hash).update(
-                actions=[SessionModel.ended_reason.set("superseded")],
-                # exists(): a code TTL already deleted is not written back as a stub.
-                condition=SessionModel.secret_hash.exists()
-                & SessionModel.used_at.does_not_exist()
-                & SessionModel.ended_reason.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
 
 
 @dataclass(frozen=True)
@@ -273,7 +225,7 @@ class Redeemed:
 def redeem(code: str) -> Redeemed:
     """Exchange an unused, unexpired code for a new API key (400 ``invalid_code`` otherwise)."""
 
-    def add_key(tx: Tx, item: SessionModel) -> tuple[Any, str]:
+    def add_key(tx: Tx, item: SignInRequest) -> tuple[Any, str]:
         return keys.add_new_key_to(tx, str(item.account_id), "sign-in link")
 
     item, (key_item, secret) = _redeem(code, add_key)

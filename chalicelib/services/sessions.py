@@ -18,13 +18,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
 from ..clock import now
 from ..domain.models import Principal
+from ..domain.sessions import StoredSession, live, needs_touch, slid_idle
 from ..secrets import hash_secret, new_id, new_secret
-from ..storage.base import Tx, is_condition_failure
-from ..storage.sessions import SESSION, SessionModel
+from ..storage import sessions as session_rows
+from ..storage.base import Tx
 
 SESSION_PREFIX = "ose"
 IDLE = timedelta(hours=12)
@@ -48,10 +47,6 @@ class ConsoleSession:
         return Principal(account_id=self.account_id, email=self.email, key_id=self.session_id)
 
 
-def epoch(value: datetime) -> int:
-    return int(value.timestamp())
-
-
 def csrf_token(secret: str) -> str:
     """The per-session CSRF token: derived from the cookie secret, never stored."""
     digest = hmac.new(secret.encode(), b"console-csrf", hashlib.sha256).digest()
@@ -62,24 +57,21 @@ def csrf_matches(secret: str, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(csrf_token(secret).encode(), (token or "").encode())
 
 
-def new_session_item(account_id: str, email: str) -> tuple[SessionModel, str]:
-    """A session item (to put, alone or in a transaction) and its cookie secret."""
+def new_session(account_id: str, email: str) -> tuple[StoredSession, str]:
+    """A new session (to put, alone or in a transaction) and its cookie secret."""
     secret = new_secret(SESSION_PREFIX)
     stamp = now()
-    idle, absolute = stamp + IDLE, stamp + ABSOLUTE
-    item = SessionModel(
-        hash_secret(secret),
-        item_id=new_id("ses"),
-        kind=SESSION,
-        email=email,
+    session = StoredSession(
+        secret_hash=hash_secret(secret),
+        session_id=new_id("ses"),
         account_id=account_id,
+        email=email,
         created_at=stamp,
         last_seen_at=stamp,
-        idle_expires_at=idle,
-        expires_at=absolute,
-        expires_ttl=epoch(min(idle, absolute)),
+        idle_expires_at=stamp + IDLE,
+        expires_at=stamp + ABSOLUTE,
     )
-    return item, secret
+    return session, secret
 
 
 def describe(secret: str, account_id: str, email: str) -> ConsoleSession:
@@ -95,89 +87,42 @@ def describe(secret: str, account_id: str, email: str) -> ConsoleSession:
 
 def add_session_to(tx: Tx, account_id: str, email: str) -> str:
     """Put a new session into a transaction; returns the cookie secret."""
-    item, secret = new_session_item(account_id, email)
-    tx.put(item, condition=SessionModel.secret_hash.does_not_exist())
+    session, secret = new_session(account_id, email)
+    session_rows.add_session_in(tx, session)
     return secret
 
 
 def start(account_id: str, email: str) -> str:
-    item, secret = new_session_item(account_id, email)
-    item.save(condition=SessionModel.secret_hash.does_not_exist())
+    session, secret = new_session(account_id, email)
+    session_rows.save_session(session)
     return secret
-
-
-def _live(item: SessionModel, at: datetime) -> bool:
-    return (
-        item.kind == SESSION
-        and item.ended_reason is None
-        and item.account_id is not None
-        and item.expires_at > at
-        and (item.idle_expires_at is None or item.idle_expires_at > at)
-    )
 
 
 def resolve(secret: str | None) -> ConsoleSession | None:
     """The live session behind a cookie, or None (unknown, ended, idle too long, or too old)."""
     if not secret or not _SECRET_SHAPE.match(secret):
         return None
-    try:
-        # Consistent: a session ended a moment ago (sign out, sign out everywhere) is refused.
-        item = SessionModel.get(hash_secret(secret), consistent_read=True)
-    except DoesNotExist:
-        return None
+    # Consistent: a session ended a moment ago (sign out, sign out everywhere) is refused.
+    session = session_rows.session(hash_secret(secret))
     stamp = now()
-    if not _live(item, stamp):
+    if session is None or not live(session, stamp):
         return None
-    if item.last_seen_at is None or stamp - item.last_seen_at >= TOUCH_EVERY:
-        _touch(item, stamp)
-    assert item.account_id is not None
+    if needs_touch(session, stamp, TOUCH_EVERY):
+        session_rows.touch_session(session.secret_hash, stamp, slid_idle(session, stamp, IDLE))
     return ConsoleSession(
-        session_id=item.item_id,
-        account_id=item.account_id,
-        email=item.email,
+        session_id=session.session_id,
+        account_id=session.account_id,
+        email=session.email,
         csrf_token=csrf_token(secret),
-        expires_at=min(item.expires_at, item.idle_expires_at or item.expires_at),
+        expires_at=session.ends_at,
     )
-
-
-def _touch(item: SessionModel, at: datetime) -> None:
-    """Slide the idle expiry (never past the absolute one); a lost race is harmless."""
-    idle = min(at + IDLE, item.expires_at)
-    try:
-        item.update(
-            actions=[
-                SessionModel.last_seen_at.set(at),
-                SessionModel.idle_expires_at.set(idle),
-                SessionModel.expires_ttl.set(epoch(idle)),
-            ],
-            condition=SessionModel.ended_reason.does_not_exist() & SessionModel.secret_hash.exists(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
 
 
 def end(secret: str | None, reason: str = "signed_out") -> None:
     """End one session (sign out); unknown or already ended sessions are fine."""
     if not secret or not _SECRET_SHAPE.match(secret):
         return
-    _end_by_hash(hash_secret(secret), reason)
-
-
-def _end_by_hash(secret_hash: str, reason: str) -> bool:
-    """End one live session; False when it was already ended (or already gone with its TTL)."""
-    try:
-        SessionModel(secret_hash).update(
-            actions=[SessionModel.ended_reason.set(reason), SessionModel.expires_ttl.set(epoch(now()))],
-            condition=SessionModel.secret_hash.exists()
-            & (SessionModel.kind == SESSION)
-            & SessionModel.ended_reason.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
+    session_rows.end_session(hash_secret(secret), reason, now())
 
 
 def end_all(account_id: str, reason: str = "signed_out_everywhere") -> int:
@@ -186,7 +131,5 @@ def end_all(account_id: str, reason: str = "signed_out_everywhere") -> int:
     The account index is eventually consistent and still lists sessions ended
     earlier (until their TTL deletes them): only the ones this call ended count.
     """
-    ended = 0
-    for key in SessionModel.by_account.query(account_id, SessionModel.item_id.startswith("ses_")):
-        ended += _end_by_hash(key.secret_hash, reason)
-    return ended
+    stamp = now()
+    return sum(session_rows.end_session(h, reason, stamp) for h in session_rows.session_hashes_of(account_id))
