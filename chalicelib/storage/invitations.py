@@ -28,12 +28,17 @@ for emailing, so a replayed stream batch sends no second email.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from .base import register
+from ..clock import iso
+from ..domain.invitations import EXPIRED, PENDING
+from .base import Tx, TxItem, register
 
 NO_INVITATION = "none"
 # The expiry index is spread over a few fixed shards: one GSI partition takes
@@ -106,3 +111,39 @@ class InvitationModel(Model):
 
     pending_by_expiry = PendingByExpiry()
     sending_by_claim = SendingByClaim()
+
+
+@dataclass(frozen=True)
+class DueInvitation:
+    """A pending invitation past its expiry, as the expiry job reads it from the sparse index."""
+
+    org_id: str
+    invitation_id: str
+    email: str
+    link_nonce: str
+
+
+def due_pending(at: datetime) -> Iterator[DueInvitation]:
+    """Pending invitations whose expiry is at or before ``at`` (one query of the sparse index per shard)."""
+    stamp = iso(at)
+    for shard in range(PENDING_SHARDS):
+        for item in InvitationModel.pending_by_expiry.query(f"p{shard}", InvitationModel.expires_at <= stamp):
+            yield DueInvitation(item.org_id, item.invitation_id, item.email, item.link_nonce or "")
+
+
+def expire_in(tx: Tx, due: DueInvitation, at: datetime) -> TxItem:
+    """Mark a due invitation expired in the transaction, only while it is still the pending issue read.
+
+    A reissue in between (new link, new expiry) fails the condition and wins.
+    """
+    return tx.update(
+        InvitationModel(due.org_id, due.invitation_id),
+        [
+            InvitationModel.status.set(EXPIRED),
+            InvitationModel.pending_shard.remove(),
+            InvitationModel.updated_at.set(at),
+        ],
+        condition=(InvitationModel.status == PENDING)
+        & (InvitationModel.link_nonce == due.link_nonce)
+        & (InvitationModel.expires_at <= iso(at)),
+    )
