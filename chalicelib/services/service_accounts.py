@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..clock import now
+from ..clock import iso, now, parse_iso
 from ..config import get_settings
 from ..domain.errors import (
     Forbidden,
@@ -166,7 +166,9 @@ def _read(org_id: str, sa_id: str) -> StoredServiceAccount:
 def _new_secret(at: datetime) -> tuple[StoredSecret, str]:
     """A new client secret: its stored form (the hash) and the secret, shown once."""
     secret = new_secret(CLIENT_SECRET_PREFIX)
-    return StoredSecret(secret_id=new_id("sas"), hash=hash_secret(secret), created_at=at), secret
+    # At the precision it is stored in (milliseconds), so the answer that shows it matches every later read.
+    stored_at = parse_iso(iso(at))
+    return StoredSecret(secret_id=new_id("sas"), hash=hash_secret(secret), created_at=stored_at), secret
 
 
 def create(org_id: str, actor: Actor, name: str, scopes: frozenset[Scope]) -> tuple[ServiceAccount, str, str]:
