@@ -35,6 +35,14 @@ def oauth_error(r: object, error: str, status: int = 400) -> None:
 # ---------------------------------------------------------------- management
 
 
+def test_the_created_secret_reads_back_as_the_answer_showed_it(api: Api, seed: Seed) -> None:
+    """The create answer's secret (its creation time included) is what every later read shows."""
+    r = api.post(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "ci", "scopes": ["members:read"]})
+    assert r.status == 201 and r.body["secrets"]
+    got = api.get(f"/v1/orgs/{seed.org_id}/service-accounts/{r.body['client_id']}", seed.admin.key)
+    assert got.status == 200 and got.body["secrets"] == r.body["secrets"]
+
+
 def test_create_shows_the_secret_once_and_takes_no_seat(api: Api, seed: Seed) -> None:
     before = OrgModel.get(seed.org_id, consistent_read=True)
     r = api.post(f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "ci", "scopes": ["members:read"]})
