@@ -225,19 +225,24 @@ def read_consistent(model: type[M], key: dict[str, Any], fields: Sequence[str] |
     return model.from_raw_data(item) if item else None
 
 
+def update_if(item: Model, actions: Sequence[Any], condition: Any) -> bool:
+    """Apply ``actions`` to the item only under ``condition``; False when the condition failed (nothing written)."""
+    try:
+        item.update(actions=list(actions), condition=condition)
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
 def take_flag(item: Model, flag: Any) -> bool:
     """Remove ``flag`` from the item under the condition that it is there; True when this call took it.
 
     Claims of one-time work (an email to announce something): of concurrent
     or replayed deliveries, exactly one takes the flag.
     """
-    try:
-        item.update(actions=[flag.remove()], condition=flag.exists())
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return update_if(item, [flag.remove()], flag.exists())
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,12 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from ..domain.models import MemberImage
 from ..domain.tokens import SeatStamp
-from .base import Failure, Tx, TxItem, is_condition_failure, read_consistent, register
+from .base import Failure, Tx, TxItem, read_consistent, register, update_if
 
 
 class MembersByAccount(GlobalSecondaryIndex["MemberModel"]):
@@ -134,15 +133,8 @@ def claim_seat_notice(org_id: str, account_id: str, generation: int) -> bool:
         & (MemberModel.seat_generation == generation)
         & (MemberModel.seat_notified_generation.does_not_exist() | (MemberModel.seat_notified_generation < generation))
     )
-    try:
-        MemberModel(org_id, account_id).update(
-            actions=[MemberModel.seat_notified_generation.set(generation)], condition=condition
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False  # already sent, or the seat is gone again
-        raise
-    return True
+    # False: already sent, or the seat is gone again.
+    return update_if(MemberModel(org_id, account_id), [MemberModel.seat_notified_generation.set(generation)], condition)
 
 
 def release_seat_notice(org_id: str, account_id: str, generation: int) -> None:

@@ -26,12 +26,12 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..domain.sessions import SignInRequest, StoredSession
-from .base import Failure, Tx, TxItem, is_condition_failure, register
+from .base import Failure, Tx, TxItem, register, update_if
 
 SESSION, SIGNIN, ONCE = "session", "signin", "once"
 
@@ -139,34 +139,24 @@ def session(secret_hash: str) -> StoredSession | None:
 
 def touch_session(secret_hash: str, at: datetime, idle_expires_at: datetime) -> None:
     """Record a sight of a live session and slide its idle expiry; a lost race (ended meanwhile) is harmless."""
-    try:
-        SessionModel(secret_hash).update(
-            actions=[
-                SessionModel.last_seen_at.set(at),
-                SessionModel.idle_expires_at.set(idle_expires_at),
-                SessionModel.expires_ttl.set(_epoch(idle_expires_at)),
-            ],
-            condition=SessionModel.ended_reason.does_not_exist() & SessionModel.secret_hash.exists(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    update_if(
+        SessionModel(secret_hash),
+        [
+            SessionModel.last_seen_at.set(at),
+            SessionModel.idle_expires_at.set(idle_expires_at),
+            SessionModel.expires_ttl.set(_epoch(idle_expires_at)),
+        ],
+        SessionModel.ended_reason.does_not_exist() & SessionModel.secret_hash.exists(),
+    )
 
 
 def end_session(secret_hash: str, reason: str, at: datetime) -> bool:
     """End one live session; False when it was already ended (or already gone with its TTL)."""
-    try:
-        SessionModel(secret_hash).update(
-            actions=[SessionModel.ended_reason.set(reason), SessionModel.expires_ttl.set(_epoch(at))],
-            condition=SessionModel.secret_hash.exists()
-            & (SessionModel.kind == SESSION)
-            & SessionModel.ended_reason.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
+    return update_if(
+        SessionModel(secret_hash),
+        [SessionModel.ended_reason.set(reason), SessionModel.expires_ttl.set(_epoch(at))],
+        SessionModel.secret_hash.exists() & (SessionModel.kind == SESSION) & SessionModel.ended_reason.does_not_exist(),
+    )
 
 
 def session_hashes_of(account_id: str) -> list[str]:
@@ -225,13 +215,7 @@ def mark_signin(secret_hash: str, outcome: str, *, account_id: str | None = None
     condition = SessionModel.secret_hash.exists()
     if claim:
         condition &= SessionModel.mailed.does_not_exist()
-    try:
-        SessionModel(secret_hash).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return update_if(SessionModel(secret_hash), actions, condition)
 
 
 def signins_since(account_id: str, first_request_id: str) -> int:
@@ -258,14 +242,11 @@ def retire_signins(account_id: str, kept: SignInRequest, *, up_to: str | None = 
     for key in SessionModel.by_account.query(account_id, condition):
         if key.secret_hash == kept.secret_hash:
             continue
-        try:
-            SessionModel(key.secret_hash).update(
-                actions=[SessionModel.ended_reason.set("superseded")],
-                # exists(): a code TTL already deleted is not written back as a stub.
-                condition=SessionModel.secret_hash.exists()
-                & SessionModel.used_at.does_not_exist()
-                & SessionModel.ended_reason.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
+        update_if(
+            SessionModel(key.secret_hash),
+            [SessionModel.ended_reason.set("superseded")],
+            # exists(): a code TTL already deleted is not written back as a stub.
+            SessionModel.secret_hash.exists()
+            & SessionModel.used_at.does_not_exist()
+            & SessionModel.ended_reason.does_not_exist(),
+        )
