@@ -155,6 +155,7 @@ def seed(n_orgs: int, n_tokens: int) -> Seeded:
     from chalicelib.domain.invitations import InviteItem
     from chalicelib.domain.models import Actor
     from chalicelib.services import accounts, bootstrap, invitation_links, invitations, seats, sessions, tokens
+    from chalicelib.storage import invitations as invitation_slots
 
     email = "pat@bench.test"
     names = [f"Bench Org {i + 1}" for i in range(n_orgs)]
@@ -172,7 +173,7 @@ def seed(n_orgs: int, n_tokens: int) -> Seeded:
     outcome = invitations.invite(org_id, actor, [InviteItem(email=invitee, role="member")])
     [result] = outcome.results
     assert result.status == "invited" and result.invitation_id, result
-    item = invitations.get_item(org_id, result.invitation_id)
+    item = invitation_slots.get(org_id, result.invitation_id)
     assert item is not None and item.link_nonce
     return Seeded(
         account_id=account_id,
@@ -329,18 +330,21 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
     Two members are added through ``members.add_member`` (one with a seat): the references. The rest are the
     items ``add_member`` writes, built with the services' own builders where they exist and batch-written:
     account + email claim (``accounts.new_account``, ``storage.accounts.items_of``), member
-    (``members.new_member_item``), the email's member mark in the invitations table (``mark_member_slot``),
+    (``storage.members.item_of(members.new_member(...))``), the email's member mark in the invitations table
+    (``mark_member_slot``),
     the audit records (``audit.build``: ``member.added``, and ``seat.assigned`` with a seat); then the org's
     counters get the sums of what each add's transaction adds (``member_count``, ``admin_count``,
     ``seats_used``).
     """
+    from chalicelib.domain.invitations import NO_INVITATION
     from chalicelib.domain.roles import Role
     from chalicelib.services import accounts, audit, members, orgs
     from chalicelib.storage import accounts as account_rows
     from chalicelib.storage import audit as audit_rows
+    from chalicelib.storage import members as member_rows
     from chalicelib.storage.accounts import AccountModel, email_claim_key
     from chalicelib.storage.bulk import put_rows
-    from chalicelib.storage.invitations import NO_INVITATION, InvitationModel, slot_id
+    from chalicelib.storage.invitations import InvitationModel, slot_id
     from chalicelib.storage.members import MemberModel
     from chalicelib.storage.orgs import OrgModel
 
@@ -361,7 +365,7 @@ def seed_members(org_id: str, actor: Actor, count: int) -> tuple[int, str, list[
         seat = i % SEAT_EVERY == 0
         account = accounts.new_account(f"user{i:05d}@members.bench.test")
         account_items += account_rows.items_of(account)
-        member_items.append(members.new_member_item(org_id, account, role, seat=seat))
+        member_items.append(member_rows.item_of(members.new_member(org_id, account, role, seat=seat)))
         marks.append(
             mark(
                 org_id,
@@ -432,7 +436,7 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     """Give the org ``count`` pending invitations; returns notes.
 
     One goes through ``invitations.invite`` (the reference); the rest are the items its ``_invite_op`` puts
-    (``invitations.new_invitation_item``)
+    (``storage.invitations.item_of(invitations.new_invitation(...))``)
     (the invitation in its (org, email) slot, ``status = pending``, in an expiry-index shard, email queued:
     the bench runs no stream handler) and their ``invitation.created`` audit records, one time stamp per
     1,000 as a CSV upload has. An invitation touches no counter of the org.
@@ -442,13 +446,14 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
     from chalicelib.domain.roles import Role
     from chalicelib.services import audit, invitations
     from chalicelib.storage import audit as audit_rows
+    from chalicelib.storage import invitations as invitation_slots
     from chalicelib.storage.bulk import put_rows
     from chalicelib.storage.invitations import InvitationModel
 
     outcome = invitations.invite(org_id, actor, [InviteItem(email="sample-invite@invites.bench.test")])
     [reference] = outcome.results
     assert reference.status == "invited" and reference.invitation_id, reference
-    inviter = invitations._inviter_of(actor)  # what invite() names as the inviter for this caller
+    inviter = invitations.inviter_of(actor)  # what invite() names as the inviter for this caller
     items: list[Model] = []
     audits: list[tuple[str, dict[str, Any]]] = []
     n = count - 1
@@ -458,7 +463,9 @@ def seed_invitations(org_id: str, actor: Actor, count: int) -> list[str]:
         for i in range(first, min(n, first + invitations.MAX_ITEMS)):
             email = f"invitee{i:05d}@invites.bench.test"
             role = "billing_manager" if i % 20 == 10 else "member"
-            item = invitations.new_invitation_item(org_id, email, Role(role), actor, inviter, stamp)
+            item = invitation_slots.item_of(
+                invitations.new_invitation(org_id, email, Role(role), actor, inviter, stamp)
+            )
             invitation_id = item.invitation_id
             items.append(item)
             details = {"email": email, "role": role}

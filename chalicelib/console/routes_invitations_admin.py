@@ -21,7 +21,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..domain.errors import InvalidCsv, TooManyRows
-from ..domain.invitations import BulkOutcome, InviteItem
+from ..domain.invitations import STATUSES, BulkOutcome, InviteItem
 from ..domain.models import Principal
 from ..domain.roles import Permission, Role
 from ..services import invitation_changes, invitation_csv, invitations, orgs
@@ -31,7 +31,7 @@ from .web import SECURITY_HEADERS, Page, PageRequest, confirm_first, page_route
 bp = Blueprint(__name__)
 
 PER_PAGE = 50
-STATUS_CHOICES = ("all", *invitations.STATUSES)
+STATUS_CHOICES = ("all", *STATUSES)
 SELECT_MODES = ("resend", "remove")
 # Which rows a bulk action can change (the service decides; this only hides useless checkboxes).
 SELECTABLE = {"resend": {"pending", "expired", "revoked"}, "remove": {"pending", "expired"}}

@@ -45,6 +45,8 @@ class Member:
     seat_assigned_at: datetime | None = None
     name: str | None = None
     external_id: str | None = None
+    scim_profile: str | None = None  # SCIM name/displayName/emails as the IdP sent them (JSON)
+    group_ids: frozenset[str] = frozenset()  # the SCIM groups the member was pushed into
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ from scim2_models.path import (
 from scim2_models.path.resolution import AttributeBinding, _validate_operator, coerce_value
 from scim2_models.path.visitor import _compare, _Evaluator
 
-from ..storage.members import MemberModel
+from ..domain.models import Member
+from ..storage import members as member_rows
 from .resources import GROUP_URN, USER_URN, UserResource
 
 _INDEXED_OPS = (CompareOperator.eq, CompareOperator.sw)
@@ -214,16 +215,15 @@ def display_name_key(node: FilterNode) -> str | None:
 MAX_EMAIL_LENGTH = 254
 
 
-def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterator[MemberModel]:
+def candidates(org_id: str, scim_filter: ScimFilter[User[Any]] | None) -> Iterator[Member]:
     """Members that may match: one indexed Query when the filter pins userName, else the partition."""
     key = user_name_key(scim_filter.ast) if scim_filter is not None else None
     if key is None:
-        return MemberModel.query(org_id, consistent_read=True)
+        return iter(member_rows.of_org(org_id))
     op, value = key
     # userName is caseExact false and stored lower-cased, so the key is lower-cased too.
     key_value = value.lower()
     # No email is empty or that long (and DynamoDB refuses such key values).
     if not key_value or len(key_value) > MAX_EMAIL_LENGTH:
         return iter(())
-    condition = MemberModel.email == key_value if op == CompareOperator.eq else MemberModel.email.startswith(key_value)
-    return MemberModel.by_email.query(org_id, condition, consistent_read=True)
+    return member_rows.with_email(org_id, key_value, prefix=op != CompareOperator.eq)

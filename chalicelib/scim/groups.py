@@ -24,14 +24,13 @@ from typing import Any
 from scim2_models import Context, Group, MutabilityException, NotFoundException, UniquenessException
 
 from ..domain.errors import Forbidden, NotFound
-from ..domain.models import Actor
+from ..domain.models import Actor, Member
 from ..domain.roles import Role
 from ..services import group_access, groups
-from ..storage.base import key_fits
+from ..storage import members as member_rows
+from ..storage import orgs as org_rows
+from ..storage import scim_pages
 from ..storage.groups import GroupModel, name_key
-from ..storage.members import MemberModel
-from ..storage.orgs import OrgModel
-from . import paging
 from .filters import FilterPlan, display_name_key, names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
@@ -47,12 +46,11 @@ class GroupPage:
 
 
 def _created(org_id: str) -> Any:
-    org = OrgModel.get(org_id)
-    return org.created_at
+    return org_rows.created_at(org_id)
 
 
-def _holders(org_id: str, group_id: str) -> list[MemberModel]:
-    return [i for i in MemberModel.query(org_id, consistent_read=True) if group_holds(group_id, i)]
+def _holders(org_id: str, group_id: str) -> list[Member]:
+    return [i for i in member_rows.of_org(org_id) if group_holds(group_id, i)]
 
 
 def _pushed(org_id: str, group_id: str) -> GroupModel:
@@ -89,11 +87,11 @@ def search(
     first = max(start_index, 1) - 1
     built_in = list(BUILT_IN_GROUPS)
     if scim_filter is None:
-        # Unfiltered: only the page's groups are read (paging.py), after the built-in ones.
+        # Unfiltered: only the page's groups are read (``storage.scim_pages``), after the built-in ones.
         built_in = built_in[first : first + count]
         skip = max(first - len(BUILT_IN_GROUPS), 0)
-        pushed_total, claims = paging.group_name_page(org_id, skip, count - len(built_in))
-        pushed = groups.find_many(org_id, [c.group_id for c in claims])
+        pushed_total, group_ids = scim_pages.group_name_page(org_id, skip, count - len(built_in))
+        pushed = groups.find_many(org_id, group_ids)
         page = _built(org_id, base_url, built_in, pushed, with_members)
         return GroupPage(total=len(BUILT_IN_GROUPS) + pushed_total, start_index=first + 1, groups=page)
     named = display_name_key(scim_filter.ast)
@@ -102,7 +100,7 @@ def search(
         pushed = [] if built_in else [g for g in [groups.find_by_name(org_id, named)] if g is not None]
     else:
         pushed = sorted(groups.list_groups(org_id), key=lambda g: (name_key(g.display_name), g.group_id))
-    everyone: list[MemberModel] | None = None
+    everyone: list[Member] | None = None
     created: Any = None
 
     def build(gid: str, members: bool) -> Group:
@@ -111,7 +109,7 @@ def search(
             if created is None:
                 created = _created(org_id)
             if members and everyone is None:
-                everyone = list(MemberModel.query(org_id, consistent_read=True))
+                everyone = member_rows.of_org(org_id)
             holders = [i for i in everyone if group_holds(gid, i)] if members and everyone is not None else None
             return to_group(gid, holders, created, base_url)
         group = by_id[gid]
@@ -132,7 +130,7 @@ def _built(
     found: list[Group] = []
     if built_in:
         created = _created(org_id)
-        everyone = list(MemberModel.query(org_id, consistent_read=True)) if with_members else None
+        everyone = member_rows.of_org(org_id) if with_members else None
         for gid in built_in:
             holders = [i for i in everyone if group_holds(gid, i)] if everyone is not None else None
             found.append(to_group(gid, holders, created, base_url))
@@ -149,23 +147,17 @@ def _ids(group: Group) -> set[str]:
 # --- built-in groups --------------------------------------------------------------
 
 
-def _built_in_change(group_id: str, item: MemberModel, joining: bool) -> group_access.Change:
+def _built_in_change(group_id: str, item: Member, joining: bool) -> group_access.Change:
     """A built-in group is a fixed mapping: joining gives its role or seat, leaving takes it back."""
     role = BUILT_IN_GROUPS[group_id][1]
-    wanted_role, seat = Role(item.role), bool(item.has_seat)
+    wanted_role, seat = item.role, item.has_seat
     if role is None:
         seat = joining
     elif joining:
         wanted_role = role
-    elif item.role == role.value:
+    elif item.role is role:
         wanted_role = Role.MEMBER
     return group_access.Change(item, wanted_role, seat)
-
-
-def _read_members(org_id: str, account_ids: set[str]) -> dict[str, MemberModel]:
-    """The org's members among ``account_ids``; an id that names none is left out (skipped, as for any group)."""
-    keys = [(org_id, a) for a in sorted(account_ids) if key_fits(a)]
-    return {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)} if keys else {}
 
 
 def _converge_built_in(
@@ -179,7 +171,7 @@ def _converge_built_in(
         if wanted.display_name != current.display_name:
             raise MutabilityException(detail="Built-in groups cannot be renamed.")
         asked_in, leaving = _ids(wanted) - _ids(current), _ids(current) - _ids(wanted)
-        items = _read_members(org_id, asked_in | leaving)
+        items = member_rows.many(org_id, asked_in | leaving)  # an id that names no member is skipped
         joining = asked_in & set(items)
         changes = [_built_in_change(group_id, items[a], a in joining) for a in sorted(items)]
         return group_access.Plan(
@@ -233,7 +225,7 @@ def _change(
     action: str,
     base_url: str,
 ) -> str:
-    def want(group: GroupModel | None, holders: list[MemberModel]) -> groups.Wanted | None:
+    def want(group: GroupModel | None, holders: list[Member]) -> groups.Wanted | None:
         current = to_pushed_group(group, holders, base_url) if group is not None else None
         resource = wanted_of(current)
         return _wanted(org_id, group, resource) if resource is not None else None

@@ -28,9 +28,9 @@ from scim2_models import (
     User,
 )
 
+from ..domain.models import Member
 from ..services.groups import BUILT_IN_GROUPS
 from ..storage.groups import GroupModel
-from ..storage.members import MemberModel
 
 # Inbound payloads may carry the enterprise extension (Entra ID sends it): it is accepted
 # and parsed so its paths resolve, but not stored nor published.
@@ -107,20 +107,20 @@ def version_of(payload: dict[str, Any]) -> str:
     return f'W/"{digest}"'
 
 
-def profile_of(item: MemberModel) -> dict[str, Any]:
+def profile_of(item: Member) -> dict[str, Any]:
     if not item.scim_profile:
         return {}
     value = json.loads(item.scim_profile)
     return value if isinstance(value, dict) else {}
 
 
-def to_user(item: MemberModel, base_url: str) -> User[Any]:
+def to_user(item: Member, base_url: str) -> User[Any]:
     payload: dict[str, Any] = {
         "schemas": [USER_URN],
         "id": item.account_id,
         "externalId": item.external_id,
         "userName": item.email,
-        "active": bool(item.has_seat),
+        "active": item.has_seat,
         **profile_of(item),
     }
     payload = {k: v for k, v in payload.items() if v is not None}
@@ -140,20 +140,20 @@ def stored_profile(user: User[Any]) -> dict[str, Any]:
     return {k: dumped[k] for k in PROFILE_KEYS if dumped.get(k) not in (None, [], {})}
 
 
-def group_holds(group_id: str, item: MemberModel) -> bool:
+def group_holds(group_id: str, item: Member) -> bool:
     """Whether a member belongs to a built-in group: its role, or its seat for Seat Holders."""
     role = BUILT_IN_GROUPS[group_id][1]
-    return item.role == role.value if role is not None else bool(item.has_seat)
+    return item.role is role if role is not None else item.has_seat
 
 
-def _members(holders: list[MemberModel], base_url: str) -> list[dict[str, Any]]:
+def _members(holders: list[Member], base_url: str) -> list[dict[str, Any]]:
     return [
         {"value": i.account_id, "$ref": f"{base_url}/Users/{i.account_id}", "type": "User"}
         for i in sorted(holders, key=lambda i: i.account_id)
     ]
 
 
-def to_pushed_group(group: GroupModel, holders: list[MemberModel] | None, base_url: str) -> Group:
+def to_pushed_group(group: GroupModel, holders: list[Member] | None, base_url: str) -> Group:
     """A group the IdP pushed; its ETag is its revision (raised by every change), members read or not."""
     payload: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.group_id, "displayName": group.display_name}
     if group.external_id:
@@ -170,7 +170,7 @@ def to_pushed_group(group: GroupModel, holders: list[MemberModel] | None, base_u
     return Group.model_validate(payload)
 
 
-def to_group(group_id: str, holders: list[MemberModel] | None, created: Any, base_url: str) -> Group:
+def to_group(group_id: str, holders: list[Member] | None, created: Any, base_url: str) -> Group:
     """A built-in group; ``holders`` None leaves members out (excluded by the client)."""
     payload: dict[str, Any] = {"schemas": [GROUP_URN], "id": group_id, "displayName": BUILT_IN_GROUPS[group_id][0]}
     if holders is not None:

@@ -31,12 +31,13 @@ from ..clock import now
 from ..domain.domains import domain_of_email
 from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import AlreadyMember, DomainNotVerified, InvalidRequest, NotFound, SeatLimitReached
-from ..domain.models import Actor
+from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role
 from ..services import accounts, audit, domains, members
+from ..storage import members as member_rows
+from ..storage import scim_pages
 from ..storage.base import CancelReason, Tx, retry_races
-from ..storage.members import MemberModel
-from . import paging, seat_port
+from . import seat_port
 from .filters import FilterPlan, candidates, parse_user_filter
 from .resources import UserResource, profile_of, stored_profile, to_user
 
@@ -52,7 +53,7 @@ class UserPage:
     users: list[User]
 
 
-def _item(org_id: str, account_id: str) -> MemberModel:
+def _item(org_id: str, account_id: str) -> Member:
     item = members.get_item(org_id, account_id)
     if item is None:
         raise NotFound("No such user.")
@@ -85,11 +86,11 @@ def get(org_id: str, account_id: str, base_url: str) -> User:
 
 
 def search(org_id: str, base_url: str, filter_text: str | None, start_index: int, count: int) -> UserPage:
-    """Filtered, 1-based page of users; unfiltered, only the page is read (paging.py)."""
+    """Filtered, 1-based page of users; unfiltered, only the page is read (``storage.scim_pages``)."""
     scim_filter = parse_user_filter(filter_text)
     first = max(start_index, 1) - 1
     if scim_filter is None:
-        total, found = paging.member_page(org_id, first + 1, count)
+        total, found = scim_pages.member_page(org_id, first + 1, count)
         return UserPage(total=total, start_index=first + 1, users=[to_user(i, base_url) for i in found])
     items = list(candidates(org_id, scim_filter))
     plan = FilterPlan(scim_filter)
@@ -133,7 +134,7 @@ def _require_verified_domain(org_id: str, email: str) -> None:
     domain = domain_of_email(email)
     if domains.is_verified(org_id, domain):
         return
-    if any(True for _ in MemberModel.by_email.query(org_id, MemberModel.email == email, consistent_read=True)):
+    if any(True for _ in member_rows.with_email(org_id, email)):
         raise AlreadyMember("A user with this userName already exists in the organization.")
     raise DomainNotVerified(
         f"The domain of userName ({domain}) is not verified by this organization: claim and verify it"
@@ -221,17 +222,9 @@ def _write_profile(org_id: str, actor: Actor, account_id: str, profile: str | No
 
     def attempt() -> None:
         item = _item(org_id, account_id)
-        actions = [
-            MemberModel.scim_profile.set(profile) if profile else MemberModel.scim_profile.remove(),
-            MemberModel.external_id.set(external_id) if external_id else MemberModel.external_id.remove(),
-            MemberModel.updated_at.set(now()),
-        ]
-        if profile:
-            name = json.loads(profile).get("displayName")
-            if name:
-                actions.append(MemberModel.name.set(name))
+        name = json.loads(profile).get("displayName") if profile else None
         tx = Tx()
-        tx.update(item, actions, condition=members.unchanged(item) & (MemberModel.updated_at == item.updated_at))
+        member_rows.set_profile_in(tx, item, profile=profile, external_id=external_id, name=name, at=now())
         changed = sorted(k for k in set(profile_of(item)) | set(json.loads(profile or "{}")))
         if external_id != item.external_id:
             changed.append("externalId")

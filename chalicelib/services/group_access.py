@@ -36,18 +36,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-
 from ..clock import now
-from ..domain.errors import Conflict, LastAdmin, SeatLimitReached
-from ..domain.models import Actor, Member
+from ..domain.errors import Conflict, LastAdmin, NotFound, SeatLimitReached
+from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
+from ..storage import members as member_rows
+from ..storage import orgs as org_rows
 from ..storage.base import TransactionCancelled, Tx, retry_races
-from ..storage.members import MemberModel
-from ..storage.orgs import OrgModel
 from . import audit, members
 
 log = logging.getLogger(__name__)
@@ -94,7 +92,7 @@ def resolve(role: Role, seat: bool, before: list[Grant], after: list[Grant]) -> 
 class Change:
     """One member's part of a group change: the role and seat wanted, and the group items to write."""
 
-    item: MemberModel
+    item: Member
     role: Role
     seat: bool
     group_ids: set[str] | None = None  # the member's SCIM groups after the change; None: unchanged
@@ -102,20 +100,19 @@ class Change:
 
     @property
     def seat_delta(self) -> int:
-        return int(self.seat) - int(bool(self.item.has_seat))
+        return int(self.seat) - int(self.item.has_seat)
 
     @property
     def admin_delta(self) -> int:
-        was = self.item.role == Role.ACCOUNT_ADMIN.value
-        return int(self.role is Role.ACCOUNT_ADMIN) - int(was)
+        return int(self.role is Role.ACCOUNT_ADMIN) - int(self.item.role is Role.ACCOUNT_ADMIN)
 
     @property
     def role_changed(self) -> bool:
-        return self.role.value != self.item.role
+        return self.role is not self.item.role
 
     @property
     def groups_changed(self) -> bool:
-        return self.group_ids is not None and self.group_ids != set(self.item.group_ids or ())
+        return self.group_ids is not None and self.group_ids != self.item.group_ids
 
     @property
     def needed(self) -> bool:
@@ -137,7 +134,7 @@ class Plan:
     """
 
     changes: list[Change]
-    redo: Callable[[MemberModel], Change]
+    redo: Callable[[Member], Change]
     action: str
     target: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -150,11 +147,11 @@ def _names(changes: list[Change]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def refuse_if_impossible(plan: Plan, org: OrgModel) -> None:
+def refuse_if_impossible(plan: Plan, org: Organization) -> None:
     """Refuse the whole change when the org cannot take it, naming the members it concerns."""
     gaining = [c for c in plan.changes if c.seat_delta > 0]
     seats = sum(c.seat_delta for c in plan.changes)
-    free = int(org.seat_capacity or 0) - int(org.seats_used or 0)
+    free = org.seat_capacity - org.seats_used
     if seats > 0 and seats > free:
         raise SeatLimitReached(
             f"The organization is out of seats: this change would give a seat to {len(gaining)} member(s)"
@@ -162,7 +159,7 @@ def refuse_if_impossible(plan: Plan, org: OrgModel) -> None:
             " free seats or raise the capacity, then retry."
         )
     admins = sum(c.admin_delta for c in plan.changes)
-    if admins < 0 and int(org.admin_count or 0) + admins < 1:
+    if admins < 0 and org.admin_count + admins < 1:
         losing = [c for c in plan.changes if c.admin_delta < 0]
         raise LastAdmin(
             f"An organization keeps at least one account admin: this change would demote {_names(losing)}"
@@ -170,41 +167,20 @@ def refuse_if_impossible(plan: Plan, org: OrgModel) -> None:
         )
 
 
-def _member_actions(change: Change, stamp: Any) -> list[Action]:
-    actions: list[Action] = [MemberModel.updated_at.set(stamp)]
-    if change.role_changed:
-        actions.append(MemberModel.role.set(change.role.value))
-    if change.seat_delta > 0:
-        actions += [
-            MemberModel.has_seat.set(True),
-            MemberModel.seat_assigned_at.set(stamp),
-            MemberModel.seat_notify.set(True),
-        ]
-    elif change.seat_delta < 0:
-        actions += [
-            MemberModel.has_seat.set(False),
-            MemberModel.seat_generation.add(1),  # kills the member's tokens at once (invariant 4)
-            MemberModel.seat_assigned_at.remove(),
-            MemberModel.seat_notify.remove(),
-        ]
-    if change.groups_changed and change.group_ids is not None:
-        groups = change.group_ids
-        actions.append(MemberModel.group_ids.set(groups) if groups else MemberModel.group_ids.remove())
-    return actions
-
-
-def _as_read(item: MemberModel) -> Condition:
-    """The member is as planned from: role, seat and groups (every member write sets ``updated_at``)."""
-    return members.unchanged(item) & (MemberModel.updated_at == item.updated_at)
-
-
-def _add_member(tx: Tx, org_id: str, actor: Actor, change: Change, stamp: Any) -> None:
+def _add_member(tx: Tx, org_id: str, actor: Actor, change: Change, stamp: datetime) -> None:
     item = change.item
-    tx.update(MemberModel(org_id, item.account_id), _member_actions(change, stamp), condition=_as_read(item))
+    member_rows.regroup_in(
+        tx,
+        item,
+        role=change.role if change.role_changed else None,
+        seat=(change.seat_delta > 0) if change.seat_delta else None,
+        group_ids=change.group_ids if change.groups_changed else None,
+        at=stamp,
+    )
     for write in change.writes:
         write(tx)
     if change.role_changed:
-        details = {"from": item.role, "to": change.role.value, "via": "group"}
+        details = {"from": item.role.value, "to": change.role.value, "via": "group"}
         audit.record(tx, org_id, actor, "member.role_changed", item.account_id, details)
     if change.seat_delta > 0:
         audit.record(tx, org_id, actor, "seat.assigned", item.account_id, {"email": item.email, "notify": True})
@@ -214,18 +190,8 @@ def _add_member(tx: Tx, org_id: str, actor: Actor, change: Change, stamp: Any) -
 
 def _org_update(tx: Tx, org_id: str, seats: int, admins: int, capacity: int) -> None:
     """The counters move by the change's totals; conditions on the totals decide refusal."""
-    actions: list[Action] = []
-    condition: Condition = OrgModel.org_id.exists()
-    if seats:
-        actions.append(OrgModel.seats_used.add(seats))
-    if seats > 0:
-        condition &= (OrgModel.seat_capacity >= capacity) & (OrgModel.seats_used <= capacity - seats)
-    if admins:
-        actions.append(OrgModel.admin_count.add(admins))
-    if admins < 0:
-        condition &= OrgModel.admin_count >= 1 - admins
-    if actions:
-        tx.update(OrgModel(org_id), actions, condition=condition)
+    if seats or admins:
+        org_rows.count_in(tx, org_id, seats=seats, admins=admins, capacity=capacity)
 
 
 def _order(changes: list[Change]) -> list[Change]:
@@ -265,7 +231,9 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
 
     def first() -> list[list[Change]]:
         plan = build()
-        org = OrgModel.get(org_id, consistent_read=True)
+        org = org_rows.get(org_id)
+        if org is None:
+            raise NotFound("No such organization.")
         needed = [c for c in plan.changes if c.needed]
         plan.changes = needed
         written[:] = [plan]
@@ -283,7 +251,7 @@ def apply(org_id: str, actor: Actor, build: Callable[[], Plan], caller: Member |
             plan.head(tx)
         seats = sum(c.seat_delta for c in needed)
         admins = sum(c.admin_delta for c in needed)
-        _org_update(tx, org_id, seats, admins, int(org.seat_capacity or 0))
+        _org_update(tx, org_id, seats, admins, org.seat_capacity)
         for change in chunks[0]:
             _add_member(tx, org_id, actor, change, stamp)
         details = {**plan.details, **_summary(chunks[0]), "part": 1, "parts": len(chunks)}
@@ -340,13 +308,13 @@ def _write_chunk(
         nonlocal chunk, tries
         tries += 1
         if tries > 1:  # re-plan on fresh reads after a lost race
-            keys = [(org_id, c.item.account_id) for c in chunk]
-            fresh = {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)}
+            fresh = member_rows.many(org_id, (c.item.account_id for c in chunk))
             chunk = [plan.redo(fresh[c.item.account_id]) for c in chunk if c.item.account_id in fresh]
         seats = sum(c.seat_delta for c in chunk) - counted_seats
         admins = sum(c.admin_delta for c in chunk) - counted_admins
         tx = Tx()
-        capacity = int(OrgModel.get(org_id, consistent_read=True).seat_capacity or 0) if seats > 0 else 0
+        org = org_rows.get(org_id) if seats > 0 else None
+        capacity = org.seat_capacity if org is not None else 0
         _org_update(tx, org_id, seats, admins, capacity)
         stamp = now()
         for change in chunk:

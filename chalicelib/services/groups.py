@@ -11,7 +11,7 @@ take it. Deleting a group, or its mapping, takes back what it granted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,9 @@ from ..domain.errors import InvalidRequest, NotFound
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
+from ..storage import members as member_rows
 from ..storage.base import Tx, key_fits
 from ..storage.groups import GroupMemberModel, GroupModel, GroupNameModel, group_key, name_key
-from ..storage.members import MemberModel
 from . import group_access, members
 from .group_access import Grant
 
@@ -87,12 +87,7 @@ def resolve_ref(org_id: str, ref: str) -> GroupModel:
     return group
 
 
-def _items(org_id: str, account_ids: Iterable[str]) -> dict[str, MemberModel]:
-    keys = [(org_id, a) for a in sorted(set(account_ids)) if key_fits(a)]
-    return {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)} if keys else {}
-
-
-def members_of(org_id: str, group_id: str) -> list[MemberModel]:
+def members_of(org_id: str, group_id: str) -> list[Member]:
     """The group's members: its membership items, each confirmed by the member item's ``group_ids``.
 
     A membership item outlives a member removed from the org (the item is
@@ -100,8 +95,8 @@ def members_of(org_id: str, group_id: str) -> list[MemberModel]:
     without the group, says it no longer counts.
     """
     ids = [m.account_id for m in GroupMemberModel.query(group_key(org_id, group_id), consistent_read=True)]
-    found = _items(org_id, ids)
-    return [found[a] for a in ids if a in found and group_id in (found[a].group_ids or ())]
+    found = member_rows.many(org_id, ids)
+    return [found[a] for a in ids if a in found and group_id in found[a].group_ids]
 
 
 def _check_name(display_name: str | None) -> str:
@@ -129,7 +124,7 @@ def change(
     org_id: str,
     actor: Actor,
     group_id: str | None,
-    want: Callable[[GroupModel | None, list[MemberModel]], Wanted | None],
+    want: Callable[[GroupModel | None, list[Member]], Wanted | None],
     *,
     action: str,
     caller: Member | None = None,
@@ -158,7 +153,7 @@ def change(
             _check_external_id(wanted.external_id)
         joining, leaving = wanted_ids - current_ids, current_ids - wanted_ids
         items = {m.account_id: m for m in current}
-        items.update(_items(org_id, joining))
+        items.update(member_rows.many(org_id, joining))
         # An id that names no member of the org (a user removed here but still in the IdP's
         # group) is skipped, not refused: one stale id must not block everyone else's access.
         unknown = sorted(joining - set(items))
@@ -169,13 +164,13 @@ def change(
         affected = joining | leaving | (current_ids if grant_after != grant_before else set())
         grants = {g.group_id: grant_of(g) for g in list_groups(org_id) if g.group_id != new_id_}
 
-        def plan_member(item: MemberModel) -> group_access.Change:
-            stored = set(item.group_ids or ())
+        def plan_member(item: Member) -> group_access.Change:
+            stored = set(item.group_ids)
             before = stored | ({new_id_} if item.account_id in current_ids else set())
             after = (before - {new_id_}) | ({new_id_} if item.account_id in wanted_ids else set())
             before_grants = [grants[g] for g in before if g in grants] + ([grant_before] if new_id_ in before else [])
             after_grants = [grants[g] for g in after if g in grants] + ([grant_after] if new_id_ in after else [])
-            role, seat = group_access.resolve(Role(item.role), bool(item.has_seat), before_grants, after_grants)
+            role, seat = group_access.resolve(item.role, item.has_seat, before_grants, after_grants)
             writes: list[Callable[[Tx], object]] = []
             key = GroupMemberModel(group_key(org_id, new_id_), item.account_id)
             if item.account_id in joining:
@@ -282,7 +277,7 @@ def set_mapping(
         raise InvalidRequest(BUILT_IN_FIXED)
     group = resolve_ref(org_id, ref)
 
-    def want(current: GroupModel | None, _: list[MemberModel]) -> Wanted:
+    def want(current: GroupModel | None, _: list[Member]) -> Wanted:
         assert current is not None
         return Wanted(current.display_name, current.external_id, None, role, seat)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..clock import iso, now
+from ..clock import now
 from ..domain.errors import (
     AlreadyAccepted,
     AlreadyMember,
@@ -14,12 +14,12 @@ from ..domain.errors import (
     InvitationSuperseded,
     NotFound,
 )
-from ..domain.invitations import ACCEPTED, EXPIRED, PENDING, REVOKED, Invitation
+from ..domain.invitations import ACCEPTED, EXPIRED, NO_INVITATION, REVOKED, Invitation, StoredInvitation
 from ..domain.models import Actor, Principal
 from ..domain.roles import Role
+from ..storage import invitations as slots
 from ..storage.base import Tx, any_cancellation, lost_race, retry_races
 from ..storage.bulk import CONFLICT_RETRIES
-from ..storage.invitations import NO_INVITATION, InvitationModel
 from . import accounts, audit, invitation_links, invitations, keys, members, orgs, sessions
 
 
@@ -30,10 +30,10 @@ class Preview:
     inviter: str | None
 
 
-def _live(token: str) -> tuple[invitation_links.LinkToken, InvitationModel]:
+def _live(token: str) -> tuple[invitation_links.LinkToken, StoredInvitation]:
     """The invitation behind a link, if the link still admits; else the reason as an error."""
     link = invitation_links.parse(token)
-    item = invitations.get_item(link.org_id, link.invitation_id) if link else None
+    item = slots.get(link.org_id, link.invitation_id) if link else None
     if link is None or item is None:
         raise NotFound("No such invitation.")
     if item.link_nonce != link.nonce:  # reissued, or superseded by joining another way
@@ -97,23 +97,7 @@ def accept(token: str, principal: Principal | None, request_id: str, *, new_acco
             created = True
         role = Role(item.role or Role.MEMBER.value)
         # The slot moved on (another accept, a reissue, a direct add): read again, whatever else failed.
-        tx.update(
-            item,
-            [
-                InvitationModel.status.set(ACCEPTED),
-                InvitationModel.member_account_id.set(account.account_id),
-                InvitationModel.accepted_at.set(stamp),
-                InvitationModel.accepted_by.set(account.account_id),
-                InvitationModel.updated_at.set(stamp),
-                InvitationModel.pending_shard.remove(),
-            ],
-            condition=(InvitationModel.status == PENDING)
-            & (InvitationModel.link_nonce == link.nonce)
-            & (InvitationModel.issue == int(item.issue or 0))
-            & (InvitationModel.expires_at > iso(stamp))
-            & InvitationModel.member_account_id.does_not_exist(),
-            on_fail=lost_race,
-        )
+        slots.accept_in(tx, item, account.account_id, stamp, on_fail=lost_race)
         # A member already (or an account created meanwhile): read again, the fresh state names the
         # outcome; the org refusing the join (gone) is 404.
         members.add_membership_to(tx, link.org_id, account, role, mark_slot=False, if_member=None)

@@ -11,122 +11,74 @@ link at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
-from ..clock import iso, now, parse_iso
+from ..clock import now
 from ..config import get_settings
 from ..domain.errors import AlreadyAccepted, AlreadyMember, Forbidden, NotFound, ResendQuotaExceeded, ResendTooSoon
-from ..domain.invitations import ACCEPTED, EXPIRED, PENDING, QUEUED, REVOKED, BulkOutcome, IdResult, Invitation
+from ..domain.invitations import (
+    BulkOutcome,
+    IdResult,
+    Invitation,
+    StoredInvitation,
+    cooldown_left,
+    remove_refusal,
+    resend_refusal,
+)
 from ..domain.models import Actor, Member, Principal
 from ..domain.outcomes import REMOVE_OUTCOMES, RESEND_OUTCOMES, Outcome, tally
-from ..domain.roles import Permission, Role
+from ..domain.roles import Permission
+from ..storage import invitations as slots
 from ..storage.base import Tx, TxItem
-from ..storage.invitations import NO_INVITATION, InvitationModel, pending_shard_of
 from . import abuse_limits, audit, invitation_links, invitations, members
 from .invitations import Op
 
 
-def _issue_actions(invitation_id: str, actor: Actor, inviter: str | None, stamp: datetime) -> list[Any]:
-    """What a reissue sets: a new link nonce, a new expiry, the next issue number, email queued again."""
-    expires = stamp + timedelta(days=get_settings().invitation_ttl_days)
-    actions: list[Any] = [
-        InvitationModel.status.set(PENDING),
-        InvitationModel.expires_at.set(iso(expires)),
-        InvitationModel.pending_shard.set(pending_shard_of(invitation_id)),
-        InvitationModel.issue.set((InvitationModel.issue | 0) + 1),
-        InvitationModel.link_nonce.set(invitation_links.new_nonce()),
-        InvitationModel.invited_by.set(actor.actor),
-        InvitationModel.updated_at.set(stamp),
-        InvitationModel.issued_at.set(iso(stamp)),
-        InvitationModel.delivery_status.set(QUEUED),
-        InvitationModel.sending_shard.remove(),
-        InvitationModel.send_claimed_at.remove(),
-        InvitationModel.delivery_error.remove(),
-        InvitationModel.delivered_at.remove(),
-        InvitationModel.revoked_at.remove(),
-        InvitationModel.accepted_at.remove(),
-        InvitationModel.accepted_by.remove(),
-    ]
-    actions.append(InvitationModel.inviter.set(inviter) if inviter else InvitationModel.inviter.remove())
-    return actions
-
-
-def _update_op(
-    org_id: str, actor: Actor, invitation_id: str, actions: list[Any], condition: Condition, audit_action: str
-) -> Op:
-    """A conditional update of one invitation plus its audit record (the old item on failure)."""
+def _op(org_id: str, actor: Actor, invitation_id: str, write: Callable[[Tx], TxItem], audit_action: str) -> Op:
+    """One invitation's conditional write plus its audit record (the old item on failure)."""
 
     def add(tx: Tx) -> TxItem:
-        write = tx.update(InvitationModel(org_id, invitation_id), actions, condition=condition, return_old=True)
+        item = write(tx)
         audit.record(tx, org_id, actor, audit_action, invitation_id)
-        return write
+        return item
 
     key = (org_id, invitation_id)
     return Op(key=key, add=add, old_of=invitations.old_of(key))
 
 
-def _cooldown_cutoff(stamp: datetime) -> str:
-    return iso(stamp - timedelta(seconds=get_settings().resend_cooldown_seconds))
+def _cooldown() -> timedelta:
+    return timedelta(seconds=get_settings().resend_cooldown_seconds)
 
 
 def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | None, stamp: datetime) -> Op:
-    # Resendable, and not (re)issued within the cooldown (items from before issued_at existed pass).
-    condition = (
-        InvitationModel.status.is_in(PENDING, EXPIRED, REVOKED)
-        & InvitationModel.member_account_id.does_not_exist()
-        & (InvitationModel.issued_at.does_not_exist() | (InvitationModel.issued_at <= _cooldown_cutoff(stamp)))
-    )
-    if actor.is_service_account:  # a new link to an admin invitation would hand out admin power
-        condition &= InvitationModel.role != Role.ACCOUNT_ADMIN.value
-    actions = _issue_actions(invitation_id, actor, inviter, stamp)
-    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.reissued")
+    """A reissue: a new link nonce, seven more days, the email queued again (``slots.reissue_in``)."""
+
+    def write(tx: Tx) -> TxItem:
+        return slots.reissue_in(
+            tx,
+            org_id,
+            invitation_id,
+            nonce=invitation_links.new_nonce(),
+            expires_at=stamp + timedelta(days=get_settings().invitation_ttl_days),
+            invited_by=actor.actor,
+            inviter=inviter,
+            at=stamp,
+            issued_before=stamp - _cooldown(),
+            # A new link to an admin invitation would hand a service account admin power.
+            not_admin=actor.is_service_account,
+        )
+
+    return _op(org_id, actor, invitation_id, write, "invitation.reissued")
 
 
 ADMIN_INVITATION_REFUSED = "A service account may not send an account_admin invitation again."
 
 
-def _resend_failure(old: InvitationModel | None, actor: Actor) -> Outcome:
-    if old is None or old.status == NO_INVITATION:
-        return Outcome.NOT_FOUND
-    if actor.is_service_account and old.role == Role.ACCOUNT_ADMIN.value:
-        return Outcome.FORBIDDEN
-    if old.status == ACCEPTED:
-        return Outcome.ALREADY_ACCEPTED
-    if old.member_account_id:
-        return Outcome.ALREADY_MEMBER
-    return Outcome.RESEND_TOO_SOON
-
-
-def _cooldown_left(old: InvitationModel | None, stamp: datetime) -> int:
-    """Seconds until an invitation may be resent again (at least 1)."""
-    if old is None or not old.issued_at:
-        return 1
-    ready = parse_iso(old.issued_at) + timedelta(seconds=get_settings().resend_cooldown_seconds)
-    return max(1, math.ceil((ready - stamp).total_seconds()))
-
-
 def _remove_op(org_id: str, actor: Actor, invitation_id: str, stamp: datetime) -> Op:
-    condition = InvitationModel.status.is_in(PENDING, EXPIRED)
-    actions = [
-        InvitationModel.status.set(REVOKED),
-        InvitationModel.pending_shard.remove(),
-        InvitationModel.revoked_at.set(stamp),
-        InvitationModel.updated_at.set(stamp),
-    ]
-    return _update_op(org_id, actor, invitation_id, actions, condition, "invitation.removed")
-
-
-def _remove_failure(old: InvitationModel | None) -> Outcome:
-    if old is None or old.status == NO_INVITATION:
-        return Outcome.NOT_FOUND
-    if old.status == ACCEPTED:
-        return Outcome.ALREADY_ACCEPTED
-    return Outcome.ALREADY_REMOVED
+    return _op(
+        org_id, actor, invitation_id, lambda tx: slots.revoke_in(tx, org_id, invitation_id, stamp), "invitation.removed"
+    )
 
 
 def _bulk_by_id(
@@ -135,7 +87,7 @@ def _bulk_by_id(
     invitation_ids: Sequence[str],
     make: Callable[[str], Op],
     done: Outcome,
-    failure: Callable[[InvitationModel | None], Outcome],
+    failure: Callable[[StoredInvitation | None], Outcome],
     statuses: Sequence[Outcome],
     charges: list[abuse_limits.Charge] | None = None,
     stamp: datetime | None = None,
@@ -167,7 +119,7 @@ def _bulk_by_id(
             if result.status == Outcome.FORBIDDEN:
                 result.message = ADMIN_INVITATION_REFUSED
             if result.status == Outcome.RESEND_TOO_SOON:
-                result.retry_after = _cooldown_left(op.old, stamp or now())
+                result.retry_after = cooldown_left(op.old, stamp or now(), _cooldown())
                 when = abuse_limits.in_words(result.retry_after)
                 result.message = f"It was sent a moment ago; it can be sent again {when}."
     return BulkOutcome(results=results, summary=tally(results, statuses))
@@ -185,7 +137,7 @@ def resend_many(
         invitation_ids,
         lambda i: _resend_op(org_id, actor, i, inviter, stamp),
         Outcome.RESENT,
-        lambda old: _resend_failure(old, actor),
+        lambda old: resend_refusal(old, actor.is_service_account),
         RESEND_OUTCOMES,
         abuse_limits.charges(org_id, actor, abuse_limits.RESENDS, stamp) if invitation_ids else [],
         stamp,
@@ -202,7 +154,7 @@ def remove_many(org_id: str, actor: Actor, invitation_ids: Sequence[str]) -> Bul
         invitation_ids,
         lambda i: _remove_op(org_id, actor, i, stamp),
         Outcome.REMOVED,
-        _remove_failure,
+        remove_refusal,
         REMOVE_OUTCOMES,
     )
 

@@ -23,12 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.expressions.condition import Condition
-
-from ..clock import iso, now, parse_iso
+from ..clock import now
 from ..config import get_settings
 from ..domain.emails import InvalidEmail, normalize_email
 from ..domain.errors import (
@@ -38,48 +34,48 @@ from ..domain.errors import (
     TooManyRows,
 )
 from ..domain.invitations import (
-    EXPIRED,
+    NO_INVITATION,
     PENDING,
     QUEUED,
-    STATUSES,
     BulkOutcome,
     DeliveryStatus,
     Invitation,
     InvitationStatus,
     InviteItem,
     InviteResult,
+    StoredInvitation,
     delivery_at,
     status_at,
 )
 from ..domain.models import Actor, Member, Page, Principal
 from ..domain.outcomes import INVITE_OUTCOMES, Outcome, tally
 from ..domain.roles import Permission, Role
-from ..storage.base import CancelReason, Tx, TxItem, cursor_page
+from ..storage import invitations as slots
+from ..storage.base import CancelReason, Tx, TxItem
 from ..storage.bulk import Guard
-from ..storage.invitations import NO_INVITATION, InvitationModel, pending_shard_of, slot_id
+from ..storage.invitations import slot_id
 from . import abuse_limits, accounts, audit, invitation_links, members
 
 MAX_ITEMS = 1000
 
-Op = abuse_limits.ChargedOp[InvitationModel]
+Op = abuse_limits.ChargedOp[StoredInvitation]
 
 
 # --- domain view -------------------------------------------------------------
 
 
-def effective_status(item: InvitationModel, at: datetime | None = None) -> InvitationStatus:
+def effective_status(item: StoredInvitation, at: datetime | None = None) -> InvitationStatus:
     """The invitation's status now (``domain.invitations.status_at``)."""
-    return status_at(item.status, parse_iso(item.expires_at) if item.expires_at else None, at or now())
+    return status_at(item.status, item.expires_at, at or now())
 
 
-def delivery_of(item: InvitationModel, at: datetime | None = None) -> tuple[DeliveryStatus | None, str | None]:
+def delivery_of(item: StoredInvitation, at: datetime | None = None) -> tuple[DeliveryStatus | None, str | None]:
     """The email's (status, error) now (``domain.invitations.delivery_at``)."""
     lease = timedelta(seconds=get_settings().send_lease_seconds)
-    claimed = parse_iso(item.send_claimed_at) if item.send_claimed_at else None
-    return delivery_at(item.delivery_status, item.delivery_error, claimed, lease, at or now())
+    return delivery_at(item.delivery_status, item.delivery_error, item.send_claimed_at, lease, at or now())
 
 
-def to_invitation(item: InvitationModel) -> Invitation:
+def to_invitation(item: StoredInvitation) -> Invitation:
     delivery_status, delivery_error = delivery_of(item)
     return Invitation(
         invitation_id=item.invitation_id,
@@ -87,8 +83,8 @@ def to_invitation(item: InvitationModel) -> Invitation:
         email=item.email,
         role=Role(item.role or Role.MEMBER.value),
         status=effective_status(item),
-        expires_at=parse_iso(item.expires_at) if item.expires_at else None,
-        issue=int(item.issue or 0),
+        expires_at=item.expires_at,
+        issue=item.issue,
         invited_by=item.invited_by,
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -101,23 +97,9 @@ def to_invitation(item: InvitationModel) -> Invitation:
     )
 
 
-def _from_raw(raw: dict[str, Any] | None) -> InvitationModel | None:
-    """An item from a cancellation reason's old image (DynamoDB JSON)."""
-    if not raw:
-        return None
-    return InvitationModel.from_raw_data(raw)
-
-
-def get_item(org_id: str, invitation_id: str) -> InvitationModel | None:
-    try:
-        return InvitationModel.get(org_id, invitation_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def old_of(key: tuple[str, str]) -> Callable[[CancelReason], InvitationModel | None]:
-    """The item that failed an op's condition: the reason's old image, else (engines without one) a read."""
-    return lambda reason: _from_raw(reason.item) if reason.item else get_item(*key)
+def old_of(key: tuple[str, str]) -> Callable[[CancelReason], StoredInvitation | None]:
+    """The slot that failed an op's condition: the reason's old image, else (engines without one) a read."""
+    return lambda reason: slots.of_image(reason.item) if reason.item else slots.get(*key)
 
 
 def caller_guard(caller: Member | None) -> Guard:
@@ -228,68 +210,46 @@ def invite(
     return BulkOutcome(results=results, summary=tally(results, INVITE_OUTCOMES))
 
 
-def new_invitation_item(
+def new_invitation(
     org_id: str, email: str, role: Role, actor: Actor, inviter: str | None, stamp: datetime
-) -> InvitationModel:
+) -> StoredInvitation:
     """A fresh pending invitation in the (org, email) slot: issue 1, a new link nonce, email queued."""
-    invitation_id = slot_id(org_id, email)
-    return InvitationModel(
-        org_id,
-        invitation_id,
+    return StoredInvitation(
+        org_id=org_id,
+        invitation_id=slot_id(org_id, email),
         email=email,
         role=role.value,
         status=PENDING,
-        expires_at=iso(stamp + timedelta(days=get_settings().invitation_ttl_days)),
-        pending_shard=pending_shard_of(invitation_id),
+        expires_at=stamp + timedelta(days=get_settings().invitation_ttl_days),
         issue=1,
         link_nonce=invitation_links.new_nonce(),
         invited_by=actor.actor,
         inviter=inviter,
         created_at=stamp,
         updated_at=stamp,
-        issued_at=iso(stamp),
+        issued_at=stamp,
         delivery_status=QUEUED,
     )
 
 
 def _invite_op(org_id: str, actor: Actor, email: str, role: Role, inviter: str | None, stamp: datetime) -> Op:
-    """A conditional put of a fresh invitation into the (org, email) slot.
+    """A put of a fresh invitation into its free (org, email) slot, with its audit record.
 
-    A put, not an update: the slot it replaces holds no member and no live
-    invitation (the condition), so nothing of it is worth keeping, and a put
-    is much cheaper for the engine than a long update expression. A new
-    invitation starts again at issue 1; its fresh nonce retires any old link.
+    A new invitation starts again at issue 1; its fresh nonce retires any old link.
     """
-    item = new_invitation_item(org_id, email, role, actor, inviter, stamp)
-    invitation_id = item.invitation_id
-    # Free slot: never used, or no member and no live pending invitation (an expired one may be replaced).
-    condition = InvitationModel.org_id.does_not_exist() | (
-        InvitationModel.member_account_id.does_not_exist()
-        & ((InvitationModel.status != PENDING) | (InvitationModel.expires_at <= iso(stamp)))
-    )
+    invitation = new_invitation(org_id, email, role, actor, inviter, stamp)
 
     def add(tx: Tx) -> TxItem:
-        write = tx.put(item, condition=condition, return_old=True)
-        audit.record(tx, org_id, actor, "invitation.created", invitation_id, {"email": email, "role": role.value})
+        write = slots.put_new_in(tx, invitation, stamp)
+        details = {"email": email, "role": role.value}
+        audit.record(tx, org_id, actor, "invitation.created", invitation.invitation_id, details)
         return write
 
-    key = (org_id, invitation_id)
+    key = (org_id, invitation.invitation_id)
     return Op(key=key, add=add, old_of=old_of(key))
 
 
 # --- list and get --------------------------------------------------------------
-
-
-def _status_filter(status: str | None, at: str) -> Condition:
-    if status is None:
-        return InvitationModel.status.is_in(*STATUSES)
-    if status == PENDING:
-        return (InvitationModel.status == PENDING) & (InvitationModel.expires_at > at)
-    if status == EXPIRED:
-        return (InvitationModel.status == EXPIRED) | (
-            (InvitationModel.status == PENDING) & (InvitationModel.expires_at <= at)
-        )
-    return InvitationModel.status == status
 
 
 def list_invitations(
@@ -297,18 +257,12 @@ def list_invitations(
 ) -> Page:
     """Invitations of an org (never the member-only marks), optionally by effective status."""
     members.authorize(org_id, actor, Permission.MANAGE_INVITATIONS)
-    filters = _status_filter(status, iso(now()))
-    items, next_cursor = cursor_page(
-        cursor,
-        {"org_id": org_id},
-        ("org_id", "invitation_id"),
-        lambda start: InvitationModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start),
-    )
+    items, next_cursor = slots.page_of(org_id, status, now(), limit, cursor)
     return Page(items=[to_invitation(i) for i in items], next_cursor=next_cursor)
 
 
-def visible(org_id: str, invitation_id: str) -> InvitationModel:
-    item = get_item(org_id, invitation_id) if invitation_id.startswith("inv_") else None
+def visible(org_id: str, invitation_id: str) -> StoredInvitation:
+    item = slots.get(org_id, invitation_id) if invitation_id.startswith("inv_") else None
     if item is None or item.status == NO_INVITATION:
         raise NotFound("No such invitation.")
     return item

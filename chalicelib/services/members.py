@@ -12,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
-
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.expressions.condition import Condition
 
 from ..clock import now
 from ..domain.domains import domain_of_email
@@ -35,58 +32,28 @@ from ..domain.errors import (
 from ..domain.models import Actor, Member, Page, Principal, Standing
 from ..domain.outcomes import Outcome
 from ..domain.roles import Permission, Role, allows, require, roles_with
-from ..storage.base import (
-    CancelReason,
-    Failure,
-    Tx,
-    TxItem,
-    cursor_page,
-    key_fits,
-    lost_race,
-    retry_races,
-)
-from ..storage.invitations import NO_INVITATION, InvitationModel, slot_id
-from ..storage.members import MemberModel
-from ..storage.orgs import OrgModel
+from ..storage import invitations as invitation_slots
+from ..storage import members as member_rows
+from ..storage import orgs as org_rows
+from ..storage.base import CancelReason, Failure, Tx, TxItem, lost_race, retry_races
 from . import accounts, audit, domains, invitations
 
 T = TypeVar("T")
 
 
-def to_member(item: MemberModel) -> Member:
-    return Member(
-        org_id=item.org_id,
-        account_id=item.account_id,
-        email=item.email,
-        role=Role(item.role),
-        has_seat=bool(item.has_seat),
-        seat_generation=int(item.seat_generation or 0),
-        joined_at=item.joined_at,
-        updated_at=item.updated_at,
-        seat_assigned_at=item.seat_assigned_at,
-        name=item.name,
-        external_id=item.external_id,
-    )
-
-
-def get_item(org_id: str, account_id: str) -> MemberModel | None:
-    if not key_fits(org_id, account_id):
-        return None
-    try:
-        return MemberModel.get(org_id, account_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+def get_item(org_id: str, account_id: str) -> Member | None:
+    """The member as stored (a consistent read), or None."""
+    return member_rows.get(org_id, account_id)
 
 
 def standing_of(org_id: str, account_id: str) -> Standing | None:
     """A member's role and membership, read consistently (None: not a member)."""
-    item = get_item(org_id, account_id)
-    return Standing(role=item.role, joined_at=item.joined_at) if item else None
+    member = member_rows.get(org_id, account_id)
+    return Standing(role=member.role.value, joined_at=member.joined_at) if member else None
 
 
 def find(org_id: str, account_id: str) -> Member | None:
-    item = get_item(org_id, account_id)
-    return to_member(item) if item else None
+    return member_rows.get(org_id, account_id)
 
 
 def authorize(org_id: str, actor: Actor, permission: Permission) -> Member | None:
@@ -167,28 +134,23 @@ def caller_still(tx: Tx, caller: Member | None, permission: Permission) -> None:
             return
         caller, permission = backing
     org_id, account_id, joined_at = caller.org_id, caller.account_id, caller.joined_at
-    tx.guard(
-        MemberModel,
+    member_rows.guard_holds_in(
+        tx,
         org_id,
         account_id,
-        still_holds_condition(permission, joined_at),
+        roles_with(permission),
+        joined_at,
         lambda: Forbidden(NO_LONGER_ALLOWED),
-        lambda: still_holds(get_item(org_id, account_id), permission, joined_at),
+        lambda: still_holds(member_rows.get(org_id, account_id), permission, joined_at),
     )
 
 
-def still_holds(item: MemberModel | Standing | None, permission: Permission, joined_at: datetime | None) -> bool:
-    """Whether a member item still has ``permission``, in the membership that joined at ``joined_at``
+def still_holds(item: Member | Standing | None, permission: Permission, joined_at: datetime | None) -> bool:
+    """Whether a member still has ``permission``, in the membership that joined at ``joined_at``
     (None: any); the check behind ``caller_still`` and behind the credentials an admin makes."""
     if item is None or item.role not in {r.value for r in roles_with(permission)}:
         return False
     return joined_at is None or item.joined_at == joined_at
-
-
-def still_holds_condition(permission: Permission, joined_at: datetime | None) -> Condition:
-    """``still_holds`` as a DynamoDB condition on the member item, for a change's own transaction."""
-    condition = MemberModel.role.is_in(*[r.value for r in roles_with(permission)])
-    return condition if joined_at is None else condition & (MemberModel.joined_at == joined_at)
 
 
 def holds_in(
@@ -199,17 +161,7 @@ def holds_in(
     For credentials an admin made (the maker, not the caller, must still hold
     the power); ``on_fail`` says what its failure means to the credential's user.
     """
-    return tx.check(MemberModel, org_id, account_id, still_holds_condition(permission, joined_at), on_fail=on_fail)
-
-
-def unchanged(item: MemberModel) -> Condition:
-    """Condition: the member item is as we read it (role and seat)."""
-    return (
-        MemberModel.account_id.exists()
-        & (MemberModel.role == item.role)
-        & (MemberModel.has_seat == bool(item.has_seat))
-        & (MemberModel.seat_generation == int(item.seat_generation or 0))
-    )
+    return member_rows.holds_in(tx, org_id, account_id, roles_with(permission), joined_at, on_fail)
 
 
 def list_members(
@@ -224,27 +176,10 @@ def list_members(
 ) -> Page:
     """Members of an org, by account id (or by email with ``email_prefix``)."""
     authorize(org_id, actor, Permission.READ_MEMBERS)
-    filters: Condition | None = None
-    if role is not None:
-        filters = MemberModel.role == role.value
-    if seat is not None:
-        by_seat = MemberModel.has_seat == seat
-        filters = by_seat if filters is None else filters & by_seat
-    key_names = ("org_id", "account_id", "email") if email_prefix else ("org_id", "account_id")
-
-    def query(start: dict[str, Any] | None) -> Any:
-        if email_prefix:
-            return MemberModel.by_email.query(
-                org_id,
-                MemberModel.email.startswith(email_prefix.strip().lower()),
-                filter_condition=filters,
-                limit=limit,
-                last_evaluated_key=start,
-            )
-        return MemberModel.query(org_id, filter_condition=filters, limit=limit, last_evaluated_key=start)
-
-    items, next_cursor = cursor_page(cursor, {"org_id": org_id}, key_names, query)
-    return Page(items=[to_member(i) for i in items], next_cursor=next_cursor)
+    items, next_cursor = member_rows.page_of(
+        org_id, role=role, seat=seat, email_prefix=email_prefix, limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
@@ -260,21 +195,21 @@ def get_member(org_id: str, actor: Actor, account_id: str) -> Member:
     return member
 
 
-def new_member_item(
+def new_member(
     org_id: str, account: accounts.Account, role: Role, *, seat: bool = False, extra: dict[str, Any] | None = None
-) -> MemberModel:
-    """``extra``: further member attributes set at creation (SCIM externalId, profile, the IdP's name).
+) -> Member:
+    """``extra``: further member attributes set at creation (SCIM ``external_id``, ``scim_profile``, the IdP's name).
 
     The member's name starts as the account's own; an ``extra`` name (from an
     identity provider) is this org's alone and replaces it on this membership.
     """
     stamp = now()
     attributes: dict[str, Any] = {"name": account.name, **(extra or {})}
-    return MemberModel(
-        org_id,
-        account.account_id,
+    return Member(
+        org_id=org_id,
+        account_id=account.account_id,
         email=account.email,
-        role=role.value,
+        role=role,
         has_seat=seat,
         seat_generation=0,
         seat_assigned_at=stamp if seat else None,
@@ -289,25 +224,15 @@ def mark_member_slot(tx: Tx, org_id: str, email: str, account_id: str) -> None:
 
     Joining by any path other than the invitation (direct add, onboarding,
     SCIM) supersedes an invitation still pending for that email: its link
-    dies here (no nonce), the expiry job stops seeing it (no shard), and it
-    leaves the invitation list, so it cannot re-admit the person after a
-    later removal (invariant 5).
+    dies here, the expiry job stops seeing it, and it leaves the invitation
+    list, so it cannot re-admit the person after a later removal (invariant 5).
     """
-    tx.update(
-        InvitationModel(org_id, slot_id(org_id, email)),
-        [
-            InvitationModel.member_account_id.set(account_id),
-            InvitationModel.email.set(InvitationModel.email | email),
-            InvitationModel.status.set(NO_INVITATION),
-            InvitationModel.link_nonce.remove(),
-            InvitationModel.pending_shard.remove(),
-        ],
-    )
+    invitation_slots.mark_member_in(tx, org_id, email, account_id)
 
 
 def clear_member_slot(tx: Tx, org_id: str, email: str) -> None:
     """Record on the (org, email) slot that this email is no longer a member."""
-    tx.update(InvitationModel(org_id, slot_id(org_id, email)), [InvitationModel.member_account_id.remove()])
+    invitation_slots.clear_member_in(tx, org_id, email)
 
 
 def add_membership_to(
@@ -321,7 +246,7 @@ def add_membership_to(
     extra: dict[str, Any] | None = None,
     if_member: Failure | None = AlreadyMember,
     if_org_refuses: Failure | None = None,
-) -> MemberModel:
+) -> Member:
     """Add "account joins org" to a transaction: member put + org counters + email slot.
 
     With ``seat`` the org's ``seats_used`` grows under ``used < capacity``.
@@ -331,21 +256,15 @@ def add_membership_to(
     acceptance updates the slot itself (``mark_slot=False``): one operation
     per item per transaction.
     """
-    item = new_member_item(org_id, account, role, seat=seat, extra=extra)
-    tx.put(item, condition=MemberModel.account_id.does_not_exist(), on_fail=if_member)
-    actions = [OrgModel.member_count.add(1)]
-    condition: Condition = OrgModel.org_id.exists()
-    if role is Role.ACCOUNT_ADMIN:
-        actions.append(OrgModel.admin_count.add(1))
-    if seat:
-        actions.append(OrgModel.seats_used.add(1))
-        condition = condition & (OrgModel.seats_used < OrgModel.seat_capacity)
+    member = new_member(org_id, account, role, seat=seat, extra=extra)
+    member_rows.add_in(tx, member, on_fail=if_member)
     if if_org_refuses is None:
         if_org_refuses = SeatLimitReached if seat else _no_such_org
-    tx.update(OrgModel(org_id), actions=actions, condition=condition, on_fail=if_org_refuses)
+    admins = 1 if role is Role.ACCOUNT_ADMIN else 0
+    org_rows.count_in(tx, org_id, members=1, admins=admins, seats=int(seat), on_fail=if_org_refuses)
     if mark_slot:
         mark_member_slot(tx, org_id, account.email, account.account_id)
-    return item
+    return member
 
 
 def _no_such_org(_reason: CancelReason) -> Exception:
@@ -404,7 +323,7 @@ def add_member(
     def attempt() -> Member:
         tx = Tx()
         account = accounts.found_or_added_to(tx, address)
-        item = add_membership_to(tx, org_id, account, role, seat=seat)
+        member = add_membership_to(tx, org_id, account, role, seat=seat)
         details = {"email": account.email, "role": role.value}
         audit.record(tx, org_id, actor, "member.added", account.account_id, details)
         if seat:
@@ -413,7 +332,7 @@ def add_member(
             )
         caller_still(tx, caller, Permission.MANAGE_SEATS if seat else Permission.MANAGE_MEMBERS)
         tx.commit()  # another transaction held the org item (TransactionConflict): tried again
-        return to_member(item)
+        return member
 
     return AddOutcome(Outcome.ADDED, address, role, member=retry_races(attempt))
 
@@ -428,29 +347,22 @@ def change_role(org_id: str, actor: Actor, account_id: str, role: Role) -> Membe
         item = get_item(org_id, account_id)
         if item is None:
             raise NotFound("No such member.")
-        old = Role(item.role)
+        old = item.role
         refuse_admin_change(actor, old, role)
         if old is role:
-            return to_member(item)
+            return item
         stamp = now()
         tx = Tx()
-        tx.update(
-            item,
-            actions=[MemberModel.role.set(role.value), MemberModel.updated_at.set(stamp)],
-            condition=unchanged(item),
-            on_fail=lost_race,  # changed since read: read again, whatever the org said
-        )
+        # Changed since read: read again, whatever the org said.
+        member_rows.change_role_in(tx, item, role, stamp, on_fail=lost_race)
         if old is Role.ACCOUNT_ADMIN:
-            tx.update(
-                OrgModel(org_id), [OrgModel.admin_count.add(-1)], condition=OrgModel.admin_count > 1, on_fail=LastAdmin
-            )
+            org_rows.count_in(tx, org_id, admins=-1, on_fail=LastAdmin)
         elif role is Role.ACCOUNT_ADMIN:
-            tx.update(OrgModel(org_id), [OrgModel.admin_count.add(1)], condition=OrgModel.org_id.exists())
+            org_rows.count_in(tx, org_id, admins=1)
         audit.record(tx, org_id, actor, "member.role_changed", account_id, {"from": old.value, "to": role.value})
         caller_still(tx, caller, Permission.MANAGE_ROLES)
         tx.commit()
-        item.role, item.updated_at = role.value, stamp
-        return to_member(item)
+        return replace(item, role=role, updated_at=stamp)
 
     return retry_races(attempt)
 
@@ -471,18 +383,13 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
         item = get_item(org_id, account_id)
         if item is None:
             raise NotFound("No such member.")
-        refuse_admin_change(actor, Role(item.role))
+        refuse_admin_change(actor, item.role)
         tx = Tx()
-        tx.delete(item, condition=unchanged(item), on_fail=lost_race)  # changed since read: read again
-        actions = [OrgModel.member_count.add(-1)]
-        condition: Condition = OrgModel.org_id.exists()
-        last_admin: Failure | None = None
-        if item.role == Role.ACCOUNT_ADMIN.value:
-            actions.append(OrgModel.admin_count.add(-1))
-            condition, last_admin = OrgModel.admin_count > 1, LastAdmin
-        if item.has_seat:
-            actions.append(OrgModel.seats_used.add(-1))
-        tx.update(OrgModel(org_id), actions, condition=condition, on_fail=last_admin)
+        member_rows.delete_in(tx, item, on_fail=lost_race)  # changed since read: read again
+        admin = item.role is Role.ACCOUNT_ADMIN
+        org_rows.count_in(
+            tx, org_id, members=-1, admins=-int(admin), seats=-int(item.has_seat), on_fail=LastAdmin if admin else None
+        )
         clear_member_slot(tx, org_id, item.email)
         audit.record(
             tx, org_id, actor, "member.left" if leaving else "member.removed", account_id, {"email": item.email}
@@ -496,4 +403,4 @@ def remove_member(org_id: str, actor: Actor, account_id: str) -> None:
 
 def memberships_of(account_id: str) -> list[Member]:
     """Every org an account belongs to (GET /v1/me)."""
-    return [to_member(i) for i in MemberModel.by_account.query(account_id)]
+    return member_rows.of_account(account_id)

@@ -80,7 +80,7 @@ def _join(
         audit.record(tx, org_id, actor, "seat.assigned", account.account_id, {"email": account.email, "notify": True})
         if token is not None:
             token_item, secret = tokens.new_token_item(
-                members.to_member(item), token.name, expires_at, actor.actor, awaiting_handover=True
+                item, token.name, expires_at, actor.actor, awaiting_handover=True
             )
             tokens.add_token_to(tx, token_item, actor)
             issued = (tokens.to_token(token_item), secret)

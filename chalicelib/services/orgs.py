@@ -10,6 +10,7 @@ from ..domain.errors import CapacityBelowUsage, NotFound, OrgNameNotAllowed
 from ..domain.models import Actor, Member, Organization
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
+from ..storage import members as member_rows
 from ..storage import orgs as org_rows
 from ..storage.base import Tx, retry_races
 from . import accounts, audit, members
@@ -48,7 +49,7 @@ def create_org(actor: Actor, name: str, *, admin: accounts.Account, seat_capacit
     tx = Tx()
     # The org item already counts its first admin; one operation per item per transaction.
     org_rows.add_in(tx, org, created_by=admin.account_id)
-    tx.put(members.new_member_item(org.org_id, admin, Role.ACCOUNT_ADMIN))
+    member_rows.add_in(tx, members.new_member(org.org_id, admin, Role.ACCOUNT_ADMIN))
     members.mark_member_slot(tx, org.org_id, admin.email, admin.account_id)
     audit.record(tx, org.org_id, actor, "org.created", org.org_id, {"name": name})
     audit.record(

@@ -114,7 +114,7 @@ def _maker_may(item: StoredToken) -> tuple[bool, Member | None]:
     member = members.get_item(item.org_id, maker)
     if member is None or not members.still_holds(member, Permission.MANAGE_SCIM, item.member_joined_at):
         return False, None
-    return True, members.to_member(member)
+    return True, member
 
 
 def authenticate(secret: str | None, request_id: str) -> Actor:

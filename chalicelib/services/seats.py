@@ -12,11 +12,9 @@ every token stamped with the old one (invariant 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
-
-from pynamodb.expressions.condition import Condition
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ..clock import now
 from ..domain.errors import Conflict, Forbidden, NoSeat, NotFound, SeatAlreadyAssigned, SeatLimitReached
@@ -24,9 +22,9 @@ from ..domain.models import Actor, Member
 from ..domain.outcomes import Outcome
 from ..domain.roles import Permission
 from ..domain.seats import assign_outcome, revoke_outcome, seats_to_take
+from ..storage import members as member_rows
+from ..storage import orgs as org_rows
 from ..storage.base import Tx, lost_race, retry_races
-from ..storage.members import MemberModel
-from ..storage.orgs import OrgModel
 from . import audit, members
 
 # A bulk transaction holds the org update, the caller check and two items (member, audit) per member.
@@ -40,34 +38,13 @@ class BulkResult:
     status: Outcome
 
 
-def _assign_actions(notify: bool) -> list[Any]:
-    stamp = now()
-    return [
-        MemberModel.has_seat.set(True),
-        MemberModel.seat_assigned_at.set(stamp),
-        MemberModel.seat_notify.set(notify),
-        MemberModel.updated_at.set(stamp),
-    ]
-
-
-def _revoke_actions() -> list[Any]:
-    return [
-        MemberModel.has_seat.set(False),
-        MemberModel.seat_generation.add(1),
-        MemberModel.seat_assigned_at.remove(),
-        MemberModel.seat_notify.remove(),
-        MemberModel.updated_at.set(now()),
-    ]
-
-
-def _applied(item: MemberModel, seat: bool) -> Member:
-    item.has_seat = seat
+def _applied(read: Member, seat: bool, stamp: datetime) -> Member:
+    """The member as the committed assignment (``seat``) or revocation left it."""
     if seat:
-        item.seat_assigned_at = now()
-    else:
-        item.seat_generation = int(item.seat_generation or 0) + 1
-        item.seat_assigned_at = None
-    return members.to_member(item)
+        return replace(read, has_seat=True, seat_assigned_at=stamp, updated_at=stamp)
+    return replace(
+        read, has_seat=False, seat_generation=read.seat_generation + 1, seat_assigned_at=None, updated_at=stamp
+    )
 
 
 def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> Member:
@@ -80,19 +57,14 @@ def assign(org_id: str, actor: Actor, account_id: str, notify: bool = True) -> M
             raise NotFound("No such member.")
         if item.has_seat:
             raise SeatAlreadyAssigned()
-        tx = Tx()
+        stamp, tx = now(), Tx()
         # Changed since read: read again, whatever the org said.
-        tx.update(item, _assign_actions(notify), condition=members.unchanged(item), on_fail=lost_race)
-        tx.update(
-            OrgModel(org_id),
-            [OrgModel.seats_used.add(1)],
-            condition=OrgModel.org_id.exists() & (OrgModel.seats_used < OrgModel.seat_capacity),
-            on_fail=SeatLimitReached,
-        )
+        member_rows.assign_seat_in(tx, item, notify, stamp, on_fail=lost_race)
+        org_rows.count_in(tx, org_id, seats=1, on_fail=SeatLimitReached)
         audit.record(tx, org_id, actor, "seat.assigned", account_id, {"email": item.email, "notify": notify})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()
-        return _applied(item, True)
+        return _applied(item, True, stamp)
 
     return retry_races(attempt)
 
@@ -107,28 +79,23 @@ def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
             raise NotFound("No such member.")
         if not item.has_seat:
             raise NoSeat()
-        tx = Tx()
-        tx.update(item, _revoke_actions(), condition=members.unchanged(item))
-        tx.update(OrgModel(org_id), [OrgModel.seats_used.add(-1)], condition=OrgModel.org_id.exists())
+        stamp, tx = now(), Tx()
+        member_rows.revoke_seat_in(tx, item, stamp)
+        org_rows.count_in(tx, org_id, seats=-1)
         audit.record(tx, org_id, actor, "seat.revoked", account_id, {"email": item.email})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()
-        return _applied(item, False)
+        return _applied(item, False, stamp)
 
     return retry_races(attempt)
-
-
-def _read_members(org_id: str, account_ids: Iterable[str]) -> dict[str, MemberModel]:
-    keys = [(org_id, a) for a in account_ids]
-    return {m.account_id: m for m in MemberModel.batch_get(keys, consistent_read=True)}
 
 
 def _bulk(
     org_id: str,
     account_ids: list[str],
     *,
-    classify: Callable[[MemberModel | None], Outcome | None],
-    write_chunk: Callable[[list[MemberModel]], dict[str, Outcome]],
+    classify: Callable[[Member | None], Outcome | None],
+    write_chunk: Callable[[list[Member]], dict[str, Outcome]],
     one: Callable[[str], Outcome],
     duplicate_status: dict[Outcome, Outcome],
 ) -> list[BulkResult]:
@@ -152,11 +119,11 @@ def _bulk(
         if stopped:
             outcome.update(dict.fromkeys(pending, Outcome.FORBIDDEN))
             continue
-        todo: list[MemberModel] = []
+        todo: list[Member] = []
 
         def attempt() -> None:
             nonlocal pending, todo
-            current = _read_members(org_id, pending)
+            current = member_rows.many(org_id, pending)
             todo = []
             for account_id in pending:
                 status = classify(current.get(account_id))
@@ -197,23 +164,22 @@ def assign_many(org_id: str, actor: Actor, account_ids: list[str], notify: bool 
     """Assign in input order until the seats run out; the rest get ``seat_limit_reached``."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
-    def classify(item: MemberModel | None) -> Outcome | None:
+    def classify(item: Member | None) -> Outcome | None:
         return assign_outcome(None if item is None else bool(item.has_seat))
 
-    def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
+    def write_chunk(todo: list[Member]) -> dict[str, Outcome]:
         if not todo:
             return {}
-        org = OrgModel.get(org_id, consistent_read=True)
-        capacity = int(org.seat_capacity or 0)
-        taking = todo[: seats_to_take(capacity, int(org.seats_used or 0), len(todo))]
+        org = org_rows.get(org_id)
+        if org is None:
+            raise NotFound("No such organization.")
+        capacity = org.seat_capacity
+        taking = todo[: seats_to_take(capacity, org.seats_used, len(todo))]
         if taking:
-            tx = Tx()
-            condition: Condition = (OrgModel.seat_capacity >= capacity) & (
-                OrgModel.seats_used <= capacity - len(taking)
-            )
-            tx.update(OrgModel(org_id), [OrgModel.seats_used.add(len(taking))], condition=condition)
+            stamp, tx = now(), Tx()
+            org_rows.count_in(tx, org_id, seats=len(taking), capacity=capacity)
             for item in taking:
-                tx.update(item, _assign_actions(notify), condition=members.unchanged(item))
+                member_rows.assign_seat_in(tx, item, notify, stamp)
                 audit.record(
                     tx, org_id, actor, "seat.assigned", item.account_id, {"email": item.email, "notify": notify}
                 )
@@ -249,16 +215,16 @@ def revoke_many(org_id: str, actor: Actor, account_ids: list[str]) -> list[BulkR
     """Revoke each listed member's seat; members without one get ``no_seat``."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SEATS)
 
-    def classify(item: MemberModel | None) -> Outcome | None:
+    def classify(item: Member | None) -> Outcome | None:
         return revoke_outcome(None if item is None else bool(item.has_seat))
 
-    def write_chunk(todo: list[MemberModel]) -> dict[str, Outcome]:
+    def write_chunk(todo: list[Member]) -> dict[str, Outcome]:
         if not todo:
             return {}
-        tx = Tx()
-        tx.update(OrgModel(org_id), [OrgModel.seats_used.add(-len(todo))], condition=OrgModel.org_id.exists())
+        stamp, tx = now(), Tx()
+        org_rows.count_in(tx, org_id, seats=-len(todo))
         for item in todo:
-            tx.update(item, _revoke_actions(), condition=members.unchanged(item))
+            member_rows.revoke_seat_in(tx, item, stamp)
             audit.record(tx, org_id, actor, "seat.revoked", item.account_id, {"email": item.email})
         members.caller_still(tx, caller, Permission.MANAGE_SEATS)
         tx.commit()

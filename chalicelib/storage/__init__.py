@@ -13,11 +13,14 @@ tokens, the cascades included), ``audit`` (``domain.models.AuditEntry``),
 ``domains`` (``domain.domains.DomainClaim``), ``service_accounts``
 (``domain.service_accounts``: accounts, their granted tokens, the maker's
 ``Standing``), ``accounts`` (``domain.models.Account``), ``sessions``
-(``domain.sessions``: console sessions, sign-in requests, form once-markers)
-and ``quotas`` (counters by id). ``orgs`` serves the org's own reads and
-changes (``domain.models.Organization``), while the member and seat
-services still move its counters themselves; ``members`` decodes stream
-images (``domain.models.MemberImage``) and claims seat notices. Members,
-Invitations and Groups are on the way there: their services still hold
-pynamodb items they got from these modules.
+(``domain.sessions``: console sessions, sign-in requests, form once-markers),
+``quotas`` (counters by id), ``invitations`` (``domain.invitations.StoredInvitation``:
+the (org, email) slots, their issues, links' nonces and email sends),
+``members`` (``domain.models.Member``; stream images as
+``domain.models.MemberImage``, seat notices) and ``orgs``
+(``domain.models.Organization``; the counters move by ``count_in`` inside
+the member, seat and group changes' transactions). ``scim_pages`` pages an
+org's members and group names by offset for SCIM (``scim_cursors``
+remembers where a page ended). Groups is the one table whose services still
+hold its pynamodb items.
 """

@@ -8,7 +8,8 @@ transaction as the member change they count:
 
 The org's own reads and changes (creation, rename, capacity) go through this
 module's functions, which take and return ``domain.models.Organization``;
-the counters are still moved by the member and seat services' transactions.
+the member, seat and group services move the counters with ``count_in`` in
+their own transactions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from ..domain.errors import NotFound
@@ -126,3 +129,42 @@ def set_capacity_in(tx: Tx, org_id: str, old_capacity: int, capacity: int, at: d
         & (OrgModel.seat_capacity == old_capacity),
         on_fail=on_fail,
     )
+
+
+def count_in(
+    tx: Tx,
+    org_id: str,
+    *,
+    members: int = 0,
+    admins: int = 0,
+    seats: int = 0,
+    capacity: int | None = None,
+    on_fail: Failure | None = None,
+) -> TxItem:
+    """Move the org's counters by the given amounts in the transaction, only where the invariants allow.
+
+    Seats taken (``seats > 0``) must fit: one seat under ``seats_used <
+    seat_capacity``; many under ``seat_capacity >= capacity AND seats_used <=
+    capacity - seats`` for the ``capacity`` read before, which implies they
+    fit whatever happened since (invariant 1). Admins taken away
+    (``admins < 0``) must leave one (invariant 2). Always: the org exists.
+    ``on_fail``: what a failed condition means to the caller.
+    """
+    actions: list[Action] = []
+    condition: Condition = OrgModel.org_id.exists()
+    if members:
+        actions.append(OrgModel.member_count.add(members))
+    if admins:
+        actions.append(OrgModel.admin_count.add(admins))
+        if admins < 0:
+            condition &= OrgModel.admin_count >= 1 - admins
+    if seats:
+        actions.append(OrgModel.seats_used.add(seats))
+    if seats > 0:
+        if capacity is None and seats == 1:
+            condition &= OrgModel.seats_used < OrgModel.seat_capacity
+        elif capacity is None:
+            raise ValueError("taking several seats needs the capacity read before")
+        else:
+            condition &= (OrgModel.seat_capacity >= capacity) & (OrgModel.seats_used <= capacity - seats)
+    return tx.update(OrgModel(org_id), actions, condition=condition, on_fail=on_fail)

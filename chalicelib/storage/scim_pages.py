@@ -29,11 +29,12 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model
 
-from ..storage import scim_cursors
-from ..storage.base import key_fits
-from ..storage.groups import GroupNameModel
-from ..storage.members import MemberModel
-from ..storage.orgs import OrgModel
+from ..domain.models import Member
+from . import scim_cursors
+from .base import key_fits
+from .groups import GroupNameModel
+from .members import MemberModel, member_of
+from .orgs import OrgModel
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +109,17 @@ def page(listing: Listing, org_id: str, skip: int, count: int) -> list[Any]:
     return found
 
 
-def member_page(org_id: str, start_index: int, count: int) -> tuple[int, list[MemberModel]]:
+def member_page(org_id: str, start_index: int, count: int) -> tuple[int, list[Member]]:
     """(totalResults, the members at 1-based ``start_index``..``start_index + count - 1``)."""
     total = member_total(org_id)
     skip = max(start_index, 1) - 1
     if skip >= total:
         return total, []
-    return total, page(USERS, org_id, skip, count)
+    return total, [member_of(i) for i in page(USERS, org_id, skip, count)]
 
 
-def group_name_page(org_id: str, skip: int, count: int) -> tuple[int, list[GroupNameModel]]:
-    """(how many pushed groups, the name claims at 0-based ``skip``.. in name order).
+def group_name_page(org_id: str, skip: int, count: int) -> tuple[int, list[str]]:
+    """(how many pushed groups, the ids of the groups at 0-based ``skip``.. in name order).
 
     Groups keep no counter: the total is a COUNT Query of the org's name
     claims (keys of a few dozen bytes), the page reads only its claims.
@@ -126,4 +127,4 @@ def group_name_page(org_id: str, skip: int, count: int) -> tuple[int, list[Group
     if not key_fits(org_id):
         return 0, []
     total = GroupNameModel.count(org_id, consistent_read=True)
-    return total, page(GROUP_NAMES, org_id, skip, count) if skip < total else []
+    return total, [c.group_id for c in page(GROUP_NAMES, org_id, skip, count)] if skip < total else []
