@@ -90,6 +90,11 @@ def revoke(org_id: str, actor: Actor, account_id: str) -> Member:
     return retry_races(attempt)
 
 
+def _read_members(org_id: str, account_ids: list[str]) -> dict[str, Member]:
+    """The chunk's members as they are now (one consistent BatchGetItem): what each one needs is decided on it."""
+    return member_rows.many(org_id, account_ids)
+
+
 def _bulk(
     org_id: str,
     account_ids: list[str],
@@ -123,7 +128,7 @@ def _bulk(
 
         def attempt() -> None:
             nonlocal pending, todo
-            current = member_rows.many(org_id, pending)
+            current = _read_members(org_id, pending)
             todo = []
             for account_id in pending:
                 status = classify(current.get(account_id))

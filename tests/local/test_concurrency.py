@@ -24,11 +24,12 @@ from chalicelib.domain.errors import (
     LastAdmin,
     NotFound,
 )
-from chalicelib.domain.models import Actor
+from chalicelib.domain.models import Actor, Member
 from chalicelib.domain.roles import Role
 from chalicelib.services import accounts, bootstrap, members
 from chalicelib.storage.accounts import AccountModel, email_claim_key
 from chalicelib.storage.audit import AuditModel
+from chalicelib.storage.base import Tx
 from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from tests.support.helpers import verify_domain_of
@@ -158,7 +159,7 @@ def test_an_admin_demoted_mid_request_cannot_finish_it(
     audit_before = len(list(AuditModel.query(org, consistent_read=True)))
 
     # Demote A at the moment A's request reads its target (after A's authorization).
-    real_get_or_create = accounts.get_or_create
+    real_found_or_added_to = accounts.found_or_added_to
     real_get_item = members.get_item
     demoted: list[bool] = []
 
@@ -167,16 +168,16 @@ def test_an_admin_demoted_mid_request_cannot_finish_it(
             demoted.append(True)
             members.change_role(org, actor(b, 1), a, Role.MEMBER)
 
-    def get_item(org_id: str, account_id: str) -> MemberModel | None:
+    def get_item(org_id: str, account_id: str) -> Member | None:
         demote_a_once()
         return real_get_item(org_id, account_id)
 
-    def get_or_create(email: str, name: str | None = None) -> tuple[accounts.Account, bool]:
+    def found_or_added_to(tx: Tx, email: str) -> accounts.Account:
         demote_a_once()
-        return real_get_or_create(email, name)
+        return real_found_or_added_to(tx, email)
 
     monkeypatch.setattr(members, "get_item", get_item)
-    monkeypatch.setattr(accounts, "get_or_create", get_or_create)
+    monkeypatch.setattr(accounts, "found_or_added_to", found_or_added_to)
     with pytest.raises(Forbidden):
         if change == "remove":
             members.remove_member(org, actor(a, 2), target)
