@@ -41,8 +41,8 @@ def scim_group_rows(org_id: str, req: PageRequest) -> list[dict[str, Any]]:
             {
                 "group_id": group.group_id,
                 "name": group.display_name,
-                "role": group.role,
-                "seat": bool(group.seat),
+                "role": group.role.value if group.role else None,
+                "seat": group.seat,
                 "built_in": False,
             }
         )

@@ -13,9 +13,9 @@ from datetime import datetime
 from chalice import Blueprint
 from pydantic import BaseModel, Field, field_validator
 
+from ..domain.groups import StoredGroup
 from ..domain.roles import Role
 from ..services import groups
-from ..storage.groups import GroupModel
 from .routing import ApiRequest, api_route
 from .schemas import RequestModel
 
@@ -54,13 +54,13 @@ class GroupMappingList(BaseModel):
     items: list[GroupMappingOut]
 
 
-def _out(group: GroupModel) -> GroupMappingOut:
+def _out(group: StoredGroup) -> GroupMappingOut:
     return GroupMappingOut(
         group_id=group.group_id,
         display_name=group.display_name,
         external_id=group.external_id,
-        role=Role(group.role) if group.role else None,
-        seat=bool(group.seat),
+        role=group.role,
+        seat=group.seat,
         built_in=False,
         updated_at=group.updated_at,
     )

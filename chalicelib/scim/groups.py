@@ -24,13 +24,13 @@ from typing import Any
 from scim2_models import Context, Group, MutabilityException, NotFoundException, UniquenessException
 
 from ..domain.errors import Forbidden, NotFound
+from ..domain.groups import StoredGroup, name_key
 from ..domain.models import Actor, Member
 from ..domain.roles import Role
 from ..services import group_access, groups
 from ..storage import members as member_rows
 from ..storage import orgs as org_rows
 from ..storage import scim_pages
-from ..storage.groups import GroupModel, name_key
 from .filters import FilterPlan, display_name_key, names_attribute, parse_group_filter
 from .resources import BUILT_IN_GROUPS, group_holds, to_group, to_pushed_group
 from .users import check_version, patched
@@ -53,7 +53,7 @@ def _holders(org_id: str, group_id: str) -> list[Member]:
     return [i for i in member_rows.of_org(org_id) if group_holds(group_id, i)]
 
 
-def _pushed(org_id: str, group_id: str) -> GroupModel:
+def _pushed(org_id: str, group_id: str) -> StoredGroup:
     group = groups.find(org_id, group_id)
     if group is None:
         raise NotFound("No such group.")
@@ -124,7 +124,7 @@ def search(
 
 
 def _built(
-    org_id: str, base_url: str, built_in: list[str], pushed: list[GroupModel], with_members: bool
+    org_id: str, base_url: str, built_in: list[str], pushed: list[StoredGroup], with_members: bool
 ) -> list[Group]:
     """Resources for a page of groups: the org's members read once, only for built-in groups on it."""
     found: list[Group] = []
@@ -204,16 +204,16 @@ def _check_name_free(org_id: str, display_name: str | None, group_id: str | None
         raise UniquenessException(detail=f"A group named {other.display_name!r} already exists.")
 
 
-def _wanted(org_id: str, group: GroupModel | None, resource: Group) -> groups.Wanted:
+def _wanted(org_id: str, group: StoredGroup | None, resource: Group) -> groups.Wanted:
     """The stored group a SCIM representation asks for; the mapping is the admin's and stays."""
     _check_name_free(org_id, resource.display_name, group.group_id if group else None)
-    role = Role(group.role) if group is not None and group.role else None
+    role = group.role if group is not None else None
     return groups.Wanted(
         display_name=resource.display_name or "",
         external_id=resource.external_id,
         member_ids=_ids(resource),
         role=role,
-        seat=bool(group.seat) if group is not None else False,
+        seat=group.seat if group is not None else False,
     )
 
 
@@ -225,7 +225,7 @@ def _change(
     action: str,
     base_url: str,
 ) -> str:
-    def want(group: GroupModel | None, holders: list[Member]) -> groups.Wanted | None:
+    def want(group: StoredGroup | None, holders: list[Member]) -> groups.Wanted | None:
         current = to_pushed_group(group, holders, base_url) if group is not None else None
         resource = wanted_of(current)
         return _wanted(org_id, group, resource) if resource is not None else None

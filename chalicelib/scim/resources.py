@@ -28,9 +28,9 @@ from scim2_models import (
     User,
 )
 
+from ..domain.groups import StoredGroup
 from ..domain.models import Member
 from ..services.groups import BUILT_IN_GROUPS
-from ..storage.groups import GroupModel
 
 # Inbound payloads may carry the enterprise extension (Entra ID sends it): it is accepted
 # and parsed so its paths resolve, but not stored nor published.
@@ -153,7 +153,7 @@ def _members(holders: list[Member], base_url: str) -> list[dict[str, Any]]:
     ]
 
 
-def to_pushed_group(group: GroupModel, holders: list[Member] | None, base_url: str) -> Group:
+def to_pushed_group(group: StoredGroup, holders: list[Member] | None, base_url: str) -> Group:
     """A group the IdP pushed; its ETag is its revision (raised by every change), members read or not."""
     payload: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.group_id, "displayName": group.display_name}
     if group.external_id:

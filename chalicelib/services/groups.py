@@ -15,16 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..clock import now
 from ..domain.errors import InvalidRequest, NotFound
+from ..domain.groups import StoredGroup, name_key
 from ..domain.models import Actor, Member
 from ..domain.roles import Permission, Role
 from ..secrets import new_id
+from ..storage import groups as group_rows
 from ..storage import members as member_rows
-from ..storage.base import Tx, key_fits
-from ..storage.groups import GroupMemberModel, GroupModel, GroupNameModel, group_key, name_key
+from ..storage.base import Tx
 from . import group_access, members
 from .group_access import Grant
 
@@ -44,42 +43,28 @@ class Wanted:
     seat: bool
 
 
-def grant_of(group: GroupModel) -> Grant:
-    return Grant(Role(group.role) if group.role else None, bool(group.seat))
+def grant_of(group: StoredGroup) -> Grant:
+    return Grant(group.role, group.seat)
 
 
-def list_groups(org_id: str) -> list[GroupModel]:
-    return list(GroupModel.query(org_id, consistent_read=True)) if key_fits(org_id) else []
+def list_groups(org_id: str) -> list[StoredGroup]:
+    return group_rows.of_org(org_id)
 
 
-def find(org_id: str, group_id: str) -> GroupModel | None:
-    if not key_fits(org_id, group_id):
-        return None
-    try:
-        return GroupModel.get(org_id, group_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+def find(org_id: str, group_id: str) -> StoredGroup | None:
+    return group_rows.get(org_id, group_id)
 
 
-def find_many(org_id: str, group_ids: list[str]) -> list[GroupModel]:
-    """The groups of these ids that still exist, in the order given (BatchGetItem, 100 keys a call)."""
-    keys = [(org_id, g) for g in group_ids if key_fits(org_id, g)]
-    found = {g.group_id: g for g in GroupModel.batch_get(keys, consistent_read=True)} if keys else {}
-    return [found[g] for g in group_ids if g in found]
+def find_many(org_id: str, group_ids: list[str]) -> list[StoredGroup]:
+    """The groups of these ids that still exist, in the order given."""
+    return group_rows.many(org_id, group_ids)
 
 
-def find_by_name(org_id: str, display_name: str) -> GroupModel | None:
-    key = name_key(display_name)
-    if not key or not key_fits(org_id, key):
-        return None
-    try:
-        claim = GroupNameModel.get(org_id, key, consistent_read=True)
-    except DoesNotExist:
-        return None
-    return find(org_id, claim.group_id)
+def find_by_name(org_id: str, display_name: str) -> StoredGroup | None:
+    return group_rows.named(org_id, display_name)
 
 
-def resolve_ref(org_id: str, ref: str) -> GroupModel:
+def resolve_ref(org_id: str, ref: str) -> StoredGroup:
     """A group by id, else by display name (case-insensitive); 404 when neither."""
     group = find(org_id, ref) or find_by_name(org_id, ref)
     if group is None:
@@ -94,7 +79,7 @@ def members_of(org_id: str, group_id: str) -> list[Member]:
     not in the removal's transaction); the member item, gone or recreated
     without the group, says it no longer counts.
     """
-    ids = [m.account_id for m in GroupMemberModel.query(group_key(org_id, group_id), consistent_read=True)]
+    ids = group_rows.member_ids(org_id, group_id)
     found = member_rows.many(org_id, ids)
     return [found[a] for a in ids if a in found and group_id in found[a].group_ids]
 
@@ -124,7 +109,7 @@ def change(
     org_id: str,
     actor: Actor,
     group_id: str | None,
-    want: Callable[[GroupModel | None, list[Member]], Wanted | None],
+    want: Callable[[StoredGroup | None, list[Member]], Wanted | None],
     *,
     action: str,
     caller: Member | None = None,
@@ -172,11 +157,11 @@ def change(
             after_grants = [grants[g] for g in after if g in grants] + ([grant_after] if new_id_ in after else [])
             role, seat = group_access.resolve(item.role, item.has_seat, before_grants, after_grants)
             writes: list[Callable[[Tx], object]] = []
-            key = GroupMemberModel(group_key(org_id, new_id_), item.account_id)
-            if item.account_id in joining:
-                writes.append(lambda tx: tx.put(GroupMemberModel(key.group_key, key.account_id, added_at=now())))
-            elif item.account_id in leaving:
-                writes.append(lambda tx: tx.delete(key))
+            account_id = item.account_id
+            if account_id in joining:
+                writes.append(lambda tx: group_rows.join_in(tx, org_id, new_id_, account_id, now()))
+            elif account_id in leaving:
+                writes.append(lambda tx: group_rows.leave_in(tx, org_id, new_id_, account_id))
             return group_access.Change(item, role, seat, group_ids=after, writes=writes)
 
         unchanged = (
@@ -220,38 +205,27 @@ def _mapping_details(grant: Grant) -> dict[str, Any]:
     return {"role": grant.role.value if grant.role else None, "seat": grant.seat}
 
 
-def _head(org_id: str, group_id: str, group: GroupModel | None, wanted: Wanted | None) -> Callable[[Tx], None]:
+def _head(org_id: str, group_id: str, group: StoredGroup | None, wanted: Wanted | None) -> Callable[[Tx], None]:
     """The group's own items in the change's first transaction, conditioned on the group as read."""
     stamp = now()
 
     def head(tx: Tx) -> None:
         if wanted is None:
             assert group is not None
-            tx.delete(group, condition=GroupModel.revision == group.revision)
-            tx.delete(GroupNameModel(org_id, name_key(group.display_name)))
+            group_rows.delete_in(tx, group)
             return
-        name = _check_name(wanted.display_name)
-        new_key, old_key = name_key(name), name_key(group.display_name) if group is not None else None
-        if new_key != old_key:
-            claim = GroupNameModel(org_id, new_key, group_id=group_id)
-            tx.put(claim, condition=GroupNameModel.name_key.does_not_exist())
-            if old_key is not None:
-                tx.delete(GroupNameModel(org_id, old_key), condition=GroupNameModel.group_id == group_id)
-        item = GroupModel(
-            org_id,
-            group_id,
-            display_name=name,
+        saved = StoredGroup(
+            org_id=org_id,
+            group_id=group_id,
+            display_name=_check_name(wanted.display_name),
             external_id=_check_external_id(wanted.external_id),
-            role=wanted.role.value if wanted.role else None,
-            seat=True if wanted.seat else None,
-            revision=(int(group.revision) + 1) if group is not None else 1,
+            role=wanted.role,
+            seat=wanted.seat,
+            revision=group.revision + 1 if group is not None else 1,
             created_at=group.created_at if group is not None else stamp,
             updated_at=stamp,
         )
-        if group is None:
-            tx.put(item, condition=GroupModel.group_id.does_not_exist())
-        else:
-            tx.put(item, condition=GroupModel.revision == group.revision)
+        group_rows.save_in(tx, group, saved)
 
     return head
 
@@ -270,14 +244,14 @@ BUILT_IN_FIXED = "Built-in groups have fixed mappings (account-admins, billing-m
 
 def set_mapping(
     org_id: str, actor: Actor, ref: str, role: Role | None, seat: bool, action: str = "group.mapping_set"
-) -> GroupModel:
+) -> StoredGroup:
     """Map a group to a role and/or a seat; its members get them now (refused whole when the org cannot)."""
     caller = members.authorize(org_id, actor, Permission.MANAGE_SCIM)
     if ref in BUILT_IN_GROUPS or name_key(ref) in BUILT_IN_NAMES:
         raise InvalidRequest(BUILT_IN_FIXED)
     group = resolve_ref(org_id, ref)
 
-    def want(current: GroupModel | None, _: list[Member]) -> Wanted:
+    def want(current: StoredGroup | None, _: list[Member]) -> Wanted:
         assert current is not None
         return Wanted(current.display_name, current.external_id, None, role, seat)
 
@@ -293,6 +267,6 @@ def remove_mapping(org_id: str, actor: Actor, ref: str) -> None:
     set_mapping(org_id, actor, ref, None, False, action="group.mapping_removed")
 
 
-def list_mappings(org_id: str, actor: Actor) -> list[GroupModel]:
+def list_mappings(org_id: str, actor: Actor) -> list[StoredGroup]:
     members.authorize(org_id, actor, Permission.MANAGE_SCIM)
     return sorted(list_groups(org_id), key=lambda g: name_key(g.display_name))

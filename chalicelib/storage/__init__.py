@@ -17,10 +17,11 @@ tokens, the cascades included), ``audit`` (``domain.models.AuditEntry``),
 ``quotas`` (counters by id), ``invitations`` (``domain.invitations.StoredInvitation``:
 the (org, email) slots, their issues, links' nonces and email sends),
 ``members`` (``domain.models.Member``; stream images as
-``domain.models.MemberImage``, seat notices) and ``orgs``
-(``domain.models.Organization``; the counters move by ``count_in`` inside
-the member, seat and group changes' transactions). ``scim_pages`` pages an
-org's members and group names by offset for SCIM (``scim_cursors``
-remembers where a page ended). Groups is the one table whose services still
-hold its pynamodb items.
+``domain.models.MemberImage``, seat notices), ``groups``
+(``domain.groups.StoredGroup``: pushed groups, their name claims and
+membership items) and ``orgs`` (``domain.models.Organization``; the
+counters move by ``count_in`` inside the member, seat and group changes'
+transactions). ``scim_pages`` pages an org's members and group names by
+offset for SCIM (``scim_cursors`` remembers where a page ended). No service,
+SCIM or HTTP module imports a pynamodb model.
 """

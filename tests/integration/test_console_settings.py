@@ -167,6 +167,7 @@ def test_an_admin_maps_a_pushed_group_from_settings(api: Api, seed: Seed, mailer
     """Save on a group's row gives its members the grant at once; a grant the org cannot take changes nothing."""
     from chalicelib.services import groups
     from chalicelib.storage.audit import AuditModel
+    from chalicelib.storage.groups import GroupModel
     from chalicelib.storage.members import MemberModel
     from chalicelib.storage.orgs import OrgModel
 
@@ -186,7 +187,7 @@ def test_an_admin_maps_a_pushed_group_from_settings(api: Api, seed: Seed, mailer
     before = seated()
     refused = browser.post(url, {"role": "", "seat": "yes"})
     assert refused.status == 402 and "Nothing was changed" in refused.text and "{" not in refused.text
-    assert seated() == before and groups.find(seed.org_id, gid).seat is None  # type: ignore[union-attr]
+    assert seated() == before and GroupModel.get(seed.org_id, gid).seat is None  # the stored group grants no seat
 
     orgs.set_capacity(seed.org_id, admin_actor(seed), 10)
     saved = browser.post(url, {"role": "billing_manager", "seat": "yes"})
