@@ -54,12 +54,14 @@ def _cooldown() -> timedelta:
 def _resend_op(org_id: str, actor: Actor, invitation_id: str, inviter: str | None, stamp: datetime) -> Op:
     """A reissue: a new link nonce, seven more days, the email queued again (``slots.reissue_in``)."""
 
+    nonce = invitation_links.new_nonce()  # one per op: a retried chunk writes the same new link
+
     def write(tx: Tx) -> TxItem:
         return slots.reissue_in(
             tx,
             org_id,
             invitation_id,
-            nonce=invitation_links.new_nonce(),
+            nonce=nonce,
             expires_at=stamp + timedelta(days=get_settings().invitation_ttl_days),
             invited_by=actor.actor,
             inviter=inviter,
