@@ -30,7 +30,7 @@ from tests.support.member_stream import deliver, raw_member, record
 from tests.support.permission_table import ADMIN, ADMIN_BILLING, CASES, Case, Ctx, new_person
 from tests.support.scim_helpers import PATCH_OP, USER_SCHEMA, Scim, issue_scim_token
 from tests.support.stream_support import failed, invoke
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 
 def actor_of(person: Person) -> Actor:
@@ -214,11 +214,11 @@ def test_permission_matrix_for_lost_power(world: tuple[Api, Seed], case: Case, c
     url = case.url(ctx)
     body = case.body(ctx) if case.body else None
     writes = case.method != "GET"
-    before = scan_all() if writes else None
+    before = snapshot() if writes else None
     r = case.send(api, url, ctx.key, body)
     expected = expected_status(case, equivalent)
     if r.status >= 400 and writes:
-        assert scan_all() == before, "a refused call changed the tables"
+        assert snapshot() == before, "a refused call changed the tables"
     if equivalent == "anonymous":
         # As for any invalid credential: the same call (fresh targets) with a made-up one of its kind.
         ctx_again = Ctx(api, seed, equivalent, Person("", "", MADE_UP[caller]))
@@ -275,7 +275,7 @@ def _demote_after_authorize(monkeypatch: pytest.MonkeyPatch, seed: Seed, caller:
         if actor.account_id == caller.account_id and not state["fired"]:
             state["fired"] = True
             members.change_role(seed.org_id, actor_of(seed.admin), caller.account_id, Role.MEMBER)
-            state["snapshot"] = scan_all()
+            state["snapshot"] = snapshot()
         return result
 
     monkeypatch.setattr(members, "authorize", authorize)
@@ -298,7 +298,7 @@ def test_demoted_mid_call_writes_nothing(api: Api, seed: Seed, case: Case, monke
         assert r.status == 403 and r.code == "forbidden", (r.status, r.body)
         assert "role" in r.body["error"]["message"]
     # Direct add and onboarding create a new email's account in the join's own transaction: none either.
-    assert scan_all() == state["snapshot"], "the refused call changed the tables"
+    assert snapshot() == state["snapshot"], "the refused call changed the tables"
 
 
 def test_bulk_seats_refused_in_a_later_chunk_keep_the_earlier_ones(
@@ -367,7 +367,7 @@ def test_a_scim_write_stands_on_its_makers_power_at_commit(
         found = real(secret_, request_id)
         if not state:
             members.change_role(seed.org_id, actor_of(seed.admin), maker.account_id, Role.MEMBER)
-            state["snapshot"] = scan_all()
+            state["snapshot"] = snapshot()
         return found
 
     monkeypatch.setattr(scim_tokens, "authenticate_with_maker", demoted_after)
@@ -376,5 +376,5 @@ def test_a_scim_write_stands_on_its_makers_power_at_commit(
     assert r.status == 403, (r.status, r.body)
     assert r.body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     # Provisioning creates the account in the membership's transaction: no account is left either.
-    assert scan_all() == state["snapshot"], "the refused call changed the tables"
+    assert snapshot() == state["snapshot"], "the refused call changed the tables"
     assert members.find(seed.org_id, maker.account_id).role == Role.MEMBER  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.models import Actor
 from chalicelib.services import audit
 from tests.support.helpers import Api, Person, Seed
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 
 def stepping_clock() -> None:
@@ -108,12 +108,12 @@ def test_admin_only_and_bad_queries(api: Api, seed: Seed) -> None:
         assert r.status == 403 and r.code == "forbidden"
     r = api.get(path, seed.outsider.key)
     assert r.status == 404 and set(r.body) == {"error"}
-    before = scan_all()
+    before = snapshot()
     for query in ("since=yesterday", "limit=0", "limit=201", "limit=x", "cursor=!!", "colour=blue", "since="):
         r = api.get(f"{path}?{query}", seed.admin.key)
         assert r.status == 400 and r.code == "invalid_request", (query, r.body)
         assert r.body["error"]["details"], query
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_target_filter_returns_only_that_targets_entries_newest_first(api: Api, seed: Seed) -> None:
@@ -151,7 +151,7 @@ def test_target_filter_returns_only_that_targets_entries_newest_first(api: Api, 
 
 def test_a_bad_target_is_a_400_in_the_error_shape_and_changes_nothing(api: Api, seed: Seed) -> None:
     path = f"/v1/orgs/{seed.org_id}/audit-log"
-    before = scan_all()
+    before = snapshot()
     for query in ("target=", "target=" + "a" * 65):
         r = api.get(f"{path}?{query}", seed.admin.key)
         assert r.status == 400 and r.code == "invalid_request", (query, r.body)
@@ -161,7 +161,7 @@ def test_a_bad_target_is_a_400_in_the_error_shape_and_changes_nothing(api: Api, 
     for caller in (seed.billing, seed.member):  # the filter opens nothing to those who may not read the log
         r = api.get(f"{path}?target={caller.account_id}", caller.key)
         assert r.status == 403 and r.code == "forbidden"
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_the_target_parameter_is_documented() -> None:

@@ -15,7 +15,7 @@ from chalicelib.http.routing import declared_routes
 from chalicelib.http.schemas import ListQuery
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CASES, Case, Ctx
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 # Write routes with a JSON body, called by a caller allowed to use them (the token endpoint's form
 # body and its RFC 6749 errors are tested in test_service_accounts.py).
@@ -90,10 +90,10 @@ def raw_bodies() -> list[tuple[str, str | bytes, str]]:
 def test_unreadable_bodies(world: tuple[Api, Seed], case: Case, label: str, body: str | bytes, field: str) -> None:
     ctx = admin_ctx(world)
     url = case.url(ctx)
-    before = scan_all()
+    before = snapshot()
     r = ctx.api.call(case.method, url, ctx.key, body=body if body != "" else None)
     assert_invalid(r, field or None)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("case", BODY_CASES, ids=lambda c: c.id)
@@ -102,7 +102,7 @@ def test_unknown_fields_and_wrong_types(world: tuple[Api, Seed], case: Case) -> 
     assert case.body is not None
     url = case.url(ctx)
     good = case.body(ctx)
-    before = scan_all()
+    before = snapshot()
     r = ctx.api.call(case.method, url, ctx.key, {**good, "unexpected": 1})
     assert_invalid(r, "unexpected")
     assert r.body["error"]["details"][0]["problem"] == "extra_forbidden"
@@ -120,7 +120,7 @@ def test_unknown_fields_and_wrong_types(world: tuple[Api, Seed], case: Case) -> 
         partial = {k: v for k, v in good.items() if k != name}
         r = ctx.api.call(case.method, url, ctx.key, partial)
         assert_invalid(r, name)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("case", BODY_CASES, ids=lambda c: c.id)
@@ -129,11 +129,11 @@ def test_oversized_body(world: tuple[Api, Seed], case: Case) -> None:
     size = get_settings().max_body_bytes
     body = json.dumps({"name": "x" * size})
     url = case.url(ctx)
-    before = scan_all()
+    before = snapshot()
     r = ctx.api.call(case.method, url, ctx.key, body=body)
     assert_invalid(r, "body")
     assert r.body["error"]["details"][0]["problem"] == "too_large"
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -195,14 +195,14 @@ def test_malformed_cursors_are_invalid_request(world: tuple[Api, Seed], path: st
     url = path.replace("{org_id}", seed.org_id).replace("{account_id}", seed.member.account_id)
     names = CURSOR_KEYS[path.rsplit("/", 1)[-1]]
     urls = [url + "?"] + ([url + "?email_prefix=m&"] if path.endswith("/members") else [])
-    before = scan_all()
+    before = snapshot()
     for label, cursor in bad_cursors(seed.org_id, names):
         assert len(cursor) <= 2048, label
         for prefix in urls:
             r = api.get(f"{prefix}cursor={cursor}", seed.admin.key)
             assert_invalid(r)
             assert r.body["error"]["details"][0] == {"field": "cursor", "problem": "malformed"}, (label, r.body)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 # --- property: random JSON never gives a 5xx -----------------------------------

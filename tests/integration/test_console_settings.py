@@ -11,7 +11,7 @@ from chalicelib.services import domains, members, orgs, scim_tokens, seats
 from tests.support.console_support import Browser, sign_in
 from tests.support.dns_support import publish
 from tests.support.helpers import Api, Seed
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 
 def admin_actor(seed: Seed) -> Actor:
@@ -69,13 +69,13 @@ def test_capacity_below_usage_is_refused_in_words(api: Api, seed: Seed, mailer: 
     browser = signed_in(seed, mailer, seed.billing.email)  # a billing manager sets the capacity
     page = browser.get(f"/orgs/{seed.org_id}/settings")
     assert "2 used of 10; 8 available" in page.text and "Save Name" not in page.text and "SCIM" not in page.text
-    before = scan_all()
+    before = snapshot()
     low = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "1"})
     assert low.status == 409 and "2 seats are in use" in low.text and "Nothing was changed" in low.text
     assert 'value="1"' in low.html
     junk = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "ten"})
     assert junk.status == 400 and "whole number" in junk.text
-    assert scan_all() == before
+    assert snapshot() == before
     ok = browser.post(f"/orgs/{seed.org_id}/settings/capacity", {"capacity": "25"})
     assert ok.status == 200 and "Seat capacity is now 25." in ok.text
     assert orgs.load(seed.org_id).seat_capacity == 25

@@ -21,7 +21,7 @@ from chalicelib.storage.audit import AuditModel
 from chalicelib.storage.tokens import TokenModel, access_token_owner
 from tests.support.console_support import Browser, Page
 from tests.support.helpers import Api, Seed
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 
 def admin_actor(seed: Seed) -> Actor:
@@ -285,11 +285,11 @@ def test_a_revoked_token_cannot_be_renewed(api: Api, seed: Seed) -> None:
     browser = admin_browser(seed)
     page = browser.get(user_path(seed, seed.member.account_id))
     assert renew_path(seed, token.token_id) not in page.html  # only active rows offer Renew
-    before = scan_all()
+    before = snapshot()
     refused = browser.post(renew_path(seed, token.token_id), {"days": "90"})
     assert refused.status == 409 and f"<h1>{seed.member.email}</h1>" in refused.html
     assert 'role="alert"' in outcome_region(refused) and "cannot be renewed" in outcome_region(refused)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_a_token_whose_seat_ended_cannot_be_renewed(api: Api, seed: Seed) -> None:
@@ -308,11 +308,11 @@ def test_an_out_of_range_lifetime_is_refused_in_words(api: Api, seed: Seed, days
     token = seated_token(seed)
     browser = admin_browser(seed)
     browser.get(user_path(seed, seed.member.account_id))
-    before = scan_all()
+    before = snapshot()
     refused = browser.post(renew_path(seed, token.token_id), {"days": days})
     assert refused.status == 400 and f"<h1>{seed.member.email}</h1>" in refused.html
     assert "Choose one of the offered expiry times." in outcome_region(refused)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_an_unknown_token_is_refused_in_words(api: Api, seed: Seed) -> None:
@@ -321,19 +321,19 @@ def test_an_unknown_token_is_refused_in_words(api: Api, seed: Seed) -> None:
     theirs, _ = tokens.issue_for(seed.org_id, admin_actor(seed), seed.billing.account_id, "theirs")
     browser = admin_browser(seed)
     browser.get(user_path(seed, seed.member.account_id))
-    before = scan_all()
+    before = snapshot()
     for token_id in ("tok_0123456789abcdef0123", theirs.token_id):  # none, and another user's
         refused = browser.post(renew_path(seed, token_id), {"days": "90"})
         assert refused.status == 404 and f"<h1>{seed.member.email}</h1>" in refused.html, token_id
         assert f"{seed.member.email} has no such token, so nothing was renewed." in outcome_region(refused)
-    assert scan_all() == before
+    assert snapshot() == before
     assert browser.post(f"{user_path(seed, 'acc_nobody')}/tokens/{theirs.token_id}/renew", {"days": "90"}).status == 404
 
 
 def test_renew_needs_the_csrf_token(api: Api, seed: Seed) -> None:
     token = seated_token(seed)
     browser = admin_browser(seed)
-    before = scan_all()
+    before = snapshot()
     refused = browser.post(renew_path(seed, token.token_id), {"days": "90"}, csrf=False)
     assert refused.status == 403 and "Form out of date" in refused.text
-    assert scan_all() == before
+    assert snapshot() == before

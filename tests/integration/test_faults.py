@@ -18,7 +18,7 @@ from chalicelib.storage.members import MemberModel
 from chalicelib.storage.orgs import OrgModel
 from tests.support.helpers import Api, Resp, Seed
 from tests.support.invitation_support import run_stream, stream_batch
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 CODES = ["ProvisionedThroughputExceededException", "InternalServerError"]
 
@@ -80,13 +80,13 @@ def fail_writes(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
 def test_failed_writes_are_503_and_leave_every_table_as_it_was(
     api: Api, seed: Seed, monkeypatch: pytest.MonkeyPatch, code: str, write: str
 ) -> None:
-    before = scan_all()
+    before = snapshot()
     with monkeypatch.context() as mp:
         fail_writes(mp, code)
         r = WRITES[write](api, seed)
     assert (r.status, r.code) == (503, "service_unavailable"), r.body
     assert r.headers.get("Retry-After") == "1"
-    assert scan_all() == before
+    assert snapshot() == before
     # Once DynamoDB recovers the same request goes through.
     assert WRITES[write](api, seed).status in {200, 201}
 
@@ -125,10 +125,10 @@ def test_a_transaction_throttled_on_an_item_is_503_not_500(
             raise ClientError({**response, "CancellationReasons": reasons}, operation)  # type: ignore[arg-type]
         return real(self, operation, kwargs)
 
-    before = scan_all()
+    before = snapshot()
     with monkeypatch.context() as mp:
         mp.setattr(BaseClient, "_make_api_call", throttled)
         r = WRITES["seat_assign"](api, seed)
     assert (r.status, r.code) == (503, "service_unavailable"), r.body
     assert r.headers.get("Retry-After") == "1"
-    assert scan_all() == before
+    assert snapshot() == before

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.http.routing import declared_routes
 from tests.support.helpers import Api, Seed
 from tests.support.permission_table import CALLERS, CASES, SERVICE_CALLERS, Case, Ctx, caller_person, no_params
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 ROUTES = declared_routes()
 SPECS = {(r.method, r.path): r for r in ROUTES}
@@ -73,7 +73,7 @@ def test_permission_matrix(world: tuple[Api, Seed], case: Case, caller: str) -> 
     url = case.url(ctx)
     body = case.body(ctx) if case.body else None
     writes = case.method != "GET"
-    before = scan_all() if writes else None
+    before = snapshot() if writes else None
     r = case.send(api, url, ctx.key, body)
     expected = expected_status(case, caller)
     if caller == "outsider" and caller not in case.allowed and caller not in case.statuses:
@@ -84,7 +84,7 @@ def test_permission_matrix(world: tuple[Api, Seed], case: Case, caller: str) -> 
         assert set(r.body) == {"error"}, r.body
         assert set(r.body["error"]) <= {"code", "message", "details"}
         if writes:
-            assert scan_all() == before, "a refused call changed the tables"
+            assert snapshot() == before, "a refused call changed the tables"
         text = json.dumps(r.body)
         for person in (seed.admin, seed.billing, seed.member):
             assert person.email not in text and person.account_id not in text

@@ -19,7 +19,7 @@ from chalicelib.scim.api import MAX_BODY_DEPTH
 from chalicelib.scim.filters import MAX_FILTER_CHARS, MAX_FILTER_TERMS
 from tests.support.helpers import Api, Resp, Seed, scim_seed
 from tests.support.scim_helpers import PATCH_OP, SCIM, SCIM_JSON, USER_SCHEMA, Scim, issue_scim_token
-from tests.support.table_scan import scan_all
+from tests.support.table_scan import snapshot
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -93,12 +93,12 @@ DEEP_BODIES = [
 
 @pytest.mark.parametrize("label,body", DEEP_BODIES, ids=[b[0] for b in DEEP_BODIES])
 def test_deeply_nested_bodies_are_invalid_syntax(scim: Scim, user_id: str, label: str, body: str) -> None:
-    before = scan_all()
+    before = snapshot()
     for method, path in write_targets(user_id):
         r = send(scim, method, path, body)
         assert_scim_error(r, "invalidSyntax")
         assert "nests" in r.body["detail"], (method, path, r.body)
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_nesting_up_to_the_cap_is_accepted(scim: Scim) -> None:
@@ -115,10 +115,10 @@ NOT_JSON = [
 
 @pytest.mark.parametrize("label,body", NOT_JSON, ids=[b[0] for b in NOT_JSON])
 def test_values_json_does_not_have_are_invalid_syntax(scim: Scim, user_id: str, label: str, body: str) -> None:
-    before = scan_all()
+    before = snapshot()
     for method, path in write_targets(user_id):
         assert_scim_error(send(scim, method, path, body), "invalidSyntax")
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("paging", ['"startIndex": 1e999', '"count": 1e999', '"count": -1e999'])
@@ -208,11 +208,11 @@ def surrogate_bodies(user_id: str) -> list[tuple[str, str, str]]:
 def test_lone_surrogates_are_refused_before_any_write(scim: Scim, user_id: str, index: int) -> None:
     method, path, body = surrogate_bodies(user_id)[index]
     assert "\\ud" in body.lower()
-    before = scan_all()
+    before = snapshot()
     r = send(scim, method, path, body)
     assert_scim_error(r, "invalidValue")
     assert "surrogate" in r.body["detail"], r.body
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_lone_surrogates_are_refused_on_dynamodb_local(local_tables: str) -> None:
@@ -220,10 +220,10 @@ def test_lone_surrogates_are_refused_on_dynamodb_local(local_tables: str) -> Non
     api = Api()
     seed = scim_seed(api)
     scim = Scim(api, issue_scim_token(seed)[1])
-    before = scan_all()
+    before = snapshot()
     body = '{"schemas": ["' + USER_SCHEMA + '"], "userName": "s@acme.test", "displayName": "a\\ud800"}'
     assert_scim_error(send(scim, "POST", "/Users", body), "invalidValue")
-    assert scan_all() == before
+    assert snapshot() == before
 
 
 def test_surrogate_pairs_are_text_and_accepted(scim: Scim, user_id: str) -> None:

@@ -424,7 +424,7 @@ def _groups_calls(group_id: str, member_id: str) -> list[tuple[str, str, Any]]:
 def test_only_the_orgs_scim_token_touches_its_groups(api: Api, scim: Scim, seed: Seed) -> None:
     """The permission matrix of /scim/v2/Groups: no credential but the org's own live SCIM token opens it."""
     from tests.support.service_account_support import token_for
-    from tests.support.table_scan import scan_all
+    from tests.support.table_scan import snapshot
 
     member_id = user(scim, "kept@acme.test", active=True)
     group = new_group(scim, "Private", [member_id])
@@ -443,13 +443,13 @@ def test_only_the_orgs_scim_token_touches_its_groups(api: Api, scim: Scim, seed:
         "org access token": (access_token, 401),
         "service account token": (service_token, 401),
     }
-    before = scan_all()
+    before = snapshot()
     for caller, (secret, status) in refused.items():
         for method, path, body in _groups_calls(group["id"], member_id):
             answer = Scim(api, secret).call(method, path, body)
             assert answer.status == status, (caller, method, path, answer.status, answer.body)
             assert "Private" not in json.dumps(answer.body), (caller, method, path)
-    assert scan_all() == before  # nothing changed, no audit record either
+    assert snapshot() == before  # nothing changed, no audit record either
 
     outsider = Scim(api, issue_scim_token(seed, seed.other_org_id)[1])
     for method, path, body in _groups_calls(group["id"], member_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.storage import schema  # noqa: F401  (registers every model)
 from chalicelib.storage.base import client, registered_models
 
@@ -28,6 +29,28 @@ def scan_all() -> dict[str, list[dict[str, Any]]]:
                 break
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         tables[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+    return tables
+
+
+def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (without BOOKKEEPING), to compare before and after a call.
+
+    On moto it reads moto's in-memory tables directly: the same items as ``scan_all``, without
+    serializing every item through a Scan response (two scans per refused call were most of the
+    permission matrix's time). On DynamoDB Local it is ``scan_all``.
+    """
+    if get_settings().dynamodb_endpoint:
+        return scan_all()
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_region]
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for model in registered_models():
+        name = model.Meta.table_name
+        stored = backend.tables[name].all_items()
+        items = [{k: v for k, v in i.to_json()["Attributes"].items() if k not in BOOKKEEPING} for i in stored]
+        tables[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True, default=str))
     return tables
 
 
