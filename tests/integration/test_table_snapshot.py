@@ -13,8 +13,8 @@ def test_snapshot_holds_the_items_a_scan_reads(seed: Seed) -> None:
     assert {name: len(items) for name, items in scanned.items()} == {n: len(i) for n, i in snapped.items()}
     assert sum(len(items) for items in snapped.values()) > 5
     for name, items in scanned.items():
-        keys = {tuple(sorted(i)) for i in items}
-        assert keys == {tuple(sorted(i)) for i in snapped[name]}, name
+        attribute_names = {tuple(sorted(i)) for i in items}
+        assert attribute_names == {tuple(sorted(i)) for i in snapped[name]}, name
         assert not any(b in i for i in snapped[name] for b in BOOKKEEPING)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -24,11 +25,11 @@ def scan_all() -> dict[str, list[dict[str, Any]]]:
         params: dict[str, Any] = {"TableName": name, "ConsistentRead": True}
         while True:
             page = ddb.scan(**params)
-            items.extend({k: v for k, v in i.items() if k not in BOOKKEEPING} for i in page.get("Items", []))
+            items.extend(page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 break
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        tables[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+        tables[name] = _comparable(items)
     return tables
 
 
@@ -41,17 +42,25 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
     """
     if get_settings().dynamodb_endpoint:
         return scan_all()
+    tables = moto_backend().tables
+    return {
+        model.Meta.table_name: _comparable(i.to_json()["Attributes"] for i in tables[model.Meta.table_name].all_items())
+        for model in registered_models()
+    }
+
+
+def moto_backend() -> Any:
+    """moto's in-memory DynamoDB of this region (its ``tables`` by name)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_region]
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for model in registered_models():
-        name = model.Meta.table_name
-        stored = backend.tables[name].all_items()
-        items = [{k: v for k, v in i.to_json()["Attributes"].items() if k not in BOOKKEEPING} for i in stored]
-        tables[name] = sorted(items, key=lambda i: json.dumps(i, sort_keys=True, default=str))
-    return tables
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_region]
+
+
+def _comparable(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items without BOOKKEEPING, in a fixed order, so two reads of the same tables compare equal."""
+    kept = ({k: v for k, v in item.items() if k not in BOOKKEEPING} for item in items)
+    return sorted(kept, key=lambda i: json.dumps(i, sort_keys=True, default=str))
 
 
 def strings_in(value: Any) -> list[str]:

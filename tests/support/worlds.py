@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
-from chalicelib.config import get_settings, reset_settings
+from chalicelib.config import reset_settings
 from chalicelib.storage.schema import ensure_tables
 from tests.conftest import use_backend
 from tests.support.helpers import Api, Seed, seed_org
+from tests.support.table_scan import moto_backend
 
 
 @dataclass
@@ -31,16 +30,13 @@ class MotoWorld:
     seed: Seed
     _kept: Any = field(default=None, repr=False)
 
-    def _backend(self) -> Any:
-        return dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_region]
-
     def keep(self) -> None:
         """The tables as they are now are what every later test starts from."""
-        self._kept = copy.deepcopy(self._backend().tables)
+        self._kept = copy.deepcopy(moto_backend().tables)
 
     def rewound(self) -> tuple[Api, Seed]:
         """The tables back to what was kept; the API client and seeded org to use with them."""
-        self._backend().tables = copy.deepcopy(self._kept)
+        moto_backend().tables = copy.deepcopy(self._kept)
         return self.api, self.seed
 
 
