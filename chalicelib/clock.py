@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _utc_now
 
 
 def now() -> datetime:
@@ -16,7 +21,12 @@ def now() -> datetime:
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     """Replace the clock (None restores the real one); used by tests."""
     global _now
-    _now = fn or (lambda: datetime.now(UTC))
+    _now = fn or _utc_now
+
+
+def moved() -> bool:
+    """True while a test has replaced the clock (what is made at "now" then differs from real time)."""
+    return _now is not _utc_now
 
 
 def iso(value: datetime) -> str:

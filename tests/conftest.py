@@ -57,6 +57,8 @@ from chalicelib.storage.base import ensure_bound
 from chalicelib.storage.schema import delete_tables, ensure_tables
 from local.dynamodb_local import DynamoDBLocal
 from tests.support.helpers import Api, Seed, seed_org
+from tests.support.moto_copies import made_once
+from tests.support.table_scan import moto_backend
 
 # pynamodb opens a new botocore session per connection, and every test binds
 # new connections (new table prefix); a fresh session re-reads the service
@@ -73,8 +75,13 @@ def _session_with_shared_loader() -> botocore.session.Session:
 pynamodb_connection.get_session = _session_with_shared_loader  # type: ignore[attr-defined]
 
 
-def use_backend(monkeypatch: pytest.MonkeyPatch, endpoint: str | None) -> str:
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
+# moto's tables live and die with one test's mock_aws, so one prefix serves every moto test (and
+# lets tests.support.moto_copies reuse the tables it made); DynamoDB Local's outlive a test.
+MOTO_PREFIX = "tmoto-"
+
+
+def use_backend(monkeypatch: pytest.MonkeyPatch, endpoint: str | None, prefix: str | None = None) -> str:
+    prefix = prefix or f"t{uuid.uuid4().hex[:10]}-"
     monkeypatch.setenv("TABLE_PREFIX", prefix)
     if endpoint:
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
@@ -109,8 +116,10 @@ def _fresh_health() -> Iterator[None]:
 @pytest.fixture
 def moto_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
-        use_backend(monkeypatch, None)
-        ensure_tables()
+        # Inside another mock_aws (a module's seeded world) moto keeps the tables from test to test:
+        # there a test's tables get a prefix of their own.
+        use_backend(monkeypatch, None, None if moto_backend().tables else MOTO_PREFIX)
+        made_once("tables", ensure_tables)
         yield "moto"
     reset_settings()
 

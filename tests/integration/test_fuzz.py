@@ -32,6 +32,7 @@ from schemathesis.checks import (
 
 from chalicelib.http.openapi import document
 from tests.support.helpers import Api, seed_org
+from tests.support.moto_copies import made_once
 from tests.support.scim_wsgi import chalice_wsgi
 
 MAX_EXAMPLES = 100
@@ -67,7 +68,15 @@ class World:
 
 
 @pytest.fixture
-def world(api: Api) -> Iterator[World]:
+def world(api: Api) -> World:
+    """The seeded org with a pending invitation, a seated member's token and a service account.
+
+    Made once per process and copied for every operation after (tests.support.moto_copies).
+    """
+    return made_once("fuzz world", lambda: _built_world(api))
+
+
+def _built_world(api: Api) -> World:
     seed = seed_org(api)
     invited = api.post(f"/v1/orgs/{seed.org_id}/invitations", seed.admin.key, {"emails": ["guest@acme.test"]})
     invitation_id = invited.body["results"][0]["invitation_id"]
@@ -76,7 +85,7 @@ def world(api: Api) -> Iterator[World]:
     robot = api.post(
         f"/v1/orgs/{seed.org_id}/service-accounts", seed.admin.key, {"name": "robot", "scopes": ["members:read"]}
     )
-    yield World(
+    return World(
         ids={
             "org_id": seed.org_id,
             "account_id": seed.member.account_id,

@@ -13,6 +13,7 @@ from chalicelib.domain.models import Actor, Member
 from chalicelib.domain.roles import Role
 from chalicelib.services import bootstrap, domains, keys, members
 from tests.support.dns_support import publish
+from tests.support.moto_copies import made_once
 
 
 @dataclass
@@ -132,6 +133,12 @@ def add_person(org_id: str, admin: Person, email: str, role: Role) -> Person:
 
 
 def seed_org(api: Api | None = None, capacity: int = 10) -> Seed:
+    """The seeded org (made once per process on moto and copied after: tests.support.moto_copies)."""
+    return made_once(("seed_org", capacity), lambda: build_seed(capacity))
+
+
+def build_seed(capacity: int) -> Seed:
+    """Seed an org through the services, every time (``seed_org`` copies it where it can)."""
     boot = bootstrap.bootstrap("Acme", "admin@acme.test", seat_capacity=capacity)
     admin = Person(boot.account_id, "admin@acme.test", boot.api_key)
     verify_domain(boot.org_id, admin, "acme.test")
@@ -157,10 +164,14 @@ SCIM_TEST_DOMAINS = ("example.com", "corp.example", "okta.example", "entra.examp
 
 def scim_seed(api: Api | None = None, capacity: int = 10) -> Seed:
     """``seed_org`` whose org has also verified ``SCIM_TEST_DOMAINS`` (through the service and DNS)."""
-    seed = seed_org(api, capacity)
-    for domain in SCIM_TEST_DOMAINS:
-        verify_domain(seed.org_id, seed.admin, domain)
-    return seed
+
+    def seeded() -> Seed:
+        seed = build_seed(capacity)
+        for domain in SCIM_TEST_DOMAINS:
+            verify_domain(seed.org_id, seed.admin, domain)
+        return seed
+
+    return made_once(("scim_seed", capacity), seeded)
 
 
 def set_limits(monkeypatch: Any, **values: int) -> None:
