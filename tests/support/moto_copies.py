@@ -30,11 +30,21 @@ def made_once(what: Hashable, build: Callable[[], T]) -> T:
     key = (what, start, get_settings().model_dump_json())
     if key in _made:
         tables, result = _made[key]
-        moto_backend().tables = copy.deepcopy(tables)
+        put_back(tables)
         return copy.deepcopy(result)
     result = build()
-    _made[key] = (copy.deepcopy(moto_backend().tables), copy.deepcopy(result))
+    _made[key] = (kept_tables(), copy.deepcopy(result))
     return result
+
+
+def kept_tables() -> Any:
+    """A copy of moto's tables as they are now (a later ``put_back`` restores it)."""
+    return copy.deepcopy(moto_backend().tables)
+
+
+def put_back(kept: Any) -> None:
+    """moto's tables as ``kept`` holds them; ``kept`` stays as it was, to be put back again."""
+    moto_backend().tables = copy.deepcopy(kept)
 
 
 def _fresh_start() -> tuple[str, ...] | None:

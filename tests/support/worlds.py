@@ -8,7 +8,6 @@ every item: the permission matrix's before-and-after scans took seconds by its e
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from chalicelib.config import reset_settings
 from chalicelib.storage.schema import ensure_tables
 from tests.conftest import use_backend
 from tests.support.helpers import Api, Seed, seed_org
-from tests.support.table_scan import moto_backend
+from tests.support.moto_copies import kept_tables, put_back
 
 
 @dataclass
@@ -32,11 +31,11 @@ class MotoWorld:
 
     def keep(self) -> None:
         """The tables as they are now are what every later test starts from."""
-        self._kept = copy.deepcopy(moto_backend().tables)
+        self._kept = kept_tables()
 
     def rewound(self) -> tuple[Api, Seed]:
         """The tables back to what was kept; the API client and seeded org to use with them."""
-        moto_backend().tables = copy.deepcopy(self._kept)
+        put_back(self._kept)
         return self.api, self.seed
 
 
